@@ -1,0 +1,192 @@
+"""The ``compress`` command line: quantize image files and write small palette images.
+
+Exit status: 0 when every file was done, 1 when any failed (the others are still done), 2 for
+bad usage.  Each failure is one line on stderr naming the file and saying why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from kmeans import __version__
+from kmeans.colorspace import COLOR_SPACES
+from kmeans.errors import Cancelled, ImageTooLargeError, KMeansImageError
+from kmeans.imagefile import (
+    DEFAULT_MAX_PIXELS,
+    FORMATS,
+    display_name,
+    encode,
+    format_for,
+    format_losses,
+    load,
+    save_palette,
+    write_atomic,
+)
+from kmeans.init import METHODS
+from kmeans.metrics import compression_ratio, quality
+from kmeans.quantize import DEFAULT_COLOR_SPACE, MAX_PALETTE, Progress, dither, quantize
+
+PROGRESS_AFTER = 0.5  # seconds before a file shows progress on a terminal
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="compress",
+        description="Reduce images to K colours by k-means and save small palette images.",
+        epilog="Outputs are named INPUT-kK.FORMAT beside the input (or in --out-dir) unless -o is given. "
+        "Exit status: 0 all done, 1 some file failed, 2 bad usage.",
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files to compress")
+    parser.add_argument("-k", type=int, default=16, metavar="K", help=f"palette size, 1..{MAX_PALETTE} (default 16)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", metavar="OUT", help="output file (only with a single input)")
+    where.add_argument("--out-dir", metavar="DIR", help="folder for the outputs")
+    parser.add_argument("--format", choices=sorted(FORMATS), help="output format (default: from -o's suffix, else png)")
+    parser.add_argument("--dither", action="store_true", help="Floyd-Steinberg dithering")
+    parser.add_argument("--color-space", choices=COLOR_SPACES, default=DEFAULT_COLOR_SPACE,
+                        help=f"where colour distances are measured (default {DEFAULT_COLOR_SPACE})")
+    parser.add_argument("--init", choices=METHODS, default="k-means++", help="initial centroids (default k-means++)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    parser.add_argument("--max-iter", type=int, default=300, metavar="N", help="iteration limit (default 300)")
+    parser.add_argument("--palette-out", metavar="FILE", help="also save the palette (.gpl for GIMP, else hex list)")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, metavar="N",
+                        help=f"refuse larger images (default {DEFAULT_MAX_PIXELS:,}; 0 for no limit)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing output files")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not 1 <= args.k <= MAX_PALETTE:
+        parser.error(f"-k must be between 1 and {MAX_PALETTE}, got {args.k}")
+    if args.max_iter < 1:
+        parser.error("--max-iter must be at least 1")
+    if args.max_pixels < 0:
+        parser.error("--max-pixels must be 0 (no limit) or more")
+    if len(args.inputs) > 1 and (args.output or args.palette_out):
+        parser.error("-o and --palette-out take a single input")
+    if args.out_dir and not Path(args.out_dir).is_dir():
+        parser.error(f"--out-dir {args.out_dir}: no such folder")
+    if args.output and not args.format and format_for(args.output, "") == "":
+        parser.error(f"-o {args.output}: cannot tell the format from the name; use --format {{{','.join(FORMATS)}}}")
+
+    failed = 0
+    for item in args.inputs:
+        try:
+            line = _compress_one(Path(item), args, err)
+        except ImageTooLargeError as error:
+            print(_printable(f"error: {error}; allow it with --max-pixels {error.pixels}", err), file=err, flush=True)
+            failed += 1
+        except KMeansImageError as error:
+            print(_printable(f"error: {error}", err), file=err, flush=True)
+            failed += 1
+        except MemoryError:
+            print(_printable(f"error: {display_name(item)}: not enough memory", err), file=err, flush=True)
+            failed += 1
+        except KeyboardInterrupt:
+            print("interrupted", file=err)
+            return 130
+        else:
+            if not args.quiet:
+                print(_printable(line, out), file=out, flush=True)
+    return 1 if failed else 0
+
+
+def output_path(source: Path, args: argparse.Namespace) -> tuple[Path, str]:
+    """Where a source's output goes, and in which format."""
+    if args.output:
+        target = Path(args.output)
+        return target, args.format or format_for(target)
+    fmt = args.format or "png"
+    folder = Path(args.out_dir) if args.out_dir else source.parent
+    return folder / f"{source.stem}-k{args.k}{FORMATS[fmt][0]}", fmt
+
+
+def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
+    started = time.perf_counter()
+    target, fmt = output_path(source, args)
+    if not args.force and target.exists():
+        raise KMeansImageError(f"{display_name(target)}: already exists (use --force to overwrite it)")
+    image = load(source, max_pixels=args.max_pixels or None)
+    progress = _Progress(image.name, err) if not args.quiet else None
+    try:
+        result = quantize(image.pixels, args.k, color_space=args.color_space, init=args.init, seed=args.seed,
+                          max_iter=args.max_iter, callback=progress)
+    except Cancelled:  # pragma: no cover - the command line never cancels
+        raise KMeansImageError(f"{image.name}: cancelled") from None
+    finally:
+        if progress is not None:
+            progress.clear()
+    labels = dither(image.pixels, result) if args.dither else result.labels
+    data = encode(result.palette, labels, fmt)
+    write_atomic(target, data, force=args.force)
+    if args.palette_out:
+        save_palette(args.palette_out, result.palette, force=args.force)
+    seconds = time.perf_counter() - started
+    scores = quality(image.pixels, result.palette[labels])
+    notes = [n for n in (*image.notices, result.notice, format_losses(result.palette, fmt)) if n]
+    ratio = compression_ratio(image.file_size, len(data))
+    size_note = f"{ratio:.1f}x smaller" if ratio >= 1 else "LARGER than the input"
+    psnr = "inf" if math.isinf(scores.psnr) else f"{scores.psnr:.2f}"
+    line = (
+        f"{display_name(target)}  {image.width}x{image.height}  K={len(result.palette)}  "
+        f"{result.n_iter} iterations  {seconds:.2f}s  PSNR {psnr} dB  \u0394E {scores.delta_e:.2f}  "
+        f"{image.file_size:,} B -> {len(data):,} B ({size_note})"
+    )
+    return "\n".join([line, *(f"  note: {n}" for n in notes)])
+
+
+def _printable(text: str, stream: TextIO) -> str:
+    """``text`` as the stream can print it: ΔE becomes dE on terminals that lack the letter."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        return text.replace("\u0394E", "dE").encode(encoding, "backslashreplace").decode(encoding)
+
+
+class _Progress:
+    """A one-line progress display on a terminal's stderr for files that take a while."""
+
+    def __init__(self, name: str, stream: TextIO):
+        self.name = name
+        self.stream = stream
+        self.live = stream.isatty() if hasattr(stream, "isatty") else False
+        self.started = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, progress: Progress) -> None:
+        if not self.live or time.perf_counter() - self.started < PROGRESS_AFTER:
+            return
+        text = f"{self.name}: {progress.stage} iteration {progress.iteration}, inertia {progress.inertia:.4g}"
+        self.stream.write("\r" + _printable(text, self.stream)[: _columns() - 1] + "\x1b[K")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def _columns() -> int:
+    try:
+        return os.get_terminal_size().columns
+    except OSError:
+        return 80
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

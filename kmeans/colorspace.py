@@ -1,0 +1,122 @@
+"""Colour spaces: sRGB, linear light, OKLab and CIELAB, and the clustering ("working") spaces.
+
+The working space is where k-means measures distance.  ``rgb`` is the tutorial's: sRGB scaled to
+[0, 1].  ``oklab`` is Björn Ottosson's OKLab, nearly perceptually uniform and cheap.  With alpha,
+colour coordinates are premultiplied by alpha and alpha is a fourth coordinate in [0, 1], so a
+nearly transparent pixel's colour matters as little as it shows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+COLOR_SPACES = ("rgb", "oklab")
+
+_LMS_FROM_LINEAR = np.array(
+    [
+        [0.4122214708, 0.5363325363, 0.0514459929],
+        [0.2119034982, 0.6806995451, 0.1073969566],
+        [0.0883024619, 0.2817188376, 0.6299787005],
+    ]
+)
+_OKLAB_FROM_LMS = np.array(
+    [
+        [0.2104542553, 0.7936177850, -0.0040720468],
+        [1.9779984951, -2.4285922050, 0.4505937099],
+        [0.0259040371, 0.7827717662, -0.8086757660],
+    ]
+)
+_LMS_FROM_OKLAB = np.linalg.inv(_OKLAB_FROM_LMS)
+_LINEAR_FROM_LMS = np.linalg.inv(_LMS_FROM_LINEAR)
+
+# sRGB (D65) linear light to CIE XYZ, and the D65 white point.
+_XYZ_FROM_LINEAR = np.array(
+    [
+        [0.4124564, 0.3575761, 0.1804375],
+        [0.2126729, 0.7151522, 0.0721750],
+        [0.0193339, 0.1191920, 0.9503041],
+    ]
+)
+_D65 = np.array([0.95047, 1.0, 1.08883])
+
+
+def srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    """sRGB components in [0, 1] to linear light (float64)."""
+    c = np.asarray(c, dtype=np.float64)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(c: np.ndarray) -> np.ndarray:
+    """Linear light to sRGB components, clipped to [0, 1] (float64)."""
+    c = np.clip(np.asarray(c, dtype=np.float64), 0.0, 1.0)
+    return np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055)
+
+
+# Decoding 8-bit sRGB is a table lookup.
+_LINEAR_FROM_U8 = srgb_to_linear(np.arange(256) / 255.0)
+
+
+def u8_to_linear(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) uint8 sRGB to linear light (float64)."""
+    return _LINEAR_FROM_U8[rgb]
+
+
+def linear_to_oklab(linear: np.ndarray) -> np.ndarray:
+    """(..., 3) linear sRGB to OKLab (float64)."""
+    lms = np.asarray(linear, dtype=np.float64) @ _LMS_FROM_LINEAR.T
+    return np.cbrt(lms) @ _OKLAB_FROM_LMS.T
+
+
+def oklab_to_linear(lab: np.ndarray) -> np.ndarray:
+    """(..., 3) OKLab to linear sRGB (float64, not clipped: out-of-gamut values are kept)."""
+    lms = (np.asarray(lab, dtype=np.float64) @ _LMS_FROM_OKLAB.T) ** 3
+    return lms @ _LINEAR_FROM_LMS.T
+
+
+def u8_to_cielab(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) uint8 sRGB to CIELAB (D65), float64."""
+    xyz = u8_to_linear(rgb) @ _XYZ_FROM_LINEAR.T / _D65
+    eps, kappa = 216 / 24389, 24389 / 27
+    f = np.where(xyz > eps, np.cbrt(xyz), (kappa * xyz + 16) / 116)
+    return np.stack(
+        [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1
+    )
+
+
+def to_working(colors: np.ndarray, space: str) -> np.ndarray:
+    """(M, 3|4) uint8 sRGB(A) colours to (M, 3|4) float32 working coordinates.
+
+    With a fourth (alpha) channel, colour coordinates are premultiplied by alpha in [0, 1].
+    """
+    _check_space(space)
+    colors = np.asarray(colors)
+    rgb = colors[:, :3]
+    coords = rgb / 255.0 if space == "rgb" else linear_to_oklab(u8_to_linear(rgb))
+    if colors.shape[1] == 4:
+        alpha = colors[:, 3:4] / 255.0
+        coords = np.concatenate([coords * alpha, alpha], axis=1)
+    return coords.astype(np.float32)
+
+
+def from_working(coords: np.ndarray, space: str) -> np.ndarray:
+    """(K, 3|4) working coordinates to the nearest (K, 3|4) uint8 sRGB(A) colours.
+
+    Out-of-gamut colours are clipped; premultiplied colour is divided by alpha before conversion.
+    """
+    _check_space(space)
+    coords = np.asarray(coords, dtype=np.float64)
+    colour = coords[:, :3]
+    alpha = None
+    if coords.shape[1] == 4:
+        alpha = np.clip(coords[:, 3:4], 0.0, 1.0)
+        colour = np.divide(colour, alpha, out=np.zeros_like(colour), where=alpha > 0)
+    srgb = np.clip(colour, 0.0, 1.0) if space == "rgb" else linear_to_srgb(oklab_to_linear(colour))
+    out = srgb
+    if alpha is not None:
+        out = np.concatenate([srgb, alpha], axis=1)
+    return np.rint(out * 255.0).astype(np.uint8)
+
+
+def _check_space(space: str) -> None:
+    if space not in COLOR_SPACES:
+        raise ValueError(f"unknown colour space {space!r}; use one of {', '.join(COLOR_SPACES)}")

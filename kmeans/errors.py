@@ -1,0 +1,28 @@
+"""The errors the core raises on purpose, each with a message fit to show a person."""
+
+from __future__ import annotations
+
+
+class KMeansImageError(Exception):
+    """Base of every error this package raises about images and files."""
+
+
+class ImageLoadError(KMeansImageError):
+    """A file could not be read as an image; the message names the file and says why."""
+
+
+class ImageTooLargeError(ImageLoadError):
+    """An image has more pixels than the allowed limit; ``pixels`` and ``limit`` say how many."""
+
+    def __init__(self, message: str, pixels: int, limit: int):
+        super().__init__(message)
+        self.pixels = pixels
+        self.limit = limit
+
+
+class ImageSaveError(KMeansImageError):
+    """A file could not be written; nothing was left behind at the target path."""
+
+
+class Cancelled(Exception):
+    """A quantization was cancelled by its callback or cancel token."""

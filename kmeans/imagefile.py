@@ -1,0 +1,389 @@
+"""Image files: load anything Pillow decodes, safely; encode and save palette images atomically.
+
+``load`` turns every failure into an ``ImageLoadError`` whose message names the file and says why
+in words, applies the EXIF orientation, converts every mode to 8-bit RGB or RGBA, and refuses
+images over a pixel limit before decoding them.  ``save`` writes to a temporary file in the target
+folder and renames it into place, so a failed save leaves nothing behind, and never replaces an
+existing file unless told to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+import secrets
+import threading
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from kmeans.errors import ImageLoadError, ImageSaveError, ImageTooLargeError
+from kmeans.quantize import Quantized
+
+#: Pillow's own decompression-bomb threshold (about 89 megapixels).
+DEFAULT_MAX_PIXELS = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
+
+#: Export formats: name -> (file suffix, Pillow format).
+FORMATS = {
+    "png": (".png", "PNG"),
+    "gif": (".gif", "GIF"),
+    "webp": (".webp", "WEBP"),
+    "bmp": (".bmp", "BMP"),
+}
+PALETTE_FORMATS = ("gpl", "hex")
+
+_PILLOW_LIMIT = threading.Lock()
+
+
+def display_name(path: str | os.PathLike[str]) -> str:
+    """A file name fit to print: undecodable bytes shown as escapes, never an encoding error."""
+    name = Path(path).name or os.fspath(path)
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedImage:
+    """A decoded image: ``pixels`` (H, W, 3) or (H, W, 4) uint8 sRGB, upright.
+
+    The alpha channel is present only when some pixel is not opaque.  ``notices`` are things the
+    user should know (first frame of an animation, a profile converted, ...).
+    """
+
+    path: Path
+    pixels: np.ndarray
+    format: str
+    file_size: int
+    notices: tuple[str, ...] = field(default=())
+
+    @property
+    def name(self) -> str:
+        return display_name(self.path)
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def has_alpha(self) -> bool:
+        return self.pixels.shape[2] == 4
+
+
+def load(
+    path: str | os.PathLike[str],
+    *,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> LoadedImage:
+    """Read an image file.
+
+    Raises ``ImageTooLargeError`` (before decoding) when it has more than ``max_pixels`` pixels
+    (None: no limit), and ``ImageLoadError`` for anything else that stops it being read.
+    """
+    path = Path(path)
+    name = display_name(path)
+    try:
+        file_size = path.stat().st_size
+        if path.is_dir():
+            raise ImageLoadError(f"{name}: is a folder, not an image file")
+        if file_size == 0:
+            raise ImageLoadError(f"{name}: the file is empty")
+        with _open(path) as image:
+            pixels = image.width * image.height
+            if max_pixels is not None and pixels > max_pixels:
+                raise ImageTooLargeError(
+                    f"{name}: {image.width} x {image.height} is {pixels:,} pixels ({pixels / 1e6:,.1f} "
+                    f"megapixels), more than the limit of {max_pixels:,}",
+                    pixels,
+                    max_pixels,
+                )
+            notices: list[str] = []
+            frames = getattr(image, "n_frames", 1)
+            if frames > 1:
+                notices.append(f"{name} is an animation of {frames} frames; only the first is used.")
+            fmt = image.format or "unknown"
+            array = _to_array(image, name, notices)
+    except ImageLoadError:
+        raise
+    except FileNotFoundError:
+        raise ImageLoadError(f"{name}: no such file") from None
+    except PermissionError:
+        raise ImageLoadError(f"{name}: permission denied") from None
+    except IsADirectoryError:
+        raise ImageLoadError(f"{name}: is a folder, not an image file") from None
+    except UnidentifiedImageError:
+        raise ImageLoadError(f"{name}: not an image file this program can read") from None
+    except MemoryError:
+        raise ImageLoadError(f"{name}: not enough memory to decode it") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise ImageLoadError(f"{name}: the file is damaged or truncated ({_reason(error)})") from None
+    except Exception as error:  # a decoder bug on a hostile file must still be one clear line
+        raise ImageLoadError(f"{name}: could not be decoded ({_reason(error)})") from None
+    return LoadedImage(path=path, pixels=array, format=fmt, file_size=file_size, notices=tuple(notices))
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text[0].lower() + text[1:] if text else text
+
+
+def _open(path: Path) -> Image.Image:
+    """Open lazily with Pillow's own pixel limit lifted: ``load`` applies its own, with a message."""
+    with _PILLOW_LIMIT, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _to_array(image: Image.Image, name: str, notices: list[str]) -> np.ndarray:
+    """Decode the first frame to upright 8-bit RGB, or RGBA when some pixel is not opaque."""
+    image.seek(0)
+    image.load()
+    image = ImageOps.exif_transpose(image)
+    mode = image.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        return _grey_to_rgb(np.asarray(image))
+    has_alpha = mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in image.info
+    icc = image.info.get("icc_profile")
+    if icc and mode in ("RGB", "RGBA", "CMYK"):
+        image = _to_srgb(image, icc, name, notices)
+    array = np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+    if has_alpha and (array[..., 3] == 255).all():
+        array = array[..., :3]
+    return np.ascontiguousarray(array)
+
+
+def _grey_to_rgb(values: np.ndarray) -> np.ndarray:
+    """16-bit or 32-bit greyscale scaled to 8 bits (not clipped), as RGB."""
+    values = values.astype(np.float64)
+    top = float(values.max()) if values.size else 0.0
+    if np.issubdtype(values.dtype, np.floating) and top <= 1.0:
+        scale = 255.0
+    elif top <= 255:
+        scale = 1.0
+    elif top <= 65535:
+        scale = 255.0 / 65535.0
+    else:
+        scale = 255.0 / top
+    grey = np.clip(np.rint(values * scale), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
+
+
+def _to_srgb(image: Image.Image, icc: bytes, name: str, notices: list[str]) -> Image.Image:
+    """Convert through the embedded colour profile to sRGB; keep the pixels if that fails."""
+    try:
+        from PIL import ImageCms
+
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in ImageCms.getProfileDescription(source).lower().replace(" ", ""):
+            return image
+        out_mode = "RGBA" if image.mode == "RGBA" else "RGB"
+        converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=out_mode)
+        notices.append(f"{name}: converted from its colour profile to sRGB.")
+        return converted if converted is not None else image
+    except Exception:
+        notices.append(f"{name}: its colour profile could not be applied; colours may be slightly off.")
+        return image
+
+
+# -- encoding ---------------------------------------------------------------------------------
+
+
+def format_for(path: str | os.PathLike[str], default: str = "png") -> str:
+    """The export format named by a file's suffix, else ``default``."""
+    suffix = Path(path).suffix.lower()
+    return next((name for name, (ext, _) in FORMATS.items() if suffix == ext), default)
+
+
+def palette_image(palette: np.ndarray, labels: np.ndarray) -> Image.Image:
+    """A Pillow "P" image holding exactly the palette's entries (so PNG picks the bit depth)."""
+    image = Image.fromarray(np.ascontiguousarray(labels, dtype=np.uint8), mode="P")
+    image.putpalette(np.ascontiguousarray(palette[:, :3]).tobytes(), rawmode="RGB")
+    if palette.shape[1] == 4 and (palette[:, 3] < 255).any():
+        alpha = palette[:, 3]
+        last = int(np.flatnonzero(alpha < 255).max())
+        image.info["transparency"] = alpha[: last + 1].tobytes()  # tRNS may stop at the last one
+    return image
+
+
+def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = "png") -> bytes:
+    """The bytes of a palette image in ``fmt`` (png, gif, webp or bmp).
+
+    PNG is indexed at the smallest bit depth that holds the palette (1, 2, 4 or 8), optimized;
+    GIF keeps only fully transparent entries; WebP is lossless; BMP keeps no transparency.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    palette = np.asarray(palette, dtype=np.uint8)
+    labels = np.asarray(labels)
+    buffer = io.BytesIO()
+    if fmt == "webp":
+        pixels = palette[labels]
+        mode = "RGBA" if pixels.shape[2] == 4 else "RGB"
+        Image.fromarray(pixels, mode=mode).save(buffer, "WEBP", lossless=True, quality=75, method=4)  # cwebp's defaults
+        return buffer.getvalue()
+    image = palette_image(palette, labels)
+    if fmt == "png":
+        image.save(buffer, "PNG", optimize=True)
+    elif fmt == "gif":
+        transparency = None
+        if palette.shape[1] == 4 and (palette[:, 3] == 0).any():
+            transparency = int(np.flatnonzero(palette[:, 3] == 0)[0])
+        image.info.pop("transparency", None)
+        extra = {} if transparency is None else {"transparency": transparency}
+        image.save(buffer, "GIF", optimize=False, **extra)
+    else:
+        image.info.pop("transparency", None)
+        image.save(buffer, "BMP")
+    return buffer.getvalue()
+
+
+def encode_quantized(result: Quantized, fmt: str = "png", *, labels: np.ndarray | None = None) -> bytes:
+    """``encode`` for a ``Quantized`` result (``labels`` overrides its labels, e.g. dithered)."""
+    return encode(result.palette, result.labels if labels is None else labels, fmt)
+
+
+def format_losses(palette: np.ndarray, fmt: str) -> str | None:
+    """What ``fmt`` cannot keep of this palette, in words, or None."""
+    if palette.shape[1] != 4:
+        return None
+    alpha = palette[:, 3]
+    if fmt == "bmp" and (alpha < 255).any():
+        return "BMP has no transparency: transparent areas are written in colour."
+    if fmt == "gif" and ((alpha > 0) & (alpha < 255)).any():
+        return "GIF keeps only full transparency: partly transparent colours are written opaque."
+    return None
+
+
+# -- saving -----------------------------------------------------------------------------------
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes | Callable[[io.BufferedWriter], None], *,
+                 force: bool = False) -> None:
+    """Write a file completely or not at all.
+
+    ``data`` is the bytes, or a function that writes them to a binary file object.  The bytes go
+    to a temporary file in the same folder, which is synced and then renamed over ``path``.  An
+    existing ``path`` is kept unless ``force``; on any failure the temporary file is removed and
+    ``ImageSaveError`` says what happened.
+    """
+    path = Path(path)
+    name = display_name(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise ImageSaveError(f"{name}: is a folder")
+    if not force and path.exists():
+        raise ImageSaveError(f"{name}: already exists (use --force to overwrite it)")
+    tmp = folder / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as error:
+        raise ImageSaveError(f"{name}: cannot write in {display_name(folder) or '.'} ({_os_reason(error)})") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if callable(data):
+                data(handle)
+            else:
+                handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if force:
+            os.replace(tmp, path)
+        else:
+            _place_new(tmp, path, name)
+    except ImageSaveError:
+        _remove(tmp)
+        raise
+    except OSError as error:
+        _remove(tmp)
+        raise ImageSaveError(f"{name}: could not be written ({_os_reason(error)}); nothing was saved") from None
+    except Exception as error:
+        _remove(tmp)
+        raise ImageSaveError(f"{name}: could not be encoded ({_reason(error)}); nothing was saved") from None
+
+
+def _place_new(tmp: Path, path: Path, name: str) -> None:
+    """Move ``tmp`` to ``path`` only if ``path`` does not exist, without a race where possible."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise ImageSaveError(f"{name}: already exists (use --force to overwrite it)") from None
+    except OSError:
+        # No hard links here (some file systems): check, then rename.
+        if path.exists():
+            raise ImageSaveError(f"{name}: already exists (use --force to overwrite it)") from None
+        os.replace(tmp, path)
+        return
+    _remove(tmp)
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _os_reason(error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return "the disk is full"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if error.errno == errno.EROFS:
+        return "the disk is read-only"
+    if error.errno == errno.ENOENT:
+        return "the folder does not exist"
+    return error.strerror or str(error)
+
+
+def save(
+    path: str | os.PathLike[str],
+    palette: np.ndarray,
+    labels: np.ndarray,
+    fmt: str | None = None,
+    *,
+    force: bool = False,
+) -> int:
+    """Encode and save a palette image atomically; returns the number of bytes written.
+
+    ``fmt`` defaults to the one named by the suffix (PNG when there is none to go by).
+    """
+    data = encode(palette, labels, fmt or format_for(path))
+    write_atomic(path, data, force=force)
+    return len(data)
+
+
+def format_palette(palette: np.ndarray, kind: str = "gpl", name: str = "K-means palette") -> str:
+    """The palette as text: a GIMP ``.gpl`` palette or a list of hex colours, one per line."""
+    palette = np.asarray(palette, dtype=np.uint8)
+    if kind not in PALETTE_FORMATS:
+        raise ValueError(f"unknown palette format {kind!r}; use one of {', '.join(PALETTE_FORMATS)}")
+    hexes = [hex_color(row) for row in palette]
+    if kind == "hex":
+        return "".join(f"{h}\n" for h in hexes)
+    lines = ["GIMP Palette", f"Name: {name}", "Columns: 8", "#"]
+    lines += [f"{int(r):3d} {int(g):3d} {int(b):3d}\t{h}" for (r, g, b), h in zip(palette[:, :3], hexes, strict=False)]
+    return "\n".join(lines) + "\n"
+
+
+def hex_color(entry: np.ndarray) -> str:
+    """#rrggbb, or #rrggbbaa when the entry has an alpha below 255."""
+    entry = [int(v) for v in entry]
+    if len(entry) == 4 and entry[3] == 255:
+        entry = entry[:3]
+    return "#" + "".join(f"{v:02x}" for v in entry)
+
+
+def save_palette(path: str | os.PathLike[str], palette: np.ndarray, *, force: bool = False) -> None:
+    """Save the palette as ``.gpl`` (GIMP) when the suffix says so, else as a hex list."""
+    kind = "gpl" if Path(path).suffix.lower() == ".gpl" else "hex"
+    write_atomic(path, format_palette(palette, kind, Path(path).stem).encode("utf-8"), force=force)

@@ -1,0 +1,564 @@
+"""Lloyd's k-means: the tutorial's two steps, vectorized, chunked and weighted.
+
+``find_closest_centroids`` and ``compute_centroids`` are the tutorial's steps; ``fit`` is the
+loop.  Samples may carry weights, so k-means over the distinct colours of an image, each weighted
+by its pixel count, is k-means over every pixel, term for term.
+
+Distances are computed in row chunks as ``|c|^2 - 2 x.c`` (one matrix product per chunk), so memory
+is O(chunk x K), never O(N x K).  After the first iteration ``fit`` keeps Hamerly's bounds per
+sample (an upper bound on the distance to its centroid, a lower bound on the distance to any
+other), so late iterations only touch the samples that can still change cluster.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from kmeans.init import init_centroids
+
+_CHUNK_ELEMENTS = 1 << 20  # ~4 MB of float32 distances per chunk: fits in cache, measured fastest
+
+
+class CancelToken(Protocol):
+    """Anything with ``is_set()``, such as ``threading.Event``."""
+
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class IterationInfo:
+    """What ``fit`` reports after every iteration.
+
+    ``inertia`` is the weighted sum of squared distances of the samples to the means of their
+    clusters after this iteration; ``shift`` is the largest distance a centroid moved;
+    ``centroids`` (K x d, read-only) are the centroids after this iteration; ``sizes`` (K,) the
+    total weight in each cluster; ``n_changed`` is how many samples changed cluster in it.
+    """
+
+    iteration: int
+    inertia: float
+    shift: float
+    centroids: np.ndarray
+    sizes: np.ndarray
+    n_changed: int
+
+
+@dataclass(frozen=True)
+class KMeansResult:
+    """The outcome of ``fit``.
+
+    ``labels`` (N, int32) index ``centroids`` (K x d); ``inertia`` is the weighted sum of squared
+    distances of the samples to their labelled centroids.  ``converged`` is False when the loop hit
+    ``max_iter`` or was stopped; ``stopped`` is True when a callback or cancel token stopped it.
+    """
+
+    centroids: np.ndarray
+    labels: np.ndarray
+    inertia: float
+    n_iter: int
+    converged: bool
+    stopped: bool = False
+
+
+Callback = Callable[[IterationInfo], "bool | None"]
+
+
+def _chunk_rows(k: int) -> int:
+    return int(min(8192, max(2048, _CHUNK_ELEMENTS // max(k, 1))))
+
+
+_FEW_CENTROIDS = 16  # up to here a loop over centroids beats a row-wise argmin (measured)
+
+
+def _nearest(
+    X: np.ndarray, centroids: np.ndarray, *, second: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Closest centroid of every row of ``X``.
+
+    Returns ``labels`` (int32), the squared distance to that centroid and, when ``second`` is
+    set, the squared distance to the second closest (inf when K == 1).  Distances are clipped at 0.
+    Large inputs are split between the machine's cores (numpy releases the GIL in these loops).
+    """
+    n, k = X.shape[0], centroids.shape[0]
+    labels = np.empty(n, dtype=np.int32)
+    d1 = np.empty(n, dtype=X.dtype)
+    d2 = np.empty(n, dtype=X.dtype) if second else None
+    c_sq = np.einsum("ij,ij->i", centroids, centroids).astype(X.dtype)
+    if k <= _FEW_CENTROIDS:
+        kernel, c = _nearest_few, np.ascontiguousarray(centroids * -2, dtype=X.dtype)
+    else:
+        kernel, c = _nearest_many, np.ascontiguousarray(centroids.T * -2, dtype=X.dtype)
+    rows = _chunk_rows(k)
+
+    def run(begin: int, end: int) -> None:
+        buf = np.empty((k, rows) if kernel is _nearest_few else (rows, k), dtype=X.dtype)
+        for start in range(begin, end, rows):
+            stop = min(start + rows, end)
+            x = X[start:stop]
+            part2 = None if d2 is None else d2[start:stop]
+            kernel(x, c, c_sq, buf, labels[start:stop], d1[start:stop], part2)
+            x_sq = np.einsum("ij,ij->i", x, x)
+            d1[start:stop] += x_sq
+            if part2 is not None:
+                part2 += x_sq
+
+    parts = min(_WORKERS, n // _PARALLEL_ROWS)
+    if parts > 1:
+        edges = np.linspace(0, n, parts + 1).astype(int)
+        for future in [_pool().submit(run, a, b) for a, b in itertools.pairwise(edges)]:
+            future.result()
+    else:
+        run(0, n)
+    np.maximum(d1, 0, out=d1)
+    if d2 is not None:
+        np.maximum(d2, 0, out=d2)
+    return labels, d1, d2
+
+
+_WORKERS = max(1, min(8, os.cpu_count() or 1))
+_PARALLEL_ROWS = 8192  # below this, splitting between threads costs more than it saves
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="kmeans")
+        return _POOL
+
+
+def _nearest_many(x, c_t, c_sq, buf, labels, d1, d2) -> None:
+    """Row layout: distances (m, K) from one product, then a row-wise argmin."""
+    m = x.shape[0]
+    b = buf[:m]
+    np.dot(x, c_t, out=b)
+    b += c_sq
+    lab = b.argmin(axis=1)
+    r = np.arange(m)
+    labels[:] = lab
+    d1[:] = b[r, lab]
+    if d2 is not None:
+        b[r, lab] = np.inf
+        d2[:] = b.min(axis=1) if b.shape[1] > 1 else np.inf
+
+
+def _nearest_few(x, c, c_sq, buf, labels, d1, d2) -> None:
+    """Column layout: distances (K, m), then a running minimum over the K rows."""
+    m = x.shape[0]
+    b = buf if buf.shape[1] == m else np.empty((buf.shape[0], m), dtype=buf.dtype)  # C-contiguous
+    np.dot(c, x.T, out=b)
+    b += c_sq[:, None]
+    d1[:] = b[0]
+    labels[:] = 0
+    if d2 is not None:
+        d2[:] = np.inf
+    closer = np.empty(m, dtype=bool)
+    tmp = np.empty(m, dtype=b.dtype)
+    for j in range(1, b.shape[0]):
+        row = b[j]
+        if d2 is not None:
+            np.maximum(row, d1, out=tmp)
+            np.minimum(d2, tmp, out=d2)
+        np.less(row, d1, out=closer)
+        np.copyto(labels, j, where=closer)
+        np.minimum(d1, row, out=d1)
+
+
+def _check_samples(X: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X must be a non-empty 2-D array of samples, got shape {X.shape}")
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    X = np.ascontiguousarray(X)
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or infinite values")
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape != (X.shape[0],):
+            raise ValueError(f"weights must have shape ({X.shape[0]},), got {weights.shape}")
+        if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
+            raise ValueError("weights must be finite, non-negative and not all zero")
+    return X, weights
+
+
+def find_closest_centroids(X: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Index of the closest centroid for every sample.
+
+    Parameters
+    ----------
+    X : (N, d) float array of samples.
+    centroids : (K, d) array.
+
+    Returns
+    -------
+    labels : (N,) int32, ``labels[i] = argmin_j |X[i] - centroids[j]|``.
+    """
+    X, _ = _check_samples(X, None)
+    centroids = np.asarray(centroids, dtype=X.dtype)
+    if centroids.ndim != 2 or centroids.shape[1] != X.shape[1] or centroids.shape[0] == 0:
+        raise ValueError(f"centroids must have shape (K, {X.shape[1]}), got {centroids.shape}")
+    return _nearest(X, centroids)[0]
+
+
+class _Sums:
+    """Per-cluster weight, weighted coordinate sums and weighted |x|^2 sums."""
+
+    def __init__(self, labels: np.ndarray, k: int, w: np.ndarray, wx: np.ndarray, wq: np.ndarray):
+        self.k = k
+        self.weight, self.coords, self.sq = self._tally(labels, w, wx, wq)
+
+    def _tally(
+        self, labels: np.ndarray, w: np.ndarray, wx: np.ndarray, wq: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k = self.k
+        coords = np.stack([np.bincount(labels, weights=wx[:, j], minlength=k) for j in range(wx.shape[1])], 1)
+        return np.bincount(labels, weights=w, minlength=k), coords, np.bincount(labels, weights=wq, minlength=k)
+
+    def transfer(self, old: np.ndarray, new: np.ndarray, w: np.ndarray, wx: np.ndarray, wq: np.ndarray) -> None:
+        """Move samples (given by their weights and sums) from clusters ``old`` to ``new``."""
+        for sign, labels in ((-1.0, old), (1.0, new)):
+            weight, coords, sq = self._tally(labels, w, wx, wq)
+            self.weight += sign * weight
+            self.coords += sign * coords
+            self.sq += sign * sq
+
+    def means(self, fallback: np.ndarray) -> np.ndarray:
+        filled = self.weight > 0
+        out = np.array(fallback, dtype=np.float64)
+        out[filled] = self.coords[filled] / self.weight[filled, None]
+        return out
+
+    def inertia_at(self, centroids: np.ndarray) -> float:
+        """Sum over samples of w |x - c_label|^2, from the sums alone."""
+        c = centroids.astype(np.float64)
+        total = self.sq - 2 * np.einsum("ij,ij->i", self.coords, c) + self.weight * np.einsum("ij,ij->i", c, c)
+        return float(max(total.sum(), 0.0))
+
+
+class _Lloyd:
+    """Lloyd iterations over fixed weighted samples, with Hamerly's bounds.
+
+    The per-cluster sums are kept up to date from the samples that change cluster, so an
+    iteration costs in proportion to the samples it touches; they are recounted from scratch
+    every ``_RECOUNT`` assignments so rounding cannot accumulate.
+    """
+
+    _RECOUNT = 16
+
+    def __init__(self, X: np.ndarray, weights: np.ndarray | None, k: int):
+        self.X = X
+        self.k = k
+        n = X.shape[0]
+        self.w = np.ones(n) if weights is None else weights
+        self.wx = X.astype(np.float64) * self.w[:, None]
+        self.wq = np.einsum("ij,ij->i", X, X, dtype=np.float64) * self.w
+        # Distances from the matrix-product route carry rounding error of a few ulps of |x|^2;
+        # the lower bound is lowered by that much so no sample is wrongly skipped.
+        eps = np.finfo(X.dtype).eps
+        self._margin = 16 * eps * (float(np.abs(X).max()) ** 2 * X.shape[1] + 1e-30)
+        self.labels = np.zeros(n, dtype=np.int32)
+        self.upper = np.zeros(n, dtype=X.dtype)
+        self.lower = np.zeros(n, dtype=X.dtype)
+        self._sums: _Sums | None = None
+        self._since_recount = 0
+
+    def assign_all(self, centroids: np.ndarray) -> int:
+        """Assign every sample from scratch; returns how many labels changed."""
+        labels, d1, d2 = _nearest(self.X, centroids, second=True)
+        changed = int(np.count_nonzero(labels != self.labels))
+        self.labels = labels
+        np.sqrt(d1, out=self.upper)
+        np.sqrt(np.maximum(d2 - self._margin, 0), out=self.lower)
+        self._sums = None
+        return changed
+
+    def move(self, shift: np.ndarray) -> None:
+        """Loosen the bounds after centroid j moved by ``shift[j]``."""
+        self.upper += shift[self.labels].astype(self.X.dtype)
+        if shift.size > 1:
+            order = np.argsort(shift)
+            first, second = order[-1], order[-2]
+            loosen = np.where(self.labels == first, shift[second], shift[first])
+            self.lower -= loosen.astype(self.X.dtype)
+
+    def assign(self, centroids: np.ndarray) -> int:
+        """Reassign the samples whose bounds allow a change; returns how many changed."""
+        if centroids.shape[0] == 1:
+            return 0
+        half = (0.5 * _nearest_other(centroids)).astype(self.X.dtype)
+        bound = np.maximum(self.lower, half[self.labels])
+        idx = np.flatnonzero(self.upper > bound)
+        if idx.size == 0:
+            return 0
+        cx = centroids.astype(self.X.dtype)
+        diff = self.X[idx] - cx[self.labels[idx]]
+        exact = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        self.upper[idx] = exact
+        idx = idx[exact > bound[idx]]
+        if idx.size == 0:
+            return 0
+        labels, d1, d2 = _nearest(self.X[idx], cx, second=True)
+        self.upper[idx] = np.sqrt(d1)
+        self.lower[idx] = np.sqrt(np.maximum(d2 - self._margin, 0))
+        moved = labels != self.labels[idx]
+        idx, old, labels = idx[moved], self.labels[idx[moved]], labels[moved]
+        self.labels[idx] = labels
+        if self._sums is not None and idx.size:
+            self._sums.transfer(old, labels, self.w[idx], self.wx[idx], self.wq[idx])
+        return int(idx.size)
+
+    def snap(self, centroids: np.ndarray, snapped: np.ndarray) -> np.ndarray:
+        """Labels of the samples for centres moved from ``centroids`` to ``snapped`` (e.g. rounded).
+
+        Uses the bounds, so only the samples near a boundary are measured again.
+        """
+        self.move(_distance(snapped, centroids))
+        self.assign(np.asarray(snapped, dtype=self.X.dtype))
+        return self.labels.copy()
+
+    def sums(self, *, recount: bool = False) -> _Sums:
+        """The per-cluster sums of the current labels (counted afresh when ``recount``)."""
+        self._since_recount += 1
+        if recount or self._sums is None or self._since_recount >= self._RECOUNT:
+            self._sums = _Sums(self.labels, self.k, self.w, self.wx, self.wq)
+            self._since_recount = 0
+        return self._sums
+
+    def update(self, previous: np.ndarray) -> tuple[np.ndarray, _Sums]:
+        """Centroids as weighted means of their samples; empty clusters are reseeded."""
+        sums = self.sums()
+        empty = np.flatnonzero(sums.weight <= 0)
+        if empty.size and self._since_recount:
+            sums = self.sums(recount=True)  # an emptied cluster: recount exactly before deciding
+            empty = np.flatnonzero(sums.weight <= 0)
+        centroids = sums.means(previous)
+        if empty.size:
+            moved = _reseed_targets(self.X, self.labels, centroids, empty.size)
+            if moved.size:
+                self.labels[moved] = empty[: moved.size]
+                self.upper[moved] = np.inf  # forces an exact check at the next assignment
+                self.lower[moved] = 0
+                sums = self.sums(recount=True)
+                centroids = sums.means(previous)
+        return centroids, sums
+
+
+def _nearest_other(centroids: np.ndarray) -> np.ndarray:
+    """(K,) distance from each centroid to the closest other one (K >= 2)."""
+    c = centroids.astype(np.float64)
+    c_sq = np.einsum("ij,ij->i", c, c)
+    gap = c_sq[:, None] + c_sq[None, :] - 2 * (c @ c.T)
+    np.fill_diagonal(gap, np.inf)
+    return np.sqrt(np.maximum(gap.min(axis=1), 0))
+
+
+def _reseed_targets(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray, n: int) -> np.ndarray:
+    """Up to ``n`` samples farthest from their centroids (only those not sitting on one)."""
+    diff = X - centroids[labels].astype(X.dtype)
+    dist = np.einsum("ij,ij->i", diff, diff)
+    far = np.argsort(dist)[::-1][:n]
+    return far[dist[far] > 0]
+
+
+def compute_centroids(
+    X: np.ndarray, labels: np.ndarray, k: int, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Weighted mean of the samples in each of ``k`` clusters.
+
+    Parameters
+    ----------
+    X : (N, d) samples; labels : (N,) ints in [0, k); weights : (N,) non-negative, optional.
+
+    Returns
+    -------
+    centroids : (k, d) float64, never NaN.  A cluster with no samples is reseeded on the sample
+    farthest from its own centroid; if every sample sits on a centroid it stays at the origin.
+    """
+    X, weights = _check_samples(X, weights)
+    labels = np.asarray(labels)
+    if labels.shape != (X.shape[0],):
+        raise ValueError(f"labels must have shape ({X.shape[0]},), got {labels.shape}")
+    if k < 1 or labels.min() < 0 or labels.max() >= k:
+        raise ValueError(f"labels must lie in [0, {k})")
+    engine = _Lloyd(X, weights, k)
+    engine.labels = labels.astype(np.int32, copy=True)
+    centroids, _ = engine.update(np.zeros((k, X.shape[1])))
+    return centroids
+
+
+def fit(
+    X: np.ndarray,
+    k: int,
+    *,
+    weights: np.ndarray | None = None,
+    init: str | np.ndarray = "k-means++",
+    n_init: int = 1,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    rtol: float = 0.0,
+    seed: int | np.random.Generator | None = 0,
+    callback: Callback | None = None,
+    cancel: CancelToken | None = None,
+    accelerate: bool = False,
+) -> KMeansResult:
+    """Lloyd's k-means on weighted samples.
+
+    Parameters
+    ----------
+    X : (N, d) float32 or float64 samples (other dtypes are converted to float64).
+    k : number of clusters, 1 <= k <= N.
+    weights : (N,) sample weights; a sample of weight w counts as w identical samples.
+    init : "k-means++", "random" or a (k, d) array of initial centroids.
+    n_init : runs from different seeds; the lowest inertia wins (ignored for an array ``init``).
+    max_iter, tol, rtol : stop after ``max_iter`` iterations, or when no label changes, or when
+        the squared centroid shift sums to at most ``tol`` times the mean per-feature variance,
+        or when an iteration lowers the inertia by at most ``rtol`` times the inertia.
+    seed : seed or generator for the initialisation.
+    callback : called with an ``IterationInfo`` after every iteration; returning False stops.
+    cancel : a token whose ``is_set()`` stops the loop after the current iteration.
+    accelerate : overshoot the means by a growing factor (safeguarded over-relaxation); reaches
+        a fixed point of Lloyd in fewer iterations when centroids drift slowly.
+
+    Returns
+    -------
+    KMeansResult.  Centroids have X's dtype.  When stopped early, labels and centroids are those
+    of the last finished iteration.
+    """
+    X, weights = _check_samples(X, weights)
+    n, d = X.shape
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be between 1 and the number of samples ({n}), got {k}")
+    if max_iter < 1 or n_init < 1:
+        raise ValueError("max_iter and n_init must be at least 1")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if not isinstance(init, str):
+        if np.shape(init) != (k, d):
+            raise ValueError(f"init must have shape ({k}, {d}), got {np.shape(init)}")
+        n_init = 1
+    return _fit(X, k, weights, init, n_init, max_iter, tol, rtol, rng, callback, cancel, accelerate)[0]
+
+
+def _fit(
+    X: np.ndarray,
+    k: int,
+    weights: np.ndarray | None,
+    init: str | np.ndarray,
+    n_init: int,
+    max_iter: int,
+    tol: float,
+    rtol: float,
+    rng: np.random.Generator,
+    callback: Callback | None,
+    cancel: CancelToken | None,
+    accelerate: bool,
+) -> tuple[KMeansResult, _Lloyd]:
+    """``fit`` on validated input; also returns the engine of the best run (its bounds hold)."""
+    w = np.ones(X.shape[0]) if weights is None else weights
+    mean = (w @ X) / w.sum()
+    tol_abs = float(tol * (w @ (X - mean) ** 2).mean() / w.sum())
+    best: tuple[KMeansResult, _Lloyd] | None = None
+    for _ in range(n_init):
+        if isinstance(init, str):
+            start = init_centroids(X, k, method=init, weights=weights, seed=rng).astype(X.dtype)
+        else:
+            start = np.asarray(init, dtype=X.dtype)
+        engine = _Lloyd(X, weights, k)
+        result = _run(engine, start, max_iter, tol_abs, rtol, callback, cancel, accelerate)
+        if best is None or result.inertia < best[0].inertia:
+            best = (result, engine)
+        if result.stopped:
+            break
+    assert best is not None
+    return best
+
+
+def _run(
+    engine: _Lloyd,
+    start: np.ndarray,
+    max_iter: int,
+    tol_abs: float,
+    rtol: float,
+    callback: Callback | None,
+    cancel: CancelToken | None,
+    accelerate: bool,
+) -> KMeansResult:
+    """The Lloyd loop.
+
+    Each iteration assigns the samples to the current centres and takes the means.  With
+    ``accelerate`` the next centres overshoot the means (successive over-relaxation, factor
+    growing to ``_MAX_RELAX``); a step whose means have a higher inertia than the last accepted
+    ones is undone and the factor reset, so the reported inertia never rises.  Without it the
+    centres are the means, as in the tutorial.
+    """
+    X = engine.X
+    engine.labels = np.full(X.shape[0], -1, dtype=np.int32)
+    centres = start  # where samples are assigned to: the means, or past them when accelerating
+    means = start  # the last accepted means
+    best = np.inf
+    relax = 1.0
+    converged = stopped = False
+    iteration = 0
+    for iteration in range(1, max_iter + 1):
+        n_changed = engine.assign_all(centres) if iteration == 1 else engine.assign(centres)
+        new, sums = engine.update(centres)
+        new = new.astype(X.dtype)
+        inertia = sums.inertia_at(new)
+        if relax > 1.0 and inertia > best:
+            # The overshoot made things worse: go back to the last accepted means.
+            relax = 1.0
+            engine.move(_distance(means, centres))
+            centres = means
+            continue
+        shift = _distance(new, means)
+        gain = best - inertia  # inf at the first iteration
+        means, best = new, inertia
+        means.setflags(write=False)
+        if callback is not None:
+            info = IterationInfo(iteration, inertia, float(shift.max()), means, sums.weight.copy(), n_changed)
+            if callback(info) is False:
+                stopped = True
+        if cancel is not None and cancel.is_set():
+            stopped = True
+        if stopped:
+            break
+        # (The shift is 0 when no label changed.)
+        if float((shift**2).sum()) <= tol_abs or gain <= rtol * inertia:
+            converged = True
+            break
+        if accelerate and iteration > 2:
+            relax = min(relax * 1.25, _MAX_RELAX)
+        target = (centres + relax * (means.astype(np.float64) - centres)).astype(X.dtype)
+        engine.move(_distance(target, centres))
+        centres = target
+    if not stopped and centres is not means:
+        # Labels must belong to the centroids returned: assign once more to the means.
+        engine.move(_distance(means, centres))
+        engine.assign(means)
+    inertia = engine.sums(recount=True).inertia_at(means)
+    return KMeansResult(
+        centroids=np.array(means),
+        labels=engine.labels.copy(),
+        inertia=inertia,
+        n_iter=iteration,
+        converged=converged,
+        stopped=stopped,
+    )
+
+
+_MAX_RELAX = 1.8
+
+
+def _distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise Euclidean distance, in float64."""
+    return np.sqrt(((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2).sum(axis=1))

@@ -1,0 +1,206 @@
+"""The compress command line: exit codes, one-line messages, no partial files."""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import gradient_image
+from PIL import Image
+
+import kmeans.imagefile
+from kmeans.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        code = main(list(args), stdout=out, stderr=err)
+    except SystemExit as exit_:  # argparse's usage errors
+        code = int(exit_.code or 0)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def photo_file(tmp_path) -> Path:
+    path = tmp_path / "photo.png"
+    Image.fromarray(gradient_image(60, 80)).save(path)
+    return path
+
+
+def test_success_writes_a_small_palette_png(photo_file):
+    code, out, err = run(str(photo_file), "-k", "8")
+    target = photo_file.with_name("photo-k8.png")
+    assert code == 0 and err == ""
+    assert out.startswith("photo-k8.png  80x60  K=8 ")
+    assert "PSNR" in out and "\u0394E" in out and "B ->" in out
+    with Image.open(target) as image:
+        assert image.mode == "P" and len(image.getcolors()) <= 8
+
+
+def test_options_are_honoured(photo_file, tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, _, _ = run(str(photo_file), "-k", "4", "--out-dir", str(out_dir), "--format", "gif", "--dither",
+                     "--color-space", "rgb", "--init", "random", "--seed", "3", "--max-iter", "5", "--quiet")
+    assert code == 0
+    assert [p.name for p in out_dir.iterdir()] == ["photo-k4.gif"]
+
+
+def test_output_file_and_palette(photo_file, tmp_path):
+    code, _out, _ = run(str(photo_file), "-o", str(tmp_path / "small.webp"), "--palette-out", str(tmp_path / "p.gpl"))
+    assert code == 0
+    with Image.open(tmp_path / "small.webp") as image:
+        assert image.format == "WEBP"
+    assert (tmp_path / "p.gpl").read_text().startswith("GIMP Palette")
+
+
+def test_bad_files_get_one_line_each_and_the_rest_are_done(photo_file, tmp_path):
+    text = tmp_path / "notes.png"
+    text.write_text("just text")
+    data = photo_file.read_bytes()
+    truncated = tmp_path / "cut.png"
+    truncated.write_bytes(data[: len(data) // 2])
+    code, out, err = run(str(text), str(truncated), str(photo_file), str(tmp_path / "missing.png"))
+    assert code == 1
+    lines = err.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("error: notes.png:") and "not an image" in lines[0]
+    assert lines[1].startswith("error: cut.png:")
+    assert lines[2].startswith("error: missing.png:") and "no such file" in lines[2]
+    assert "Traceback" not in err
+    assert out.startswith("photo-k16.png")
+    assert not (tmp_path / "notes-k16.png").exists() and not (tmp_path / "cut-k16.png").exists()
+
+
+def test_existing_output_is_kept_without_force(photo_file):
+    target = photo_file.with_name("photo-k16.png")
+    target.write_bytes(b"keep me")
+    code, _, err = run(str(photo_file))
+    assert code == 1
+    assert err.strip() == "error: photo-k16.png: already exists (use --force to overwrite it)"
+    assert target.read_bytes() == b"keep me"
+    assert run(str(photo_file), "--force")[0] == 0
+    assert target.read_bytes() != b"keep me"
+
+
+@pytest.fixture
+def unwritable_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        yield folder
+        folder.chmod(0o700)
+        return
+    # root ignores permissions: refuse creating files there the way the kernel would.
+    real_open = os.open
+
+    def guarded(path, flags, *args, **kwargs):
+        if Path(path).parent == folder and flags & os.O_CREAT:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(kmeans.imagefile.os, "open", guarded)
+    yield folder
+
+
+def test_unwritable_folder(photo_file, unwritable_dir):
+    code, _out, err = run(str(photo_file), "--out-dir", str(unwritable_dir))
+    assert code == 1
+    assert err.count("\n") == 1 and "permission denied" in err and "photo-k16.png" in err
+    assert list(unwritable_dir.iterdir()) == []
+
+
+def test_full_disk_leaves_no_partial_file(photo_file, monkeypatch):
+    real_fdopen = os.fdopen
+
+    class FullDisk(io.RawIOBase):
+        def __init__(self, fd):
+            self.inner = real_fdopen(fd, "wb")
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def fileno(self):
+            return self.inner.fileno()
+
+        def close(self):
+            self.inner.close()
+            super().close()
+
+    monkeypatch.setattr(kmeans.imagefile.os, "fdopen", lambda fd, mode: FullDisk(fd))
+    code, _, err = run(str(photo_file))
+    assert code == 1 and "disk is full" in err
+    assert sorted(p.name for p in photo_file.parent.iterdir()) == ["photo.png"]
+
+
+def test_output_larger_than_input_is_said(tmp_path):
+    path = tmp_path / "tiny.png"
+    Image.new("RGB", (64, 64), (10, 20, 30)).save(path, optimize=True)
+    code, out, _ = run(str(path), "--format", "bmp")
+    assert code == 0 and "LARGER than the input" in out
+
+
+def test_fewer_colours_than_k_is_said(tmp_path):
+    path = tmp_path / "flat.png"
+    Image.new("RGB", (10, 10), (10, 20, 30)).save(path)
+    code, out, _ = run(str(path), "-k", "64")
+    assert code == 0 and "K=1 " in out and "only 1 distinct colour, so the palette has 1 entry instead of 64" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["x.png", "-k", "0"],
+        ["x.png", "-k", "300"],
+        ["a.png", "b.png", "-o", "c.png"],
+        ["x.png", "-o", "out.jpg"],
+        ["x.png", "--format", "tiff"],
+        ["x.png", "--out-dir", "/no/such/folder"],
+        [],
+    ],
+)
+def test_bad_usage_exits_2(args, capsys):
+    code, _, _ = run(*args)
+    assert code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_huge_image_is_refused_unless_allowed(photo_file):
+    code, _, err = run(str(photo_file), "--max-pixels", "100")
+    assert code == 1
+    assert err == "error: photo.png: 80 x 60 is 4,800 pixels (0.0 megapixels), more than the limit of 100; " \
+                  "allow it with --max-pixels 4800\n"
+    assert run(str(photo_file), "--max-pixels", "0", "--force")[0] == 0
+
+
+def test_help_works_without_importing_qt():
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['main.py', 'compress', '--help']\n"
+        "try:\n"
+        "    runpy.run_path('main.py', run_name='__main__')\n"
+        "except SystemExit as e:\n"
+        "    assert e.code == 0, e.code\n"
+        "assert not [m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'app'))], 'Qt imported'\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "usage: compress" in done.stdout and done.stdout.rstrip().endswith("ok")
+
+
+def test_pixels_round_trip_through_the_command_line(photo_file):
+    assert run(str(photo_file), "-k", "16", "--quiet")[0] == 0
+    with Image.open(photo_file.with_name("photo-k16.png")) as image:
+        pixels = np.asarray(image.convert("RGB"))
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) == 16

@@ -1,0 +1,84 @@
+"""Metrics and colour spaces, against published values and hand computations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from kmeans.colorspace import from_working, linear_to_oklab, oklab_to_linear, to_working, u8_to_cielab
+from kmeans.metrics import bits_per_pixel, ciede2000, compression_ratio, mean_delta_e, mse, psnr, quality
+
+# Sharma, Wu and Dalal (2005), "The CIEDE2000 color-difference formula", Table 1 (a selection).
+SHARMA = [
+    ((50.0000, 2.6772, -79.7751), (50.0000, 0.0000, -82.7485), 2.0425),
+    ((50.0000, 0.0000, 0.0000), (50.0000, -1.0000, 2.0000), 2.3669),
+    ((50.0000, 2.5000, 0.0000), (73.0000, 25.0000, -18.0000), 27.1492),
+    ((50.0000, -0.0010, 2.4900), (50.0000, 0.0009, -2.4900), 4.8045),
+    ((50.0000, 2.4900, -0.0010), (50.0000, -2.4900, 0.0009), 7.1792),
+    ((60.2574, -34.0099, 36.2677), (60.4626, -34.1751, 39.4387), 1.2644),
+    ((22.7233, 20.0904, -46.6940), (23.0331, 14.9730, -42.5619), 2.0373),
+    ((90.8027, -2.0831, 1.4410), (91.1528, -1.6435, 0.0447), 1.4441),
+]
+
+
+def test_ciede2000_matches_sharma():
+    lab1 = np.array([p[0] for p in SHARMA])
+    lab2 = np.array([p[1] for p in SHARMA])
+    assert np.round(ciede2000(lab1, lab2), 4).tolist() == [p[2] for p in SHARMA]
+    assert np.round(ciede2000(lab2, lab1), 4).tolist() == [p[2] for p in SHARMA]  # symmetric
+
+
+def test_cielab_of_white_and_black():
+    lab = u8_to_cielab(np.array([[255, 255, 255], [0, 0, 0]], np.uint8))
+    assert np.allclose(lab, [[100, 0, 0], [0, 0, 0]], atol=0.01)
+
+
+def test_oklab_reference_values():
+    # Ottosson's table: linear sRGB white is L=1, a=b=0; pure red is (0.6279554, 0.2248631, 0.1258463).
+    assert np.allclose(linear_to_oklab(np.array([1.0, 1.0, 1.0])), [1, 0, 0], atol=1e-4)
+    assert np.allclose(linear_to_oklab(np.array([1.0, 0.0, 0.0])), [0.6279554, 0.2248631, 0.1258463], atol=1e-5)
+    rgb = np.random.default_rng(0).random((100, 3))
+    assert np.allclose(oklab_to_linear(linear_to_oklab(rgb)), rgb, atol=1e-9)
+
+
+@pytest.mark.parametrize("space", ["rgb", "oklab"])
+@pytest.mark.parametrize("channels", [3, 4])
+def test_working_space_round_trip_is_exact_on_8_bit_colours(space, channels):
+    colours = np.random.default_rng(1).integers(0, 256, (2000, channels), dtype=np.uint8)
+    if channels == 4:
+        colours[:, 3] = np.maximum(colours[:, 3], 200)  # premultiplied colour needs alpha to survive
+    assert np.array_equal(from_working(to_working(colours, space), space), colours)
+
+
+def test_mse_and_psnr_by_hand():
+    a = np.zeros((2, 2, 3), np.uint8)
+    b = a.copy()
+    b[0, 0, 0] = 10
+    assert mse(a, b) == pytest.approx(100 / 12)
+    assert psnr(a, b) == pytest.approx(10 * math.log10(255**2 / (100 / 12)))
+    assert psnr(a, a) == math.inf
+
+
+def test_hidden_colour_of_transparent_pixels_does_not_count():
+    a = np.zeros((1, 2, 4), np.uint8)
+    b = a.copy()
+    b[0, 0, :3] = 200  # colour under alpha 0
+    assert mse(a, b) == 0
+    assert mean_delta_e(a, b) == 0
+
+
+def test_mean_delta_e_weighs_pixels():
+    a = np.zeros((1, 4, 3), np.uint8)
+    b = a.copy()
+    b[0, 0] = (255, 255, 255)
+    assert mean_delta_e(a, b) == pytest.approx(100 / 4, rel=1e-3)
+    q = quality(a, b)
+    assert q.delta_e == pytest.approx(25, rel=1e-3) and q.mse == pytest.approx(255**2 / 4)
+
+
+def test_sizes():
+    assert bits_per_pixel(1000, 8000) == 1.0
+    assert compression_ratio(1000, 250) == 4.0
+    assert compression_ratio(100, 200) == 0.5

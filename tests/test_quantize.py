@@ -1,0 +1,158 @@
+"""quantize: distinct colours with counts, exact k-means, palettes, alpha, warm starts."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from conftest import gradient_image
+
+from kmeans import Cancelled, ColorTable, find_closest_centroids, fit, quantize
+from kmeans.colorspace import from_working, to_working
+
+
+def test_color_table_counts_every_pixel(photo):
+    table = ColorTable.from_pixels(photo)
+    assert table.counts.sum() == photo.shape[0] * photo.shape[1]
+    assert len(table.colors) == len(np.unique(photo.reshape(-1, 3), axis=0))
+    # labels_for maps each distinct colour's label back onto its pixels.
+    colour_labels = np.arange(len(table.colors)) % 256
+    labels = table.labels_for(colour_labels)
+    assert labels.shape == photo.shape[:2]
+    index = {tuple(c): i for i, c in enumerate(table.colors)}
+    expected = np.array([colour_labels[index[tuple(p)]] for p in photo.reshape(-1, 3)]).reshape(photo.shape[:2])
+    assert np.array_equal(labels, expected)
+
+
+@pytest.mark.parametrize("space", ["rgb", "oklab"])
+def test_quantize_equals_kmeans_over_all_pixels(photo, space):
+    """Weighted k-means on the distinct colours is k-means on every pixel: same result."""
+    k = 8
+    X_all = to_working(photo.reshape(-1, 3), space)
+    rng = np.random.default_rng(3)
+    start = X_all[rng.choice(len(X_all), k, replace=False)]
+
+    result = quantize(photo, k, color_space=space, init=start, tol=0, rtol=0, accelerate=False)
+    reference = fit(X_all, k, init=start, tol=0)
+
+    assert np.allclose(result.centroids, reference.centroids, atol=1e-5)
+    assert result.inertia == pytest.approx(reference.inertia, rel=1e-4)
+    assert result.n_iter == reference.n_iter
+    # Labels: every pixel takes its nearest *rounded* palette colour, measured in the working space.
+    expected = find_closest_centroids(X_all, to_working(result.palette, space)).reshape(photo.shape[:2])
+    assert np.array_equal(result.labels, expected)
+    rounded = np.unique(from_working(reference.centroids, space), axis=0)
+    assert np.array_equal(np.unique(result.palette, axis=0), rounded)
+
+
+def test_palette_is_rounded_centroids_and_labels_index_it(photo):
+    result = quantize(photo, 16, color_space="rgb")
+    assert result.palette.dtype == np.uint8 and result.palette.shape == (16, 3)
+    assert result.labels.dtype == np.uint8 and result.labels.shape == photo.shape[:2]
+    assert set(np.unique(result.labels)) == set(range(16))
+    assert result.counts.sum() == photo.shape[0] * photo.shape[1]
+    assert (np.diff(result.counts) <= 0).all()  # sorted by share of pixels
+    assert np.array_equal(result.to_array(), result.palette[result.labels])
+
+
+def test_k_above_distinct_colours_gives_fewer_entries_and_says_so():
+    image = np.zeros((20, 30, 3), np.uint8)
+    image[:, 10:20] = (255, 0, 0)
+    image[:, 20:] = (0, 0, 255)
+    result = quantize(image, 256)
+    assert len(result.palette) == 3
+    assert np.array_equal(result.to_array(), image)
+    assert result.notice is not None and "3 distinct colours" in result.notice
+
+
+def test_single_colour_and_one_pixel_images():
+    assert len(quantize(np.full((5, 5, 3), 77, np.uint8), 16).palette) == 1
+    one = quantize(np.array([[[1, 2, 3]]], np.uint8), 2)
+    assert one.palette.tolist() == [[1, 2, 3]] and one.labels.tolist() == [[0]]
+
+
+def test_same_seed_same_palette(photo):
+    a, b = quantize(photo, 12, seed=4), quantize(photo, 12, seed=4)
+    assert np.array_equal(a.palette, b.palette) and np.array_equal(a.labels, b.labels)
+
+
+def test_rgba_keeps_transparency():
+    image = np.zeros((32, 32, 4), np.uint8)
+    image[..., :3] = gradient_image(32, 32)
+    image[..., 3] = 255
+    image[:8] = (0, 0, 0, 0)  # fully transparent band
+    image[8:16, :, 3] = 128  # half transparent band
+    result = quantize(image, 16)
+    out = result.to_array()
+    assert result.palette.shape[1] == 4
+    assert result.palette[0].tolist() == [0, 0, 0, 0]  # transparent entry first
+    assert (out[:8, :, 3] == 0).all()
+    assert np.abs(out[8:16, :, 3].astype(int) - 128).max() <= 2
+    assert (out[16:, :, 3] == 255).all()
+    assert len(result.palette) <= 16  # K counts the transparent entry
+
+
+def test_opaque_rgba_is_treated_as_rgb(photo):
+    rgba = np.concatenate([photo, np.full((*photo.shape[:2], 1), 255, np.uint8)], axis=2)
+    assert quantize(rgba, 8).palette.shape[1] == 3
+
+
+def test_binary_alpha_uses_rgb_keys_and_keeps_the_hole(photo):
+    rgba = np.concatenate([photo, np.full((*photo.shape[:2], 1), 255, np.uint8)], axis=2)
+    rgba[5:10, 5:10] = (10, 200, 30, 0)
+    result = quantize(rgba, 8)
+    assert (result.to_array()[5:10, 5:10, 3] == 0).all()
+    assert (result.to_array()[20:, 20:, 3] == 255).all()
+
+
+def test_progress_every_iteration_and_cancel(photo):
+    seen = []
+    quantize(photo, 8, callback=seen.append)
+    assert seen and [p.iteration for p in seen] == list(range(1, len(seen) + 1))
+    assert all(p.palette.shape == (8, 3) and p.palette.dtype == np.uint8 for p in seen)
+    assert all(abs(p.shares.sum() - 1) < 1e-9 for p in seen)
+
+    with pytest.raises(Cancelled):
+        quantize(photo, 8, callback=lambda p: False)
+    token = threading.Event()
+    token.set()
+    with pytest.raises(Cancelled):
+        quantize(photo, 8, cancel=token)
+
+
+def test_coarse_levels_are_used_on_many_colours_and_give_a_fixed_point():
+    image = gradient_image(256, 256, seed=1)
+    result = quantize(image, 8, color_space="rgb", rtol=0)
+    assert result.coarse_iter > 0
+    table = ColorTable.from_pixels(image)
+    X = to_working(table.colors, "rgb")
+    labels = find_closest_centroids(X, result.centroids)
+    means = np.stack([np.average(X[labels == j], axis=0, weights=table.counts[labels == j]) for j in range(8)])
+    assert np.allclose(means, result.centroids, atol=2e-3)
+
+
+def test_warm_start_from_a_previous_result(photo):
+    first = quantize(photo, 10)
+    grown = quantize(photo, 12, init=first)
+    shrunk = quantize(photo, 6, init=first)
+    assert len(grown.palette) == 12 and len(shrunk.palette) == 6
+    cold = quantize(photo, 12)
+    assert grown.inertia == pytest.approx(cold.inertia, rel=0.15)
+
+
+def test_table_is_reusable_across_k(photo):
+    table = ColorTable.from_pixels(photo)
+    for k in (2, 5, 40):
+        assert np.array_equal(quantize(table, k).palette, quantize(photo, k).palette)
+
+
+def test_bad_arguments(photo):
+    with pytest.raises(ValueError, match="between 1 and 256"):
+        quantize(photo, 0)
+    with pytest.raises(ValueError, match="between 1 and 256"):
+        quantize(photo, 257)
+    with pytest.raises(ValueError, match="colour space"):
+        quantize(photo, 4, color_space="hsv")
+    with pytest.raises(ValueError, match="uint8"):
+        quantize(photo.astype(np.float32), 4)

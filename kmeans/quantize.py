@@ -25,7 +25,7 @@ from kmeans.errors import Cancelled
 from kmeans.init import init_centroids
 from kmeans.lloyd import CancelToken, IterationInfo, _fit, _nearest
 
-DEFAULT_COLOR_SPACE = "oklab"
+DEFAULT_COLOR_SPACE = "rgb"  # decided by tests/benchmarks/bench_quantize.py: lower mean ΔE overall
 MAX_PALETTE = 256
 
 

@@ -1,0 +1,349 @@
+"""The image view: zoom around the cursor, pan, a before/after split handle, pixel-sharp zoom.
+
+Left of the split handle shows the original ("before"), right of it the quantized image
+("after").  Holding Space shows the original everywhere.  Zoom is in device pixels per image
+pixel, so 100% is one image pixel per screen pixel on any display; above 100% pixels are drawn as
+sharp squares.  When the view shows less detail than a downscaled preview holds, the preview is
+drawn instead of the full image, so painting stays fast on large photos.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+MIN_ZOOM, MAX_ZOOM = 1 / 64, 64.0
+ZOOM_STEP = 1.25
+HANDLE_GRAB = 10  # logical pixels either side of the split line that grab it
+
+
+class _Layer:
+    """An image at full resolution plus an optional downscaled copy of it."""
+
+    def __init__(self, full: QImage, preview: QImage | None = None):
+        self.full = full
+        self.preview = preview if preview is not None and preview.width() < full.width() else None
+
+    def pick(self, zoom: float) -> tuple[QImage, float]:
+        """The image to draw at ``zoom`` (device px per full-res px) and its scale to full-res."""
+        if self.preview is not None:
+            scale = self.preview.width() / self.full.width()
+            if zoom <= scale:
+                return self.preview, scale
+        return self.full, 1.0
+
+
+class ImageCanvas(QWidget):
+    """Zoomable, pannable before/after view of an image and its quantized version."""
+
+    zoom_changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("imageCanvas")
+        self.setAccessibleName("Image: original left of the split handle, compressed right of it")
+        self.setToolTip("Wheel: zoom · drag: pan · drag the handle: compare · hold Space: original")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(240, 180)
+        self.setMouseTracking(True)
+        self._original: _Layer | None = None
+        self._result: _Layer | None = None
+        self._mask: QImage | None = None
+        self._zoom = 1.0
+        self._fit = True
+        self._centre = QPointF(0, 0)  # image coordinate (full-res px) at the view's centre
+        self._split = 0.5
+        self._flipped = False  # Space held: show the original everywhere
+        self._drag: str | None = None
+        self._drag_from = QPointF()
+        self._checker = _checkerboard()
+
+    # -- content --------------------------------------------------------------------------------
+
+    def set_original(self, full: QImage, preview: QImage | None = None) -> None:
+        """Show a new image (resets the result and fits it to the view)."""
+        self._original = _Layer(full, preview)
+        self._result = None
+        self._mask = None
+        self._centre = QPointF(full.width() / 2, full.height() / 2)
+        self.fit_to_window()
+
+    def set_result(self, full: QImage | None, preview: QImage | None = None) -> None:
+        """Show the quantized image (None: show the original on both sides)."""
+        self._result = _Layer(full, preview) if full is not None else None
+        self.update()
+
+    def set_highlight(self, shade: QImage | None) -> None:
+        """Lay ``shade`` (dark where pixels are not highlighted, at any resolution) over the result."""
+        self._mask = shade
+        self.update()
+
+    @property
+    def has_image(self) -> bool:
+        return self._original is not None
+
+    @property
+    def zoom(self) -> float:
+        return self._zoom
+
+    @property
+    def split(self) -> float:
+        return self._split
+
+    def set_split(self, fraction: float) -> None:
+        self._split = min(1.0, max(0.0, fraction))
+        self.update()
+
+    # -- zoom -----------------------------------------------------------------------------------
+
+    def fit_to_window(self) -> None:
+        if self._original is None:
+            return
+        full = self._original.full
+        dpr = self.devicePixelRatioF()
+        self._fit = True
+        self._centre = QPointF(full.width() / 2, full.height() / 2)
+        fit = min(self.width() * dpr / full.width(), self.height() * dpr / full.height())
+        self._set_zoom(min(max(fit, MIN_ZOOM), MAX_ZOOM))
+
+    def actual_size(self) -> None:
+        self._fit = False
+        self._set_zoom(1.0)
+
+    def zoom_in(self) -> None:
+        self.zoom_by(ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self.zoom_by(1 / ZOOM_STEP)
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zoom keeping the image point under ``anchor`` (widget coordinates) where it is."""
+        if self._original is None:
+            return
+        anchor = anchor if anchor is not None else QPointF(self.width() / 2, self.height() / 2)
+        before = self._to_image(anchor)
+        self._fit = False
+        self._set_zoom(min(max(self._zoom * factor, MIN_ZOOM), MAX_ZOOM), update=False)
+        after = self._to_image(anchor)
+        self._centre += before - after
+        self.update()
+
+    def _set_zoom(self, zoom: float, update: bool = True) -> None:
+        changed = zoom != self._zoom
+        self._zoom = zoom
+        if changed:
+            self.zoom_changed.emit(zoom)
+        if update:
+            self.update()
+
+    # -- geometry -------------------------------------------------------------------------------
+
+    def _scale(self) -> float:
+        """Logical pixels per full-res image pixel."""
+        return self._zoom / self.devicePixelRatioF()
+
+    def _to_image(self, point: QPointF) -> QPointF:
+        s = self._scale()
+        return QPointF(
+            self._centre.x() + (point.x() - self.width() / 2) / s,
+            self._centre.y() + (point.y() - self.height() / 2) / s,
+        )
+
+    def image_rect(self) -> QRectF:
+        """Where the full image lies, in widget coordinates."""
+        if self._original is None:
+            return QRectF()
+        s = self._scale()
+        full = self._original.full
+        left = self.width() / 2 - self._centre.x() * s
+        top = self.height() / 2 - self._centre.y() * s
+        return QRectF(left, top, full.width() * s, full.height() * s)
+
+    def _split_x(self) -> float:
+        return self.width() * self._split
+
+    # -- painting -------------------------------------------------------------------------------
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().window().color().darker(108))
+        if self._original is None:
+            painter.setPen(self.palette().placeholderText().color())
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Drop an image here, or File › Open")
+            return
+        target = self.image_rect()
+        painter.fillRect(target.intersected(QRectF(self.rect())), QBrush(self._checker))
+        split_x = self._split_x()
+        show_result = self._result is not None and not self._flipped
+        if show_result:
+            self._draw(painter, self._original, target, QRectF(0, 0, split_x, self.height()))
+            self._draw(painter, self._result, target, QRectF(split_x, 0, self.width() - split_x, self.height()))
+            if self._mask is not None:
+                self._draw_mask(painter, target, QRectF(split_x, 0, self.width() - split_x, self.height()))
+            self._draw_handle(painter, split_x)
+        else:
+            self._draw(painter, self._original, target, QRectF(self.rect()))
+            if self._flipped:
+                self._draw_label(painter, "Original", Qt.AlignmentFlag.AlignLeft)
+
+    def _draw(self, painter: QPainter, layer: _Layer, target: QRectF, clip: QRectF) -> None:
+        image, scale = layer.pick(self._zoom)
+        visible = target.intersected(clip)
+        if visible.isEmpty():
+            return
+        s = self._scale() * 1.0
+        # The part of the source image that lands in the visible rectangle.
+        source = QRectF(
+            (visible.left() - target.left()) / s * scale,
+            (visible.top() - target.top()) / s * scale,
+            visible.width() / s * scale,
+            visible.height() / s * scale,
+        )
+        painter.save()
+        painter.setClipRect(clip)
+        smooth = self._zoom < 1.0
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
+        painter.drawImage(visible, image, source)
+        painter.restore()
+
+    def _draw_mask(self, painter: QPainter, target: QRectF, clip: QRectF) -> None:
+        painter.save()
+        painter.setClipRect(clip.intersected(target))
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._zoom < 1.0)
+        painter.setOpacity(0.75)
+        painter.drawImage(target, self._mask, QRectF(self._mask.rect()))
+        painter.restore()
+
+    def _draw_handle(self, painter: QPainter, x: float) -> None:
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(QColor(255, 255, 255, 230), 2))
+        painter.drawLine(QPointF(x, 0), QPointF(x, self.height()))
+        painter.setPen(QPen(QColor(0, 0, 0, 90), 1))
+        painter.drawLine(QPointF(x + 1.5, 0), QPointF(x + 1.5, self.height()))
+        knob = QRectF(x - 14, self.height() / 2 - 14, 28, 28)
+        painter.setBrush(QColor(255, 255, 255, 235))
+        painter.setPen(QPen(QColor(0, 0, 0, 110), 1))
+        painter.drawEllipse(knob)
+        arrows = QPainterPath()
+        cy = knob.center().y()
+        arrows.moveTo(x - 4, cy - 5)
+        arrows.lineTo(x - 9, cy)
+        arrows.lineTo(x - 4, cy + 5)
+        arrows.moveTo(x + 4, cy - 5)
+        arrows.lineTo(x + 9, cy)
+        arrows.lineTo(x + 4, cy + 5)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(QColor(40, 40, 48), 2))
+        painter.drawPath(arrows)
+        painter.restore()
+        self._draw_label(painter, "Original", Qt.AlignmentFlag.AlignLeft)
+        self._draw_label(painter, "Compressed", Qt.AlignmentFlag.AlignRight)
+
+    def _draw_label(self, painter: QPainter, text: str, side: Qt.AlignmentFlag) -> None:
+        painter.save()
+        metrics = painter.fontMetrics()
+        width = metrics.horizontalAdvance(text) + 16
+        height = metrics.height() + 8
+        x = 10 if side == Qt.AlignmentFlag.AlignLeft else self.width() - width - 10
+        box = QRectF(x, 10, width, height)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 140))
+        painter.drawRoundedRect(box, 6, 6)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+    # -- input ----------------------------------------------------------------------------------
+
+    def _near_handle(self, x: float) -> bool:
+        return self._result is not None and abs(x - self._split_x()) <= HANDLE_GRAB
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self._original is None:
+            return super().mousePressEvent(event)
+        self._drag = "split" if self._near_handle(event.position().x()) else "pan"
+        self._drag_from = event.position()
+        self.setCursor(Qt.CursorShape.SplitHCursor if self._drag == "split" else Qt.CursorShape.ClosedHandCursor)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        position = event.position()
+        if self._drag == "split":
+            self.set_split(position.x() / max(self.width(), 1))
+        elif self._drag == "pan":
+            delta = position - self._drag_from
+            self._drag_from = position
+            self._fit = False
+            self._centre -= delta / self._scale()
+            self.update()
+        elif self._near_handle(position.x()):
+            self.setCursor(Qt.CursorShape.SplitHCursor)
+        else:
+            self.setCursor(Qt.CursorShape.OpenHandCursor if self._original else Qt.CursorShape.ArrowCursor)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._drag = None
+        self.setCursor(Qt.CursorShape.OpenHandCursor if self._original else Qt.CursorShape.ArrowCursor)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        self.fit_to_window()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self.zoom_by(ZOOM_STEP**steps, event.position())
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._flipped = True
+            self.update()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._flipped = False
+            self.update()
+            return
+        super().keyReleaseEvent(event)
+
+    def show_original(self, on: bool) -> None:
+        """Show the original everywhere (as holding Space does)."""
+        self._flipped = on
+        self.update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        if self._fit:
+            self.fit_to_window()
+        super().resizeEvent(event)
+
+    def sizeHint(self) -> QSize:
+        return QSize(900, 640)
+
+
+def _checkerboard() -> QPixmap:
+    """The usual grey checks behind transparent pixels."""
+    tile = QPixmap(16, 16)
+    tile.fill(QColor(204, 204, 204))
+    painter = QPainter(tile)
+    painter.fillRect(0, 0, 8, 8, QColor(238, 238, 238))
+    painter.fillRect(8, 8, 8, 8, QColor(238, 238, 238))
+    painter.end()
+    return tile

@@ -1,0 +1,138 @@
+"""The export dialog: format, dithering, the exact size the file will have, then Save as…
+
+The size shown is the length of the file encoded in memory with the chosen settings (on the
+measuring worker, never on the GUI thread).  Saving goes through the core's atomic write: a
+failed save leaves no partial file.  Overwriting is confirmed by the file dialog itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.jobs import OpenedImage, Outcome, Params, run_quantize
+from app.worker import Token, Worker
+from kmeans.imagefile import FORMATS, encode, format_losses
+
+FORMAT_LABELS = {"png": "PNG (indexed)", "gif": "GIF", "webp": "WebP (lossless)", "bmp": "BMP"}
+
+
+class ExportDialog(QDialog):
+    """Choose format and dithering, see the exact size, then pick where to save."""
+
+    export_requested = Signal(str, str, bool, bool)  # path, format, dither, overwrite confirmed
+
+    def __init__(self, opened: OpenedImage, outcome: Outcome, fmt: str, folder: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("exportDialog")
+        self.setWindowTitle("Export compressed image")
+        self.setAccessibleName("Export compressed image")
+        self._opened = opened
+        self._outcome = outcome
+        self._folder = folder
+        self._sizer = Worker("exportSizeWorker", self)
+        self._sizer.finished.connect(self._show_size)
+        self._sizer.failed.connect(lambda message: self._size.setText(f"cannot encode: {message}"))
+        self.size_bytes: int | None = None
+
+        self.format_box = QComboBox()
+        self.format_box.setObjectName("exportFormatBox")
+        for name in FORMATS:
+            self.format_box.addItem(FORMAT_LABELS[name], name)
+        self.format_box.setCurrentIndex(max(0, self.format_box.findData(fmt)))
+        self.format_box.setAccessibleName("Format")
+        self.format_box.setToolTip("PNG is indexed at the smallest bit depth that holds the palette")
+        self.dither_box = QCheckBox("Floyd–Steinberg dithering")
+        self.dither_box.setObjectName("exportDitherBox")
+        self.dither_box.setChecked(outcome.params.dither)
+        self.dither_box.setAccessibleName("Dithering")
+        self.dither_box.setToolTip("Diffuse the rounding error: smoother gradients, usually a larger file")
+        self._size = QLabel("calculating…")
+        self._size.setObjectName("exportSizeLabel")
+        self._size.setAccessibleName("Predicted size")
+        self._size.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._note = QLabel()
+        self._note.setWordWrap(True)
+        self._note.setStyleSheet("color: #8a5300;")
+
+        form = QFormLayout()
+        form.addRow("Format", self.format_box)
+        form.addRow("", self.dither_box)
+        form.addRow("File size", self._size)
+        form.addRow(self._note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Save).setText("Save as…")
+        buttons.button(QDialogButtonBox.StandardButton.Save).setToolTip("Choose a file name and save")
+        buttons.accepted.connect(self._choose_file)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        self.format_box.currentIndexChanged.connect(self._settings_changed)
+        self.dither_box.toggled.connect(self._settings_changed)
+        self.finished.connect(lambda _code: self._sizer.stop())
+        self._settings_changed()
+
+    @property
+    def fmt(self) -> str:
+        return str(self.format_box.currentData())
+
+    @property
+    def dither(self) -> bool:
+        return self.dither_box.isChecked()
+
+    def _settings_changed(self) -> None:
+        self.size_bytes = None
+        self._size.setText("calculating…")
+        opened, outcome, fmt, dither = self._opened, self._outcome, self.fmt, self.dither
+        self._note.setText(format_losses(outcome.palette, fmt) or "")
+
+        def size(token: Token) -> tuple[str, bool, int]:
+            chosen = outcome
+            if dither != outcome.params.dither:
+                params = Params(**{**outcome.params.__dict__, "dither": dither})
+                chosen = run_quantize(opened, params, token, outcome)
+            return fmt, dither, len(encode(chosen.palette, chosen.labels, fmt))
+
+        self._sizer.submit(size)
+
+    def _show_size(self, answer: object) -> None:
+        fmt, dither, size = answer
+        if (fmt, dither) != (self.fmt, self.dither):
+            return
+        self.size_bytes = size
+        original = self._opened.loaded.file_size
+        ratio = original / size if size else 0
+        relation = f"{ratio:.1f}× smaller than the original" if ratio >= 1 else \
+            f"{1 / ratio:.1f}× LARGER than the original"
+        self._size.setText(f"{size:,} bytes ({relation})")
+
+    def suggested_path(self) -> str:
+        stem = Path(self._opened.loaded.path).stem
+        return str(Path(self._folder) / f"{stem}-k{len(self._outcome.palette)}{FORMATS[self.fmt][0]}")
+
+    def _choose_file(self) -> None:
+        ext = FORMATS[self.fmt][0]
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export compressed image", self.suggested_path(), f"{FORMAT_LABELS[self.fmt]} (*{ext})"
+        )
+        if not path:
+            return
+        confirmed = True  # the file dialog asked before returning an existing name
+        if Path(path).suffix.lower() != ext:
+            path += ext
+            confirmed = False  # a name the dialog never saw: never overwrite it
+        self.export_requested.emit(path, self.fmt, self.dither, confirmed)
+        self.accept()

@@ -1,0 +1,213 @@
+"""The work the window sends to its worker threads, as plain functions and plain data.
+
+Everything slow lives here and runs off the GUI thread: decoding, the distinct-colour table, the
+downscaled previews, k-means with live frames, dithering, the quality measures and the exact size
+of an export.  The GUI receives dataclasses holding numpy arrays and QImages (which own their
+pixels), never widgets.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+from app.qimage import LIVE_SIDE, PREVIEW_SIDE, downscale, to_qimage
+from app.worker import Token
+from kmeans.colorspace import to_working
+from kmeans.errors import ImageTooLargeError
+from kmeans.imagefile import DEFAULT_MAX_PIXELS, LoadedImage, encode, load, write_atomic
+from kmeans.lloyd import find_closest_centroids
+from kmeans.metrics import Quality, bits_per_pixel, quality
+from kmeans.quantize import ColorTable, Progress, Quantized, dither, quantize
+
+FRAME_INTERVAL = 0.2  # seconds between live frames of the image while k-means runs
+
+
+@dataclass(eq=False)
+class OpenedImage:
+    """An image ready to quantize: decoded, its colour table built, its previews made."""
+
+    loaded: LoadedImage
+    table: ColorTable
+    original: QImage
+    original_preview: QImage
+    live_table: ColorTable  # distinct colours of a small copy, for live frames
+    _live_coords: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def pixels(self) -> np.ndarray:
+        return self.loaded.pixels
+
+    def live_coords(self, space: str) -> np.ndarray:
+        """The small copy's distinct colours in a working space (cached; worker thread only)."""
+        if space not in self._live_coords:
+            self._live_coords[space] = to_working(self.live_table.colors, space)
+        return self._live_coords[space]
+
+
+@dataclass(frozen=True)
+class Params:
+    """What the user asked for."""
+
+    k: int
+    color_space: str = "rgb"
+    init: str = "k-means++"
+    seed: int = 0
+    dither: bool = False
+
+    def same_kmeans(self, other: Params | None) -> bool:
+        """Whether ``other`` needs the same k-means run (only dithering differs)."""
+        return other is not None and (self.k, self.color_space, self.init, self.seed) == (
+            other.k, other.color_space, other.init, other.seed)
+
+
+@dataclass(frozen=True)
+class IterationUpdate:
+    """One k-means iteration, for the palette view and (now and then) a live frame."""
+
+    progress: Progress
+    frame: QImage | None
+
+
+@dataclass(frozen=True, eq=False)
+class Outcome:
+    """A finished quantization, ready to show."""
+
+    params: Params
+    result: Quantized
+    labels: np.ndarray  # the labels shown and exported (dithered when asked)
+    image: QImage
+    preview: QImage
+    seconds: float
+
+    @property
+    def palette(self) -> np.ndarray:
+        return self.result.palette
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """How good the outcome is and how large its export would be."""
+
+    quality: Quality
+    fmt: str
+    size: int
+    bits_per_pixel: float
+
+
+@dataclass(frozen=True)
+class TooLarge:
+    """An image over the pixel limit: the window asks before opening it anyway."""
+
+    path: str
+    pixels: int
+    limit: int
+    message: str
+
+
+def open_image(
+    path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS, token: Token | None = None
+) -> OpenedImage | TooLarge:
+    """Decode a file and prepare everything quantizing it needs."""
+    try:
+        loaded = load(path, max_pixels=max_pixels)
+    except ImageTooLargeError as error:
+        return TooLarge(str(path), error.pixels, error.limit, str(error))
+    if token is not None:
+        token.check()
+    table = ColorTable.from_pixels(loaded.pixels)
+    preview = downscale(loaded.pixels, PREVIEW_SIDE)
+    live = downscale(loaded.pixels, LIVE_SIDE, smooth=False)  # only colours the image really has
+    return OpenedImage(
+        loaded=loaded,
+        table=table,
+        original=to_qimage(loaded.pixels),
+        original_preview=to_qimage(preview),
+        live_table=ColorTable.from_pixels(live),
+    )
+
+
+def run_quantize(opened: OpenedImage, params: Params, token: Token, previous: Outcome | None = None) -> Outcome:
+    """k-means with a progress report every iteration; reuses ``previous`` if only dithering changed."""
+    started = time.perf_counter()
+    if params.same_kmeans(previous.params if previous else None):
+        result = previous.result
+    else:
+        frames = _Frames(opened, params.color_space)
+
+        def report(progress: Progress) -> None:
+            token.report(IterationUpdate(progress, frames.next(progress.palette)))
+
+        result = quantize(opened.table, params.k, color_space=params.color_space, init=params.init,
+                          seed=params.seed, callback=report, cancel=token)
+    token.check()
+    labels = dither(opened.pixels, result) if params.dither else result.labels
+    token.check()
+    pixels = result.palette[labels]
+    return Outcome(
+        params=params,
+        result=result,
+        labels=labels,
+        image=to_qimage(pixels),
+        preview=to_qimage(downscale(pixels, PREVIEW_SIDE)),
+        seconds=time.perf_counter() - started,
+    )
+
+
+class _Frames:
+    """Makes a live frame of the small copy under the current palette, at most every 0.2 s."""
+
+    def __init__(self, opened: OpenedImage, space: str):
+        self.opened = opened
+        self.space = space
+        self.last = 0.0
+
+    def next(self, palette: np.ndarray) -> QImage | None:
+        now = time.perf_counter()
+        if now - self.last < FRAME_INTERVAL:
+            return None
+        self.last = now
+        table = self.opened.live_table
+        coords = self.opened.live_coords(self.space)
+        if coords.shape[1] < palette.shape[1]:  # the small copy happens to have no partial alpha
+            coords = to_working(_with_alpha(table.colors), self.space)
+        labels = find_closest_centroids(coords, to_working(palette, self.space))
+        if table.n_transparent:
+            palette = np.concatenate([_with_alpha(palette), np.zeros((1, 4), np.uint8)])
+        return to_qimage(palette[table.labels_for(labels, transparent_label=len(palette) - 1)])
+
+
+def _with_alpha(colours: np.ndarray) -> np.ndarray:
+    if colours.shape[1] == 4:
+        return colours
+    return np.concatenate([colours, np.full((len(colours), 1), 255, np.uint8)], axis=1)
+
+
+def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None = None) -> Measurement:
+    """Quality against the original and the exact size of the export in ``fmt``."""
+    scores = quality(opened.pixels, outcome.palette[outcome.labels])
+    if token is not None:
+        token.check()
+    size = len(encode(outcome.palette, outcome.labels, fmt))
+    return Measurement(scores, fmt, size, bits_per_pixel(size, opened.table.n_pixels))
+
+
+@dataclass(frozen=True)
+class Exported:
+    path: str
+    fmt: str
+    size: int
+
+
+def export(path: str | Path, opened: OpenedImage, outcome: Outcome, fmt: str, dither: bool, overwrite: bool,
+           token: Token) -> Exported:
+    """Encode (dithering as asked) and write atomically; an existing file only with ``overwrite``."""
+    if dither != outcome.params.dither:
+        outcome = run_quantize(opened, Params(**{**outcome.params.__dict__, "dither": dither}), token, outcome)
+    data = encode(outcome.palette, outcome.labels, fmt)
+    write_atomic(path, data, force=overwrite)
+    return Exported(str(path), fmt, len(data))

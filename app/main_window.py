@@ -1,0 +1,334 @@
+"""The main window: menus and actions, tabs, status bar, drag-and-drop, settings, export.
+
+``MainWindow()`` needs no arguments; ``open_image(path)`` opens a file exactly as dropping it
+would, and the window title names the open file.  Long work runs on the tabs' worker threads;
+closing the window stops and joins them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
+
+from app.export_dialog import ExportDialog
+from app.image_tab import ImageTab
+from app.jobs import Exported, Params, export
+from app.worker import Worker
+from kmeans import __version__
+from kmeans.errors import KMeansImageError
+from kmeans.imagefile import display_name, save_palette
+
+APP_NAME = "K-means Image Compressor"
+ORGANIZATION = "kmeans-image-compressor"
+MAX_RECENT = 10
+IMAGE_FILTER = (
+    "Images (*.png *.jpg *.jpeg *.gif *.bmp *.webp *.tif *.tiff *.tga *.ppm *.pgm *.pbm *.ico);;All files (*)"
+)
+
+
+class MainWindow(QMainWindow):
+    """The application window."""
+
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self._settings = settings if settings is not None else QSettings(ORGANIZATION, APP_NAME)
+        self._closed = False
+        self.setWindowTitle(APP_NAME)
+        self.setAcceptDrops(True)
+        self.image_tab = ImageTab()
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("tabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.image_tab, "Image")
+        self.tabs.setTabToolTip(0, "Compress an image")
+        self.setCentralWidget(self.tabs)
+        self._exporter = Worker("exportWorker", self)
+        self._exporter.finished.connect(self._exported)
+        self._exporter.failed.connect(self._export_failed)
+        self._create_actions()
+        self._create_menus()
+        self.image_tab.image_opened.connect(self._image_opened)
+        self.image_tab.open_failed.connect(lambda message: self.statusBar().showMessage(message, 10000))
+        self.image_tab.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.image_tab.quantized.connect(lambda _outcome: self._update_actions())
+        self.image_tab.too_large.connect(self._ask_open_large)
+        self.statusBar().showMessage("Drop an image on the window, or use File › Open.")
+        self._restore_settings()
+        self._update_actions()
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def _action(self, name: str, text: str, slot, shortcuts=(), tip: str = "") -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if shortcuts:
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        action.setToolTip(tip or text.replace("&", "").rstrip("…"))
+        action.setStatusTip(action.toolTip())
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _create_actions(self) -> None:
+        canvas = self.image_tab.canvas
+        self.action_open = self._action("actionOpen", "&Open…", self.choose_file,
+                                        [QKeySequence.StandardKey.Open], "Open an image")
+        self.action_export = self._action("actionExport", "&Export…", self.export_dialog,
+                                          ["Ctrl+S", "Ctrl+E"], "Save the compressed image")
+        self.action_export_palette = self._action("actionExportPalette", "Export &Palette…", self.export_palette,
+                                                  ["Ctrl+Shift+E"], "Save the palette as a GIMP palette or hex list")
+        self.action_quit = self._action("actionQuit", "&Quit", self.close, ["Ctrl+Q"], "Quit")
+        self.action_quit.setMenuRole(QAction.MenuRole.QuitRole)
+        self.action_zoom_in = self._action("actionZoomIn", "Zoom &In", canvas.zoom_in, ["Ctrl+=", "Ctrl++"])
+        self.action_zoom_out = self._action("actionZoomOut", "Zoom &Out", canvas.zoom_out, ["Ctrl+-"])
+        self.action_fit = self._action("actionFit", "&Fit to Window", canvas.fit_to_window, ["Ctrl+0"])
+        self.action_actual = self._action("actionActualSize", "&Actual Size (100%)", canvas.actual_size, ["Ctrl+1"])
+        self.action_original = self._action("actionShowOriginal", "Show O&riginal", canvas.show_original, ["Ctrl+R"],
+                                            "Show the original everywhere (or hold Space over the image)")
+        self.action_original.setCheckable(True)
+        self.action_about = self._action("actionAbout", "&About", self.about)
+        self.action_about.setMenuRole(QAction.MenuRole.AboutRole)
+
+    def _create_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.action_open)
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.recent_menu.setObjectName("recentMenu")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(self.action_export)
+        file_menu.addAction(self.action_export_palette)
+        file_menu.addSeparator()
+        file_menu.addAction(self.action_quit)
+        view_menu = bar.addMenu("&View")
+        for action in (self.action_zoom_in, self.action_zoom_out, self.action_fit, self.action_actual):
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.action_original)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.action_about)
+
+    def _update_actions(self) -> None:
+        has_result = self.image_tab.outcome is not None
+        self.action_export.setEnabled(has_result)
+        self.action_export_palette.setEnabled(has_result)
+        has_image = self.image_tab.opened is not None
+        for action in (self.action_zoom_in, self.action_zoom_out, self.action_fit, self.action_actual,
+                       self.action_original):
+            action.setEnabled(has_image)
+
+    # -- opening --------------------------------------------------------------------------------
+
+    def open_image(self, path: str | os.PathLike[str], notice: str = "") -> None:
+        """Open a file as a drop would: decoded off the GUI thread, errors in the message bar."""
+        self.tabs.setCurrentWidget(self.image_tab)
+        self.statusBar().showMessage(f"Opening {display_name(path)}…")
+        self.image_tab.open_path(os.fspath(path), notice=notice)
+
+    @Slot()
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", self._last_folder(), IMAGE_FILTER)
+        if path:
+            self.open_image(path)
+
+    def _image_opened(self, path: str) -> None:
+        self.setWindowTitle(f"{display_name(path)} — {APP_NAME}")
+        self.setWindowFilePath(path)
+        self._remember_recent(path)
+        self._settings.setValue("lastFolder", str(Path(path).parent))
+        loaded = self.image_tab.opened.loaded if self.image_tab.opened else None
+        if loaded is not None:
+            self.statusBar().showMessage(f"{loaded.name}: {loaded.width} × {loaded.height}", 5000)
+        self._update_actions()
+
+    @Slot(str, int)
+    def _ask_open_large(self, path: str, pixels: int) -> None:
+        box = QMessageBox(QMessageBox.Icon.Question, "Very large image",
+                          f"{display_name(path)} has {pixels:,} pixels ({pixels / 1e6:,.0f} megapixels).\n\n"
+                          "Opening it may take a long time and a lot of memory. Open it anyway?",
+                          QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("largeImageQuestion")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.finished.connect(lambda answer: self.image_tab.open_path(path, max_pixels=None)
+                             if answer == QMessageBox.StandardButton.Open else
+                             self.statusBar().showMessage(f"Not opened: {display_name(path)}", 8000))
+        box.open()
+
+    # -- drag and drop --------------------------------------------------------------------------
+
+    @staticmethod
+    def _dropped_files(event: QDragEnterEvent | QDropEvent) -> list[str]:
+        mime = event.mimeData()
+        if not mime.hasUrls():
+            return []
+        return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._dropped_files(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = self._dropped_files(event)
+        if not files:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        notice = ""
+        if len(files) > 1:
+            notice = f"{len(files)} files were dropped; opened the first, {display_name(files[0])}."
+        self.open_image(files[0], notice)
+
+    # -- export ---------------------------------------------------------------------------------
+
+    @Slot()
+    def export_dialog(self) -> ExportDialog | None:
+        opened, outcome = self.image_tab.opened, self.image_tab.outcome
+        if opened is None or outcome is None:
+            return None
+        dialog = ExportDialog(opened, outcome, self.image_tab.stats.fmt, self._last_folder(), self)
+        dialog.export_requested.connect(self.export_to)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    @Slot(str, str, bool, bool)
+    def export_to(self, path: str, fmt: str, dither: bool, overwrite: bool = False) -> None:
+        """Save the current result to ``path`` on the export worker; the status bar tells the size."""
+        opened, outcome = self.image_tab.opened, self.image_tab.outcome
+        if opened is None or outcome is None:
+            return
+        self._settings.setValue("lastFolder", str(Path(path).parent))
+        self.image_tab.stats.set_format(fmt)
+        self.statusBar().showMessage(f"Saving {display_name(path)}…")
+        self._exporter.submit(lambda token: export(path, opened, outcome, fmt, dither, overwrite, token))
+
+    def _exported(self, done: object) -> None:
+        if not isinstance(done, Exported) or self.image_tab.opened is None:
+            return
+        original = self.image_tab.opened.loaded.file_size
+        ratio = original / done.size if done.size else 0
+        relation = f"{ratio:.1f}× smaller" if ratio >= 1 else f"{1 / ratio:.1f}× larger than the original"
+        self.statusBar().showMessage(f"Saved {display_name(done.path)}: {done.size:,} bytes ({relation})", 15000)
+
+    def _export_failed(self, message: str) -> None:
+        self.image_tab.message_bar.show_message(f"Not saved: {message}", error=True)
+        self.statusBar().showMessage(f"Not saved: {message}", 15000)
+
+    @Slot()
+    def export_palette(self) -> None:
+        outcome = self.image_tab.outcome
+        if outcome is None:
+            return
+        opened = self.image_tab.opened
+        stem = Path(opened.loaded.path).stem if opened else "palette"
+        suggestion = str(Path(self._last_folder()) / f"{stem}-k{len(outcome.palette)}.gpl")
+        path, _ = QFileDialog.getSaveFileName(self, "Export palette", suggestion,
+                                              "GIMP palette (*.gpl);;Hex list (*.txt)")
+        if path:
+            self.save_palette_to(path)
+
+    def save_palette_to(self, path: str) -> None:
+        """Write the palette (tiny, so on the GUI thread); the file dialog confirmed overwriting."""
+        outcome = self.image_tab.outcome
+        if outcome is None:
+            return
+        try:
+            save_palette(path, outcome.palette, force=True)
+        except KMeansImageError as error:
+            self._export_failed(str(error))
+            return
+        self.statusBar().showMessage(f"Saved palette {display_name(path)} ({len(outcome.palette)} colours)", 10000)
+
+    # -- recent files and settings --------------------------------------------------------------
+
+    def recent_files(self) -> list[str]:
+        value = self._settings.value("recentFiles", [])
+        files = [value] if isinstance(value, str) else list(value or [])
+        return [f for f in files if isinstance(f, str) and f]
+
+    def _remember_recent(self, path: str) -> None:
+        path = os.path.abspath(path)
+        files = [f for f in self.recent_files() if f != path]
+        self._settings.setValue("recentFiles", [path, *files][:MAX_RECENT])
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = [f for f in self.recent_files() if os.path.exists(f)]
+        self._settings.setValue("recentFiles", files)  # missing files are dropped
+        for path in files:
+            action = self.recent_menu.addAction(display_name(path))
+            action.setToolTip(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_image(p))
+        if not files:
+            empty = self.recent_menu.addAction("No recent files")
+            empty.setEnabled(False)
+
+    def _last_folder(self) -> str:
+        folder = str(self._settings.value("lastFolder", "") or "")
+        return folder if folder and os.path.isdir(folder) else str(Path.home())
+
+    def _restore_settings(self) -> None:
+        s = self._settings
+        geometry = s.value("geometry")
+        if not isinstance(geometry, QByteArray) or not self.restoreGeometry(geometry):
+            self.resize(1280, 820)
+        try:
+            params = Params(
+                k=int(s.value("k", 16)),
+                color_space=str(s.value("colorSpace", "rgb")),
+                init=str(s.value("init", "k-means++")),
+                seed=int(s.value("seed", 0)),
+                dither=str(s.value("dither", "false")).lower() == "true",
+            )
+        except (TypeError, ValueError):
+            params = Params(k=16)
+        self.image_tab.set_params(Params(k=min(max(params.k, 2), 256), color_space=params.color_space,
+                                         init=params.init, seed=params.seed, dither=params.dither))
+        self.image_tab.stats.set_format(str(s.value("exportFormat", "png")))
+
+    def _save_settings(self) -> None:
+        s = self._settings
+        s.setValue("geometry", self.saveGeometry())
+        p = self.image_tab.params()
+        s.setValue("k", p.k)
+        s.setValue("colorSpace", p.color_space)
+        s.setValue("init", p.init)
+        s.setValue("seed", p.seed)
+        s.setValue("dither", "true" if p.dither else "false")
+        s.setValue("exportFormat", self.image_tab.stats.fmt)
+        s.sync()
+
+    # -- the rest -------------------------------------------------------------------------------
+
+    @Slot()
+    def about(self) -> None:
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<h3>{APP_NAME} {__version__}</h3>"
+            "<p>Compresses images by k-means colour quantization: each pixel takes the nearest of K "
+            "colours, chosen by k-means on the image's own colours.</p>"
+            "<p>Drag the K slider and watch k-means converge; drag the handle on the image to compare; "
+            "export a small indexed PNG, GIF, WebP or BMP.</p><p>MIT licence.</p>",
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closed:
+            self._closed = True
+            self._save_settings()
+            self.hide()  # feels instant even while a worker finishes its current step
+            self.image_tab.shutdown()
+            self._exporter.stop()
+        event.accept()

@@ -1,0 +1,118 @@
+"""The palette: one swatch per entry, largest share first, with its hex code and percentage.
+
+It is redrawn on every k-means iteration, updating its items in place.  Clicking a swatch asks
+the canvas to highlight that entry's pixels (click it again, or press Escape, to clear);
+Ctrl+C or the context menu copies the hex code of the selected swatch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
+
+from kmeans.imagefile import hex_color
+
+ENTRY_ROLE = Qt.ItemDataRole.UserRole  # the palette index behind a swatch
+
+
+class PaletteView(QListWidget):
+    """Swatches of the current palette; emits ``entry_selected(index or -1)``."""
+
+    entry_selected = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("paletteView")
+        self.setAccessibleName("Palette")
+        self.setToolTip("The palette, largest share first. Click a colour to highlight its pixels; Ctrl+C copies it.")
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setIconSize(QSize(34, 34))
+        self.setGridSize(QSize(78, 76))
+        self.setSpacing(2)
+        self.setWordWrap(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self._copy = QAction("Copy hex code", self)
+        self._copy.setShortcut(QKeySequence.StandardKey.Copy)
+        self._copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self._copy.triggered.connect(self.copy_selected)
+        self.addAction(self._copy)
+        self.itemClicked.connect(self._clicked)
+        self._selected = -1
+        self._palette = np.zeros((0, 3), np.uint8)
+
+    def sizeHint(self) -> QSize:
+        return QSize(340, 240)
+
+    def show_palette(self, palette: np.ndarray, shares: np.ndarray) -> None:
+        """Show ``palette`` (n, 3|4) uint8 with ``shares`` (n,) of the pixels, largest first."""
+        palette = np.asarray(palette)
+        order = np.argsort(-np.asarray(shares), kind="stable")
+        self._palette = palette
+        self.setUpdatesEnabled(False)
+        try:
+            while self.count() > len(order):
+                self.takeItem(self.count() - 1)
+            while self.count() < len(order):
+                self.addItem(QListWidgetItem())
+            for row, index in enumerate(order):
+                self._fill(self.item(row), int(index), palette[index], float(shares[index]))
+        finally:
+            self.setUpdatesEnabled(True)
+        if self._selected >= len(palette):
+            self.clear_selection()
+
+    def _fill(self, item: QListWidgetItem, index: int, entry: np.ndarray, share: float) -> None:
+        code = hex_color(entry)
+        colour = QColor(int(entry[0]), int(entry[1]), int(entry[2]), int(entry[3]) if len(entry) == 4 else 255)
+        item.setData(Qt.ItemDataRole.DecorationRole, colour)
+        item.setData(ENTRY_ROLE, index)
+        percent = f"{share * 100:.1f}%" if share >= 0.001 else "<0.1%"
+        item.setText(f"{code}\n{percent}")
+        item.setToolTip(f"{code}: {share * 100:.2f}% of the pixels")
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Colour {code}, {percent} of the pixels")
+        item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+
+    def _clicked(self, item: QListWidgetItem) -> None:
+        index = int(item.data(ENTRY_ROLE))
+        if index == self._selected:
+            self.clear_selection()
+        else:
+            self._selected = index
+            self.entry_selected.emit(index)
+
+    def clear_selection(self) -> None:
+        self.clearSelection()
+        if self._selected != -1:
+            self._selected = -1
+            self.entry_selected.emit(-1)
+
+    @property
+    def selected_entry(self) -> int:
+        return self._selected
+
+    def hex_codes(self) -> list[str]:
+        """The hex codes as shown, largest share first."""
+        return [self.item(row).text().split("\n")[0] for row in range(self.count())]
+
+    def copy_selected(self) -> str | None:
+        """Copy the selected swatch's hex code to the clipboard; returns it."""
+        item = self.currentItem()
+        if item is None:
+            return None
+        code = item.text().split("\n")[0]
+        QGuiApplication.clipboard().setText(code)
+        return code
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.clear_selection()
+            return
+        super().keyPressEvent(event)

@@ -1,0 +1,362 @@
+"""The window, driven offscreen with pytest-qt: opening, K, progress, cancel, drops, export, close."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import gradient_image
+from PIL import Image
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QWidget,
+)
+
+from app.jobs import IterationUpdate, Outcome
+from app.main_window import MainWindow
+from app.sample import sample_image
+from app.worker import running_threads
+
+ROOT = Path(__file__).resolve().parents[1]
+WAIT = 60_000
+
+
+@pytest.fixture(autouse=True)
+def no_leaks(qapp):
+    """Fail a test that leaves worker threads running or new top-level windows open."""
+    before = set(QApplication.topLevelWidgets())
+    yield
+    for _ in range(20):
+        QApplication.processEvents()
+    leaked = [w for w in QApplication.topLevelWidgets() if w not in before and w.isVisible()]
+    assert running_threads() == [], "worker threads left running"
+    assert leaked == [], f"top-level widgets left open: {leaked}"
+
+
+@pytest.fixture
+def settings(tmp_path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(1100, 760)
+    win.show()
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def photo_path(tmp_path) -> Path:
+    path = tmp_path / "photo.png"
+    Image.fromarray(gradient_image(120, 160)).save(path)
+    return path
+
+
+@pytest.fixture
+def big_path(tmp_path) -> Path:
+    """About 4 megapixels of many colours: long enough a run to interrupt."""
+    path = tmp_path / "big.png"
+    Image.fromarray(gradient_image(1600, 2500, seed=5)).save(path, compress_level=1)
+    return path
+
+
+def open_and_wait(qtbot, window: MainWindow, path: Path) -> Outcome:
+    with qtbot.waitSignal(window.image_tab.quantized, timeout=WAIT) as blocker:
+        window.open_image(path)
+    return blocker.args[0]
+
+
+def drop(window: QWidget, *paths: Path) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    centre = window.rect().center()
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    try:
+        enter = QDragEnterEvent(QPointF(centre), *args)
+    except TypeError:  # Qt before 6.12 takes a QPoint (6.12 deprecates it)
+        enter = QDragEnterEvent(centre, *args)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, event)
+
+
+def test_opens_the_sample_and_shows_palette_and_stats(qtbot, window):
+    sample = sample_image()
+    assert sample is not None
+    outcome = open_and_wait(qtbot, window, sample)
+    tab = window.image_tab
+    assert "grace_hopper.jpg" in window.windowTitle()
+    assert len(outcome.palette) == 16
+    assert tab.palette_view.count() == 16
+    assert tab.k_slider.value() == 16 and tab.k_spin.value() == 16
+    qtbot.waitUntil(lambda: tab.measurement is not None, timeout=WAIT)
+    assert tab.stats.value("psnr").endswith("dB")
+    assert "smaller" in tab.stats.value("export") or "larger" in tab.stats.value("export")
+    assert window.action_export.isEnabled()
+
+
+def test_rgba_image_keeps_its_transparency(qtbot, window, tmp_path):
+    rgba = np.zeros((80, 100, 4), np.uint8)
+    rgba[..., :3] = gradient_image(80, 100)
+    rgba[..., 3] = 255
+    rgba[:20] = 0
+    path = tmp_path / "alpha.png"
+    Image.fromarray(rgba).save(path)
+    outcome = open_and_wait(qtbot, window, path)
+    assert outcome.palette.shape[1] == 4 and outcome.palette[0].tolist() == [0, 0, 0, 0]
+    assert (outcome.palette[outcome.labels][:20, :, 3] == 0).all()
+
+
+def test_changing_k_quantizes_again(qtbot, window, photo_path):
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    with qtbot.waitSignal(tab.worker.finished, timeout=WAIT) as blocker:
+        tab.k_slider.setValue(8)
+    assert isinstance(blocker.args[0], Outcome) and len(blocker.args[0].palette) == 8
+    assert tab.k_spin.value() == 8 and tab.palette_view.count() == 8
+    with qtbot.waitSignal(tab.worker.finished, timeout=WAIT) as blocker:
+        tab.k_spin.setValue(5)
+    assert len(blocker.args[0].palette) == 5 and tab.k_slider.value() == 5
+
+
+def test_progress_arrives_in_order_every_iteration(qtbot, window, photo_path):
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    seen: list[int] = []
+    tab.worker.progressed.connect(lambda u: isinstance(u, IterationUpdate) and seen.append(u.progress.iteration))
+    with qtbot.waitSignal(tab.worker.finished, timeout=WAIT) as blocker:
+        tab.k_slider.setValue(24)
+    outcome = blocker.args[0]
+    assert seen == list(range(1, outcome.result.n_iter + 1))
+    assert tab.progress.value() == tab.progress.maximum()
+
+
+def test_cancel_mid_run_keeps_the_previous_result(qtbot, window, big_path):
+    first = open_and_wait(qtbot, window, big_path)
+    tab = window.image_tab
+    tab.worker.progressed.connect(lambda _u: tab.cancel_button.click() if tab.cancel_button.isEnabled() else None)
+    with qtbot.waitSignal(tab.worker.cancelled, timeout=WAIT):
+        tab.k_slider.setValue(256)
+    assert tab.outcome is first
+    assert tab.palette_view.count() == len(first.palette) == 16
+    assert not tab.cancel_button.isEnabled()
+    assert "stopped" in tab.progress.format()
+
+
+def test_five_quick_slider_moves_run_one_job(qtbot, window, photo_path):
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    before = tab.submissions
+    finished: list[object] = []
+    tab.worker.finished.connect(finished.append)
+    for k in (20, 30, 40, 50, 60):
+        tab.k_slider.setValue(k)
+    qtbot.waitUntil(lambda: len(finished) == 1, timeout=WAIT)
+    qtbot.wait(400)
+    assert tab.submissions == before + 1
+    assert len(finished) == 1 and len(finished[0].palette) == 60
+
+
+def test_drops(qtbot, window, photo_path, tmp_path):
+    with qtbot.waitSignal(window.image_tab.quantized, timeout=WAIT):
+        drop(window, photo_path)
+    assert "photo.png" in window.windowTitle()
+    tab = window.image_tab
+
+    text = tmp_path / "notes.txt"
+    text.write_text("not a picture")
+    with qtbot.waitSignal(tab.open_failed, timeout=WAIT) as blocker:
+        drop(window, text)
+    assert "notes.txt" in blocker.args[0]
+    assert "notes.txt" in tab.message_bar.text
+    assert tab.opened.loaded.path == photo_path and "photo.png" in window.windowTitle()
+
+    data = photo_path.read_bytes()
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(data[: len(data) // 2])
+    with qtbot.waitSignal(tab.open_failed, timeout=WAIT) as blocker:
+        drop(window, cut)
+    assert "cut.png" in blocker.args[0]
+    assert tab.opened.loaded.path == photo_path
+
+    other = tmp_path / "other.png"
+    Image.fromarray(gradient_image(50, 70, seed=3)).save(other)
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT):
+        drop(window, other, photo_path)
+    assert "other.png" in window.windowTitle()
+    assert "2 files were dropped" in tab.message_bar.text
+
+
+def test_export_png_reopens_with_k_colours(qtbot, window, photo_path, tmp_path):
+    outcome = open_and_wait(qtbot, window, photo_path)
+    target = tmp_path / "out.png"
+    with qtbot.waitSignal(window._exporter.finished, timeout=WAIT):
+        window.export_to(str(target), "png", False, False)
+    with Image.open(target) as image:
+        assert image.mode == "P"
+        assert len(image.getcolors()) == len(outcome.palette) == 16
+    assert "Saved out.png" in window.statusBar().currentMessage()
+    # No silent overwrite of a name the file dialog never confirmed.
+    with qtbot.waitSignal(window._exporter.failed, timeout=WAIT):
+        window.export_to(str(target), "gif", False, False)
+    assert "already exists" in window.image_tab.message_bar.text
+
+
+def test_export_dialog_predicts_the_exact_size(qtbot, window, photo_path):
+    outcome = open_and_wait(qtbot, window, photo_path)
+    dialog = window.export_dialog()
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.size_bytes is not None, timeout=WAIT)
+    from kmeans.imagefile import encode
+
+    assert dialog.size_bytes == len(encode(outcome.palette, outcome.labels, "png"))
+    dialog.dither_box.setChecked(True)
+    qtbot.waitUntil(lambda: dialog.size_bytes is not None, timeout=WAIT)
+    dialog.reject()
+
+
+def test_highlight_and_copy_from_the_palette(qtbot, window, photo_path):
+    open_and_wait(qtbot, window, photo_path)
+    view = window.image_tab.palette_view
+    item = view.item(0)
+    rect = view.visualItemRect(item)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert view.selected_entry >= 0
+    assert window.image_tab.canvas._mask is not None
+    view.setCurrentItem(item)
+    code = view.copy_selected()
+    assert code is not None and QApplication.clipboard().text() == code and code.startswith("#")
+    view.clear_selection()
+    assert window.image_tab.canvas._mask is None
+
+
+def test_zoom_actions(qtbot, window, photo_path):
+    open_and_wait(qtbot, window, photo_path)
+    canvas = window.image_tab.canvas
+    window.action_actual.trigger()
+    assert canvas.zoom == 1.0
+    window.action_zoom_in.trigger()
+    assert canvas.zoom == pytest.approx(1.25)
+    window.action_fit.trigger()
+    rect = canvas.image_rect()
+    assert rect.width() <= canvas.width() + 1 and rect.height() <= canvas.height() + 1
+    canvas.zoom_by(2.0, QPointF(10, 10))
+    qtbot.keyPress(canvas, Qt.Key.Key_Space)
+    assert canvas._flipped
+    qtbot.keyRelease(canvas, Qt.Key.Key_Space)
+    assert not canvas._flipped
+
+
+def test_split_handle_drags(qtbot, window, photo_path):
+    open_and_wait(qtbot, window, photo_path)
+    canvas = window.image_tab.canvas
+    start = QPoint(int(canvas.width() * canvas.split), canvas.height() // 2)
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(canvas, QPoint(canvas.width() // 4, canvas.height() // 2))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(canvas.width() // 4, canvas.height() // 2))
+    assert canvas.split == pytest.approx(0.25, abs=0.02)
+
+
+def test_closing_mid_run_stops_the_threads(qtbot, settings, big_path):
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.image_tab.worker.progressed, timeout=WAIT):
+        win.open_image(big_path)
+    started = time.perf_counter()
+    win.close()
+    assert running_threads() == []
+    assert time.perf_counter() - started < 10
+
+
+def test_gui_thread_keeps_ticking_while_a_big_image_quantizes(qtbot, window, big_path):
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    timer.start()
+    try:
+        open_and_wait(qtbot, window, big_path)
+        with qtbot.waitSignal(window.image_tab.worker.finished, timeout=WAIT):
+            window.image_tab.k_slider.setValue(64)
+    finally:
+        timer.stop()
+    assert len(gaps) > 20
+    assert max(gaps) < 0.5, f"the GUI thread stalled for {max(gaps):.2f} s"
+
+
+def test_object_names_are_set_and_controls_are_described(window):
+    names = ["imageCanvas", "kSlider", "kSpinBox", "paletteView", "progressBar", "cancelButton", "statsPanel"]
+    for name in names:
+        assert window.findChild(QWidget, name) is not None, name
+    for name in ("actionOpen", "actionExport", "actionQuit"):
+        action = next(a for a in window.actions() if a.objectName() == name)
+        assert action.toolTip()
+    assert [s.toString() for s in window.action_quit.shortcuts()] == ["Ctrl+Q"]
+    for kind in (QSlider, QSpinBox, QComboBox, QCheckBox, QPushButton, QProgressBar):
+        for control in window.findChildren(kind):
+            if control.objectName().startswith("qt_"):
+                continue
+            assert control.accessibleName(), f"{kind.__name__} {control.objectName()} has no accessible name"
+            assert control.toolTip(), f"{kind.__name__} {control.objectName()} has no tooltip"
+
+
+def test_recent_files_and_options_are_remembered(qtbot, settings, photo_path, tmp_path):
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.image_tab.quantized, timeout=WAIT):
+        win.open_image(photo_path)
+    gone = tmp_path / "gone.png"
+    Image.fromarray(gradient_image(10, 10)).save(gone)
+    with qtbot.waitSignal(win.image_tab.quantized, timeout=WAIT):
+        win.open_image(gone)
+    gone.unlink()
+    win.image_tab.k_slider.setValue(33)
+    win.image_tab.dither_box.setChecked(True)
+    win.close()
+
+    again = MainWindow(settings)
+    qtbot.addWidget(again)
+    assert again.image_tab.k_slider.value() == 33 and again.image_tab.dither_box.isChecked()
+    again._fill_recent_menu()
+    entries = [a.text() for a in again.recent_menu.actions()]
+    assert entries == ["photo.png"]
+    again.close()
+
+
+def test_screenshot_from_the_command_line(tmp_path, photo_path):
+    out = tmp_path / "shot.png"
+    done = subprocess.run([sys.executable, "main.py", str(photo_path), "--screenshot", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen",
+                               "XDG_CONFIG_HOME": str(tmp_path / "config")})
+    assert done.returncode == 0, done.stderr
+    with Image.open(out) as shot:
+        assert shot.size[0] > 600 and shot.size[1] > 400

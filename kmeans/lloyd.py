@@ -510,7 +510,8 @@ def _run(
     converged = stopped = False
     iteration = 0
     for iteration in range(1, max_iter + 1):
-        n_changed = engine.assign_all(centres) if iteration == 1 else engine.assign(centres)
+        small = X.shape[0] * centres.shape[0] <= _BRUTE_FORCE_SIZE
+        n_changed = engine.assign_all(centres) if iteration == 1 or small else engine.assign(centres)
         new, sums = engine.update(centres)
         new = new.astype(X.dtype)
         inertia = sums.inertia_at(new)
@@ -557,6 +558,7 @@ def _run(
 
 
 _MAX_RELAX = 1.8
+_BRUTE_FORCE_SIZE = 1 << 18  # samples x clusters below which measuring all beats keeping bounds
 
 
 def _distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -46,6 +46,7 @@ class ColorTable:
     _keys: np.ndarray | None = field(repr=False)  # (N,) 24-bit RGB keys, when colors is (M, 3)
     _inverse: np.ndarray | None = field(repr=False)  # (N,) index into colors, when (M, 4)
     _transparent: np.ndarray | None = field(repr=False)  # (N,) bool, or None
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)  # derived arrays, built once
 
     @classmethod
     def from_pixels(cls, pixels: np.ndarray) -> ColorTable:
@@ -77,16 +78,34 @@ class ColorTable:
         cls, flat: np.ndarray, shape: tuple[int, int], n_transparent: int, transparent: np.ndarray | None
     ) -> ColorTable:
         keys = np.ascontiguousarray(flat).view(np.uint32).ravel()
-        if transparent is not None:
-            keys = np.where(transparent, np.uint32(0), keys)  # one key for every transparent pixel
-        unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-        colors = unique.view(np.uint8).reshape(-1, 4)
-        inverse = inverse.astype(np.int32)
-        if transparent is not None:
-            # Key 0 (black, alpha 0) sorts first: drop it from the table and shift the indices.
-            colors, counts = colors[1:], counts[1:]
-            inverse -= 1
-        return cls(shape, np.ascontiguousarray(colors), counts, True, n_transparent, None, inverse, transparent)
+        if transparent is None:
+            unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+            inverse = inverse.astype(np.int32).ravel()
+        else:  # transparent pixels are not in the table: leave them out of the sort
+            unique, visible_inverse, counts = np.unique(keys[~transparent], return_inverse=True, return_counts=True)
+            inverse = np.full(keys.shape, -1, dtype=np.int32)
+            inverse[~transparent] = visible_inverse.ravel()
+        colors = np.ascontiguousarray(unique.view(np.uint8).reshape(-1, 4))
+        return cls(shape, colors, counts, True, n_transparent, None, inverse, transparent)
+
+    def _cached(self, key: object, make: Callable[[], object]):
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def coords(self, color_space: str) -> np.ndarray:
+        """The colours in a working space, (M, 3|4) float32 (computed once per space)."""
+        return self._cached(("coords", color_space), lambda: to_working(self.colors, color_space))
+
+    def bins(self, bits: int) -> tuple[int, np.ndarray]:
+        """How many bins are occupied when each channel keeps its top ``bits`` bits, and each
+        colour's bin (computed once per depth)."""
+
+        def make() -> tuple[int, np.ndarray]:
+            occupied, inverse = np.unique(_bin_index(self.colors, bits), return_inverse=True)
+            return len(occupied), inverse.astype(np.intp).ravel()
+
+        return self._cached(("bins", bits), make)
 
     @property
     def n_pixels(self) -> int:
@@ -98,11 +117,16 @@ class ColorTable:
         return len(self.colors) + (1 if self.n_transparent else 0)
 
     def labels_for(self, color_labels: np.ndarray, transparent_label: int = 0) -> np.ndarray:
-        """(H, W) uint8 labels of every pixel, given the label of each distinct colour."""
+        """(H, W) uint8 labels of every pixel, given the label of each distinct colour.
+
+        Not for two threads at once on the same table (they would share a lookup table).
+        """
         color_labels = np.asarray(color_labels, dtype=np.uint8)
         if self._keys is not None:
-            lut = np.zeros(1 << 24, dtype=np.uint8)
-            lut[_pack_rgb(self.colors)] = color_labels
+            # Every pixel's key is a table colour, so only those entries are ever read: the
+            # table (16 MB) is allocated once and never cleared.
+            lut = self._cached("lut", lambda: np.empty(1 << 24, dtype=np.uint8))
+            lut[self._cached("color_keys", lambda: _pack_rgb(self.colors))] = color_labels
             labels = lut[self._keys]
         else:
             assert self._inverse is not None
@@ -197,7 +221,7 @@ def quantize(
     seed: int = 0,
     max_iter: int = 300,
     tol: float = 1e-4,
-    rtol: float = 1e-3,
+    rtol: float = 3e-3,
     n_init: int | None = None,
     accelerate: bool = True,
     coarse: bool = True,
@@ -215,7 +239,7 @@ def quantize(
         or the ``Quantized`` result of an earlier call on the same image (a warm start).
     seed, max_iter, tol : as for ``kmeans.fit``; ``max_iter`` bounds each stage.
     n_init : seedings tried on the coarsest histogram, the one with the lowest inertia going on;
-        None picks 3 for K <= 32 (cheap there, and small palettes vary most between seeds), else 1.
+        None picks 6 for K <= 32 (cheap there, and small palettes vary most between seeds), else 1.
     coarse : seed on colour histograms first; the final iterations always run on all colours.
     callback : called with a ``Progress`` after every iteration; returning False cancels.
     cancel : a token whose ``is_set()`` cancels after the current iteration.
@@ -239,7 +263,7 @@ def quantize(
         return _finish(table, np.zeros((0, 4), np.uint8), np.zeros(0, np.int32), k, color_space,
                        0.0, 0, 0, True, np.zeros((0, 4), np.float32), started, None)
 
-    X = to_working(table.colors, color_space)
+    X = table.coords(color_space)
     weights = table.counts.astype(np.float64)
     if m <= k_colors:
         notice = (f"The image has only {_count(table.n_colors, 'distinct colour')}, so the palette has "
@@ -251,7 +275,7 @@ def quantize(
     start = _initial_centroids(X, weights, k_colors, init, color_space, rng)
     method = init if isinstance(init, str) else "k-means++"
     if n_init is None:
-        n_init = 3 if k_colors <= 32 else 1
+        n_init = 6 if k_colors <= 32 else 1
     coarse_iter = 0
     if start is None:
         for level, (cx, cw) in enumerate(_coarse_levels(table, X, k_colors) if coarse else ()):
@@ -303,9 +327,7 @@ def _coarse_levels(table: ColorTable, X: np.ndarray, k: int):
     w = table.counts.astype(np.float64)
     previous = 0
     for bits in _LEVEL_BITS:
-        bins = _bin_index(table.colors, bits)
-        occupied, inverse = np.unique(bins, return_inverse=True)
-        n = len(occupied)
+        n, inverse = table.bins(bits)
         if n * _LEVEL_SHRINK > m:
             return
         if n < max(_POINTS_PER_CLUSTER * k, _MIN_LEVEL) or n < previous * _LEVEL_GROWTH:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import ImageFile
 from PySide6.QtGui import QImage
 
-from app.qimage import LIVE_SIDE, PREVIEW_SIDE, downscale, to_qimage
+from app.qimage import LIVE_SIDE, downscale, palette_preview, palette_qimage, preview_pixels, to_qimage
 from app.worker import Token
 from kmeans.colorspace import to_working
 from kmeans.errors import ImageTooLargeError
@@ -25,6 +26,10 @@ from kmeans.metrics import Quality, bits_per_pixel, quality
 from kmeans.quantize import ColorTable, Progress, Quantized, dither, quantize
 
 FRAME_INTERVAL = 0.2  # seconds between live frames of the image while k-means runs
+
+# Pillow's encoders hold the GIL for one output block at a time: smaller blocks hand it back to
+# the GUI thread sooner while a large export is measured or written (same bytes, same speed).
+ImageFile.MAXBLOCK = 16 * 1024
 
 
 @dataclass(eq=False)
@@ -36,6 +41,7 @@ class OpenedImage:
     original: QImage
     original_preview: QImage
     live_table: ColorTable  # distinct colours of a small copy, for live frames
+    decoded_at: float = 0.0  # time.perf_counter() when decoding finished
     _live_coords: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
@@ -117,17 +123,18 @@ def open_image(
         loaded = load(path, max_pixels=max_pixels)
     except ImageTooLargeError as error:
         return TooLarge(str(path), error.pixels, error.limit, str(error))
+    decoded_at = time.perf_counter()
     if token is not None:
         token.check()
     table = ColorTable.from_pixels(loaded.pixels)
-    preview = downscale(loaded.pixels, PREVIEW_SIDE)
     live = downscale(loaded.pixels, LIVE_SIDE, smooth=False)  # only colours the image really has
     return OpenedImage(
         loaded=loaded,
         table=table,
         original=to_qimage(loaded.pixels),
-        original_preview=to_qimage(preview),
+        original_preview=to_qimage(preview_pixels(loaded.pixels)),
         live_table=ColorTable.from_pixels(live),
+        decoded_at=decoded_at,
     )
 
 
@@ -147,13 +154,12 @@ def run_quantize(opened: OpenedImage, params: Params, token: Token, previous: Ou
     token.check()
     labels = dither(opened.pixels, result) if params.dither else result.labels
     token.check()
-    pixels = result.palette[labels]
     return Outcome(
         params=params,
         result=result,
         labels=labels,
-        image=to_qimage(pixels),
-        preview=to_qimage(downscale(pixels, PREVIEW_SIDE)),
+        image=palette_qimage(result.palette, labels),
+        preview=palette_preview(result.palette, labels),
         seconds=time.perf_counter() - started,
     )
 
@@ -178,7 +184,7 @@ class _Frames:
         labels = find_closest_centroids(coords, to_working(palette, self.space))
         if table.n_transparent:
             palette = np.concatenate([_with_alpha(palette), np.zeros((1, 4), np.uint8)])
-        return to_qimage(palette[table.labels_for(labels, transparent_label=len(palette) - 1)])
+        return palette_qimage(palette, table.labels_for(labels, transparent_label=len(palette) - 1))
 
 
 def _with_alpha(colours: np.ndarray) -> np.ndarray:

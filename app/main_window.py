@@ -14,6 +14,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
 
+from app.blobs_tab import BlobsTab
 from app.export_dialog import ExportDialog
 from app.image_tab import ImageTab
 from app.jobs import Exported, Params, export
@@ -44,8 +45,11 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("tabs")
         self.tabs.setDocumentMode(True)
+        self.blobs_tab = BlobsTab()
         self.tabs.addTab(self.image_tab, "Image")
         self.tabs.setTabToolTip(0, "Compress an image")
+        self.tabs.addTab(self.blobs_tab, "Learn k-means")
+        self.tabs.setTabToolTip(1, "Watch k-means work, step by step, on sample points")
         self.setCentralWidget(self.tabs)
         self._exporter = Worker("exportWorker", self)
         self._exporter.finished.connect(self._exported)
@@ -330,5 +334,6 @@ class MainWindow(QMainWindow):
             self._save_settings()
             self.hide()  # feels instant even while a worker finishes its current step
             self.image_tab.shutdown()
+            self.blobs_tab.shutdown()
             self._exporter.stop()
         event.accept()

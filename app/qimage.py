@@ -1,7 +1,9 @@
 """numpy <-> QImage without dangling buffers, and the small image operations the views need.
 
-Every QImage made here owns its pixels (built over a numpy buffer, then copied), so it stays
-valid after the array is gone and can be made on a worker thread and painted on the GUI thread.
+A QImage made here shares its pixels with a numpy array that it keeps alive itself (copying
+a large image inside Qt would hold the GIL and stall the GUI thread).  Big conversions run in row
+bands, because numpy holds the GIL within a call: a worker thread making a 10-megapixel image
+hands the GIL back to the GUI thread every few milliseconds.
 """
 
 from __future__ import annotations
@@ -14,33 +16,93 @@ PREVIEW_SIDE = 2048  # longest side of the downscaled copy drawn when the view s
 LIVE_SIDE = 1024  # longest side of the frames shown while k-means iterates
 
 
+_ROWS_PER_STEP = 1 << 19  # pixels per numpy call: numpy keeps the GIL inside a call, so large
+# images are converted in pieces and the GUI thread gets a turn between them.
+
+
+def _row_steps(h: int, w: int):
+    step = max(1, _ROWS_PER_STEP // max(w, 1))
+    return (slice(top, min(top + step, h)) for top in range(0, h, step))
+
+
+def _words(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, 3|4) uint8 sRGB(A) -> (H, W) uint32 0xAARRGGBB, premultiplied, in row bands."""
+    h, w, channels = pixels.shape
+    words = np.empty((h, w), dtype=np.uint32)
+    for rows in _row_steps(h, w):
+        part = pixels[rows].astype(np.uint32)
+        if channels == 4:
+            alpha = part[..., 3]
+            rgb = (part[..., :3] * alpha[..., None] + 127) // 255
+        else:
+            alpha, rgb = np.uint32(255), part
+        words[rows] = (alpha << 24) | (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+    return words
+
+
+def _format(channels: int) -> QImage.Format:
+    return QImage.Format.Format_ARGB32_Premultiplied if channels == 4 else QImage.Format.Format_RGB32
+
+
 def to_qimage(pixels: np.ndarray) -> QImage:
     """(H, W, 3|4) uint8 sRGB(A) -> an RGB32 or premultiplied ARGB32 QImage (fast to paint)."""
     pixels = np.asarray(pixels)
-    h, w, channels = pixels.shape
-    bgra = np.empty((h, w, 4), dtype=np.uint8)
-    if channels == 4:
-        alpha = pixels[..., 3:4].astype(np.uint16)
-        premultiplied = ((pixels[..., :3] * alpha + 127) // 255).astype(np.uint8)
-        bgra[..., 0], bgra[..., 1], bgra[..., 2] = premultiplied[..., 2], premultiplied[..., 1], premultiplied[..., 0]
-        bgra[..., 3] = pixels[..., 3]
-        fmt = QImage.Format.Format_ARGB32_Premultiplied
-    else:
-        bgra[..., 0], bgra[..., 1], bgra[..., 2] = pixels[..., 2], pixels[..., 1], pixels[..., 0]
-        bgra[..., 3] = 255
-        fmt = QImage.Format.Format_RGB32
-    if not np.little_endian:  # ARGB32 is a native 32-bit word
-        bgra = bgra[..., ::-1].copy()
-    image = QImage(bgra.data, w, h, 4 * w, fmt)
-    return image.copy()
+    return _wrap(_words(pixels), _format(pixels.shape[2]))
+
+
+def palette_qimage(palette: np.ndarray, labels: np.ndarray) -> QImage:
+    """A palette image as a QImage: one 32-bit lookup per pixel, no RGB copy in between."""
+    palette = np.asarray(palette)
+    words = _words(palette[None, :, :])[0]
+    h, w = labels.shape
+    argb = np.empty((h, w), dtype=np.uint32)
+    for rows in _row_steps(h, w):
+        np.take(words, labels[rows], out=argb[rows])
+    return _wrap(argb, _format(palette.shape[1]))
+
+
+def _wrap(words: np.ndarray, fmt: QImage.Format) -> QImage:
+    """A QImage over ``words`` (H, W uint32) that keeps the array alive as long as it lives.
+
+    Copying a large image inside Qt would hold the GIL for tens of milliseconds; sharing the
+    buffer costs nothing.  Nothing here ever writes to these images, so Qt never detaches them.
+    """
+    h, w = words.shape
+    image = QImage(words.data, w, h, 4 * w, fmt)
+    image.buffer = words  # the QImage does not own its pixels: this reference does
+    return image
+
+
+def preview_pixels(pixels: np.ndarray, side: int = PREVIEW_SIDE) -> np.ndarray:
+    """A box-filtered copy whose longest side is at most ``side`` (Pillow frees the GIL)."""
+    return downscale(pixels, side)
+
+
+def palette_preview(palette: np.ndarray, labels: np.ndarray, side: int = PREVIEW_SIDE) -> QImage:
+    """The palette image shrunk by a whole factor with a box filter (in row bands), as a QImage."""
+    h, w = labels.shape
+    factor = -(-max(h, w) // side)
+    if factor <= 1:
+        return palette_qimage(palette, labels)
+    out_h, out_w = h // factor, w // factor
+    colours = palette.astype(np.uint32)
+    small = np.empty((out_h, out_w, palette.shape[1]), dtype=np.uint8)
+    band = max(1, (_ROWS_PER_STEP // 4) // out_w)
+    for top in range(0, out_h, band):
+        bottom = min(top + band, out_h)
+        block = labels[top * factor : bottom * factor, : out_w * factor]
+        total = np.zeros((bottom - top, out_w, palette.shape[1]), dtype=np.uint32)
+        for dy in range(factor):
+            for dx in range(factor):
+                total += colours[block[dy::factor, dx::factor]]
+        small[top:bottom] = (total + factor * factor // 2) // (factor * factor)
+    return to_qimage(small)
 
 
 def shade_qimage(keep: np.ndarray) -> QImage:
     """(H, W) bool -> a premultiplied ARGB32 QImage, dark where ``keep`` is False, clear where True."""
-    h, w = keep.shape
-    bgra = np.zeros((h, w, 4), dtype=np.uint8)
-    bgra[~keep] = (18, 14, 12, 255) if np.little_endian else (255, 12, 14, 18)
-    return QImage(bgra.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied).copy()
+    words = np.where(keep, np.uint32(0), np.uint32(0xFF0C0E12))  # clear, or opaque near-black
+    return _wrap(words, QImage.Format.Format_ARGB32_Premultiplied)
 
 
 def downscale(pixels: np.ndarray, side: int, *, smooth: bool = True) -> np.ndarray:

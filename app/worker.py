@@ -44,6 +44,10 @@ class Token:
         """Send ``payload`` to the GUI as ``progressed`` (dropped if this job is no longer current)."""
         self._report(self.generation, payload)
 
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True as soon as the job is cancelled (for paced jobs)."""
+        return self._event.wait(seconds)
+
     def check(self) -> None:
         """Raise ``Cancelled`` if the job should stop (for jobs with steps of their own)."""
         if self._event.is_set():

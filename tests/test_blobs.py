@@ -1,0 +1,170 @@
+"""The teaching tab: the lesson model (no Qt) and the tab driven offscreen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.lesson import ASSIGN, UPDATE, Lesson, compare_initializations, elbow, iterate
+from kmeans import make_blobs
+
+pytest.importorskip("PySide6")
+
+import itertools
+
+from PySide6.QtCore import Qt
+
+from app.blobs_tab import BlobsTab
+from app.worker import running_threads
+
+WAIT = 30_000
+
+
+@pytest.fixture
+def blobs():
+    return make_blobs(300, 4, 0.6, 0)[0]
+
+
+def test_stepping_alternates_assignment_and_update_and_inertia_never_rises(blobs):
+    lesson = Lesson(blobs, 4, method="random", seed=1)
+    assert lesson.labels is None and lesson.phase == ASSIGN and lesson.inertia is None
+    seen = []
+    phases = []
+    for _ in range(40):
+        phases.append(lesson.phase)
+        text = lesson.step()
+        if lesson.converged:
+            assert "converged" in text.lower()
+            break
+        seen.append(lesson.inertia)
+    assert lesson.converged
+    assert phases[:4] == [ASSIGN, UPDATE, ASSIGN, UPDATE]
+    assert all(b <= a + 1e-9 for a, b in itertools.pairwise(seen))
+    assert len(lesson.trail) == lesson.iteration + 1
+    assert lesson.step().startswith("Converged")
+
+
+def test_assignment_colours_change_and_update_moves_centroids(blobs):
+    lesson = Lesson(blobs, 3, method="random", seed=2)
+    before = lesson.centroids.copy()
+    assert "assigned" in lesson.step()
+    assert lesson.labels is not None and np.array_equal(lesson.centroids, before)
+    assert "moved" in lesson.step()
+    assert not np.array_equal(lesson.centroids, before)
+
+
+def test_reset_restores_the_initial_centroids(blobs):
+    lesson = Lesson(blobs, 4, method="k-means++", seed=0)
+    initial = lesson.initial.copy()
+    for _ in range(5):
+        lesson.step()
+    lesson.reset()
+    assert np.array_equal(lesson.centroids, initial)
+    assert lesson.labels is None and lesson.iteration == 0 and lesson.inertias == []
+
+
+def test_iterate_converges_to_a_fixed_point(blobs):
+    steps = list(iterate(blobs, blobs[:4].copy(), None))
+    assert steps[-1].changed == 0
+    assert all(s.changed > 0 for s in steps[:-1])
+
+
+def test_ten_initializations_and_the_elbow(blobs):
+    trials = compare_initializations(blobs, 4, "random")
+    assert [t.seed for t in trials] == list(range(10))
+    assert all(t.inertia > 0 and t.initial.shape == (4, 2) for t in trials)
+    values = elbow(blobs)
+    assert len(values) == 10
+    assert all(b <= a for a, b in itertools.pairwise(values))
+
+
+@pytest.fixture
+def tab(qtbot):
+    widget = BlobsTab()
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    yield widget
+    widget.shutdown()
+    assert not [name for name in running_threads() if name.startswith("blobs")]
+
+
+def test_tab_defaults_follow_the_tutorial(tab):
+    assert tab.objectName() == "blobsTab"
+    assert tab.X.shape == (300, 2)
+    assert tab.canvas.objectName() == "blobsCanvas"
+    assert [tab.step_button.objectName(), tab.run_button.objectName(), tab.reset_button.objectName()] == [
+        "stepButton", "runButton", "resetButton"]
+
+
+def test_step_button_and_caption(qtbot, tab):
+    qtbot.mouseClick(tab.step_button, Qt.MouseButton.LeftButton)
+    assert "assigned each point" in tab.caption.text() and "Inertia" in tab.caption.text()
+    qtbot.mouseClick(tab.step_button, Qt.MouseButton.LeftButton)
+    assert "moved each centroid" in tab.caption.text()
+    assert tab.lesson.iteration == 1
+
+
+def test_run_reaches_convergence_with_progress_every_iteration(qtbot, tab, monkeypatch):
+    monkeypatch.setattr("app.blobs_tab.RUN_INTERVAL", 0.01)
+    tab.init_seed_spin.setValue(1)
+    seen = []
+    tab.runner.progressed.connect(lambda step: seen.append(step.changed))
+    with qtbot.waitSignal(tab.runner.finished, timeout=WAIT):
+        tab.run_button.click()
+    assert tab.lesson.converged
+    assert seen[-1] == 0 and all(c > 0 for c in seen[:-1])
+    assert len(tab.lesson.inertias) == tab.lesson.iteration == len(seen) - 1
+    assert tab.run_button.text() == "Run"
+
+
+def test_pause_and_reset(qtbot, tab, monkeypatch):
+    monkeypatch.setattr("app.blobs_tab.RUN_INTERVAL", 5.0)
+    with qtbot.waitSignal(tab.runner.progressed, timeout=WAIT):
+        tab.run_button.click()
+    assert tab.run_button.text() == "Pause"
+    with qtbot.waitSignal(tab.runner.cancelled, timeout=WAIT):
+        tab.run_button.click()
+    assert tab.run_button.text() == "Run"
+    initial = tab.lesson.initial.copy()
+    tab.reset_button.click()
+    assert np.array_equal(tab.lesson.centroids, initial)
+
+
+def test_ten_initializations_highlight_the_best_and_load_any(qtbot, tab):
+    with qtbot.waitSignal(tab.trials_worker.finished, timeout=WAIT):
+        tab.try_button.click()
+    assert len(tab.trials) == 10
+    best = tab.best_trial
+    assert tab.trial_box.count() == 10 and "best" in tab.trial_box.itemText(best)
+    assert tab._bars[best].get_facecolor() != tab._bars[(best + 1) % 10].get_facecolor() or \
+        tab.trials[best].inertia == tab.trials[(best + 1) % 10].inertia
+    tab.load_trial(2)
+    assert np.array_equal(tab.lesson.initial, tab.trials[2].initial)
+    assert "seed 2" in tab.caption.text()
+
+
+def test_elbow_values_fall_with_k(qtbot, tab):
+    qtbot.waitUntil(lambda: len(tab.elbow_values) == 10, timeout=WAIT)
+    values = tab.elbow_values
+    assert all(b <= a for a, b in itertools.pairwise(values))
+
+
+def test_keyboard_space_enter_r(qtbot, tab, monkeypatch):
+    monkeypatch.setattr("app.blobs_tab.RUN_INTERVAL", 0.01)
+    tab.canvas.setFocus()
+    qtbot.keyClick(tab.canvas, Qt.Key.Key_Space)
+    assert tab.lesson.labels is not None
+    qtbot.keyClick(tab.canvas, Qt.Key.Key_R)
+    assert tab.lesson.labels is None
+    with qtbot.waitSignal(tab.runner.finished, timeout=WAIT):
+        qtbot.keyClick(tab.canvas, Qt.Key.Key_Return)
+    assert tab.lesson.converged
+
+
+def test_new_data_changes_the_points(qtbot, tab):
+    before = tab.X.copy()
+    tab.new_data_button.click()
+    assert tab.X.shape == before.shape and not np.array_equal(tab.X, before)
+    tab.points_spin.setValue(120)
+    assert tab.X.shape == (120, 2)

@@ -6,9 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QFileOpenEvent, QIcon
 from PySide6.QtWidgets import QApplication
 
+from app import desktop
 from app.main_window import APP_NAME, ORGANIZATION, MainWindow
 from app.sample import sample_image
 from kmeans import __version__
@@ -18,7 +20,7 @@ SCREENSHOT_TIMEOUT_MS = 120_000
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="main.py",
+        prog="kmeans-image-compressor",
         description=f"{APP_NAME}: open an image, choose K, watch k-means converge, export a small file. "
         "Run 'main.py compress --help' for the command line.",
     )
@@ -37,7 +39,11 @@ def run(argv: list[str]) -> int:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName(desktop.APP_ID)
+    app.setWindowIcon(window_icon())
     window = MainWindow()
+    opener = FileOpenHandler(window)
+    app.installEventFilter(opener)
     path = Path(args.images[0]) if args.images else sample_image()
     if path is not None:
         notice = f"{len(args.images)} images were given; opened the first." if len(args.images) > 1 else ""
@@ -50,6 +56,34 @@ def run(argv: list[str]) -> int:
     if args.screenshot:
         _screenshot_when_ready(app, window, args.screenshot, args.tab)
     return app.exec()
+
+
+def window_icon() -> QIcon:
+    """The application icon: the SVG for any size, with the PNG renderings as sharp small sizes."""
+    icon = QIcon()
+    try:
+        for size in desktop.ICON_SIZES:
+            icon.addFile(str(desktop.resource(f"icons/{desktop.APP_ID}-{size}.png")))
+        icon.addFile(str(desktop.resource(f"icons/{desktop.APP_ID}.svg")))
+    except FileNotFoundError:
+        pass  # an icon is nice to have, never a reason not to start
+    return icon
+
+
+class FileOpenHandler(QObject):
+    """Opens files the system sends to the running app (macOS Finder's "Open with", Dock drops)."""
+
+    def __init__(self, window: MainWindow):
+        super().__init__(window)
+        self._window = window
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent):
+            path = event.file() or event.url().toLocalFile()
+            if path:
+                self._window.open_image(path)
+                return True
+        return super().eventFilter(watched, event)
 
 
 def _screenshot_when_ready(app: QApplication, window: MainWindow, out: str, tab: str) -> None:

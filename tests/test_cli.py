@@ -191,7 +191,8 @@ def test_help_works_without_importing_qt():
         "    runpy.run_path('main.py', run_name='__main__')\n"
         "except SystemExit as e:\n"
         "    assert e.code == 0, e.code\n"
-        "assert not [m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'app'))], 'Qt imported'\n"
+        "assert not [m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'matplotlib'))], 'Qt'\n"
+        "assert not [m for m in sys.modules if m.startswith('app.') and m != 'app.launch'], 'GUI imported'\n"
         "print('ok')\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)

@@ -49,6 +49,7 @@ from app.palette_view import PaletteView
 from app.qimage import PREVIEW_SIDE, shade_qimage
 from app.worker import Worker
 from kmeans.imagefile import DEFAULT_MAX_PIXELS, FORMATS, hex_color
+from kmeans.metrics import Quality
 from kmeans.quantize import MAX_PALETTE
 
 DEFAULT_K = 16
@@ -178,10 +179,12 @@ class StatsPanel(QGroupBox):
         self._set("export", "calculating…")
         self._warning.hide()
 
-    def show_measurement(self, measurement: Measurement, original_size: int) -> None:
-        q = measurement.quality
+    def show_quality(self, q: Quality) -> None:
         self._set("psnr", "∞ (identical)" if math.isinf(q.psnr) else f"{q.psnr:.2f} dB")
         self._set("delta_e", f"{q.delta_e:.2f}")
+
+    def show_measurement(self, measurement: Measurement, original_size: int) -> None:
+        self.show_quality(measurement.quality)
         self._set("bpp", f"{measurement.bits_per_pixel:.2f}")
         ratio = original_size / measurement.size if measurement.size else math.inf
         self._set("export", f"{_bytes(measurement.size)} ({ratio:.1f}× smaller)" if ratio >= 1
@@ -235,6 +238,7 @@ class ImageTab(QWidget):
         self.worker.failed.connect(self._job_failed)
         self.worker.cancelled.connect(self._job_cancelled)
         self.worker.busy_changed.connect(self._busy_changed)
+        self.measurer.progressed.connect(self._show_quality)
         self.measurer.finished.connect(self._show_measurement)
         self.measurer.failed.connect(self.stats.show_measure_failed)
 
@@ -514,6 +518,11 @@ class ImageTab(QWidget):
             return
         self.stats.show_outcome(outcome)
         self.measurer.submit(lambda token: measure(opened, outcome, fmt, token))
+
+    @Slot(object)
+    def _show_quality(self, scores: object) -> None:
+        if isinstance(scores, Quality):
+            self.stats.show_quality(scores)
 
     @Slot(object)
     def _show_measurement(self, measurement: object) -> None:

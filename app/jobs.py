@@ -194,10 +194,14 @@ def _with_alpha(colours: np.ndarray) -> np.ndarray:
 
 
 def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None = None) -> Measurement:
-    """Quality against the original and the exact size of the export in ``fmt``."""
+    """Quality against the original and the exact size of the export in ``fmt``.
+
+    The quality is reported first (``token.report``), as encoding a large image takes longer.
+    """
     scores = quality(opened.pixels, outcome.palette[outcome.labels])
     if token is not None:
         token.check()
+        token.report(scores)
     size = len(encode(outcome.palette, outcome.labels, fmt))
     return Measurement(scores, fmt, size, bits_per_pixel(size, opened.table.n_pixels))
 

@@ -460,7 +460,7 @@ class ImageTab(QWidget):
         p = update.progress
         self.progress.setRange(0, max(p.max_iter, 1))
         self.progress.setValue(min(p.iteration, p.max_iter))
-        stage = "seeding" if p.stage == "coarse" else "refining"
+        stage = {"seeding": "trying starts", "coarse": "seeding", "fine": "refining"}.get(p.stage, p.stage)
         self.progress.setFormat(f"iteration {p.iteration} · {stage}")
         self.palette_view.show_palette(p.palette, p.shares)
         if update.frame is not None:

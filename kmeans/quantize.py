@@ -162,7 +162,8 @@ def check_pixels(pixels: np.ndarray) -> np.ndarray:
 class Progress:
     """One iteration of ``quantize``, as plain data for a progress display.
 
-    ``stage`` is "coarse" (seeding on the colour histogram) or "fine" (all distinct colours);
+    ``stage`` is "seeding" (rival starts racing on the coarsest histogram), "coarse" (converging on
+    colour histograms) or "fine" (all distinct colours); ``iteration`` counts every iteration run;
     ``palette`` (K, 3|4) uint8 and ``shares`` (K,) fractions of the pixels, for this iteration.
     """
 
@@ -276,21 +277,26 @@ def quantize(
     method = init if isinstance(init, str) else "k-means++"
     if n_init is None:
         n_init = 6 if k_colors <= 32 else 1
-    coarse_iter = 0
-    if start is None:
-        for level, (cx, cw) in enumerate(_coarse_levels(table, X, k_colors) if coarse else ()):
-            relay.stage, relay.offset, relay.limit = "coarse", coarse_iter, coarse_iter + max_iter
-            res = _fit(cx, k_colors, cw, method if level == 0 else start, n_init if level == 0 else 1,
-                       max_iter, tol, rtol, rng, relay, cancel, accelerate)[0]
-            if res.stopped:
-                raise Cancelled("quantization cancelled")
-            start = res.centroids
-            coarse_iter += res.n_iter
-    relay.stage, relay.offset, relay.limit = "fine", coarse_iter, coarse_iter + max_iter
-    res, engine = _fit(X, k_colors, weights, method if start is None else start, 1, max_iter, tol, rtol,
-                       rng, relay, cancel, accelerate)
-    if res.stopped:
-        raise Cancelled("quantization cancelled")
+
+    def run(samples: np.ndarray, w: np.ndarray, begin: str | np.ndarray, stage: str, stop_gain: float):
+        relay.begin(stage, max_iter)
+        result, engine = _fit(samples, k_colors, w, begin, 1, max_iter, tol, stop_gain, rng, relay, cancel,
+                              accelerate)
+        if result.stopped:
+            raise Cancelled("quantization cancelled")
+        return result, engine
+
+    levels = _level_bits(table, k_colors) if start is None and coarse else []
+    if levels and n_init > 1:
+        # Rival seedings race to rough convergence on a small histogram; only the best goes on.
+        rx, rw = _histogram(table, color_space, _race_bits(table, k_colors, levels[0]))
+        races = [run(rx, rw, method, "seeding", max(rtol, _RACE_RTOL))[0] for _ in range(n_init)]
+        start = min(races, key=lambda r: r.inertia).centroids
+    for bits in levels:
+        cx, cw = _histogram(table, color_space, bits)
+        start = run(cx, cw, method if start is None else start, "coarse", rtol)[0].centroids
+    coarse_iter = relay.count
+    res, engine = run(X, weights, method if start is None else start, "fine", rtol)
 
     # The palette is the rounded centroids; each colour takes its nearest rounded entry, which
     # the bounds find by re-measuring only the colours near a boundary.
@@ -300,13 +306,15 @@ def quantize(
     if unique + transparent_slot < min(k, table.n_colors):
         notice = (f"{_count(k_colors - unique, 'centroid')} rounded to colours already in the palette, "
                   f"so it has {_count(unique + transparent_slot, 'entry', 'entries')} instead of {k}.")
-    return _finish(table, palette, labels, k, color_space, res.inertia, coarse_iter + res.n_iter,
+    return _finish(table, palette, labels, k, color_space, res.inertia, relay.count,
                    coarse_iter, res.converged, res.centroids, started, notice)
 
 
 def _count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
+
+_RACE_RTOL = 1e-2  # seedings race until an iteration gains less than 1%
 
 _LEVEL_BITS = (4, 5, 6, 7)
 _POINTS_PER_CLUSTER = 12  # the coarsest level needs this many bins per cluster to seed well
@@ -315,27 +323,47 @@ _LEVEL_GROWTH = 3  # a level must be this many times larger than the one before
 _LEVEL_SHRINK = 2  # and this many times smaller than the full set
 
 
-def _coarse_levels(table: ColorTable, X: np.ndarray, k: int):
-    """Colour histograms from coarse to fine, as (means, total counts), for seeding.
+def _level_bits(table: ColorTable, k: int) -> list[int]:
+    """Bit depths of the colour histograms to converge on before the full set, coarse first.
 
-    Each level bins the distinct colours by their top bits and gives each occupied bin the
-    weighted mean of its colours (in working space) and their total count.  A level is used when
-    it has enough bins for ``k`` clusters, is several times larger than the level before, and
-    several times smaller than the full set.
+    A level is used when it has enough bins for ``k`` clusters, is several times larger than the
+    level before, and several times smaller than the full set.
     """
     m = len(table.colors)
-    w = table.counts.astype(np.float64)
+    chosen: list[int] = []
     previous = 0
     for bits in _LEVEL_BITS:
-        n, inverse = table.bins(bits)
+        n = table.bins(bits)[0]
         if n * _LEVEL_SHRINK > m:
-            return
+            break
         if n < max(_POINTS_PER_CLUSTER * k, _MIN_LEVEL) or n < previous * _LEVEL_GROWTH:
             continue
+        chosen.append(bits)
+        previous = n
+    return chosen
+
+
+def _race_bits(table: ColorTable, k: int, first: int) -> int:
+    """The histogram rival seedings race on: one level coarser than ``first`` if it has enough
+    bins for ``k`` clusters, else ``first`` itself."""
+    coarser = first - 1
+    if coarser >= 1 and table.bins(coarser)[0] >= _POINTS_PER_CLUSTER * k:
+        return coarser
+    return first
+
+
+def _histogram(table: ColorTable, color_space: str, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each occupied bin's weighted mean colour (working space) and total count (cached)."""
+
+    def make() -> tuple[np.ndarray, np.ndarray]:
+        n, inverse = table.bins(bits)
+        X = table.coords(color_space)
+        w = table.counts.astype(np.float64)
         total = np.bincount(inverse, weights=w, minlength=n)
         sums = np.stack([np.bincount(inverse, weights=w * X[:, j], minlength=n) for j in range(X.shape[1])], 1)
-        previous = n
-        yield (sums / total[:, None]).astype(np.float32), total
+        return (sums / total[:, None]).astype(np.float32), total
+
+    return table._cached(("histogram", color_space, bits), make)
 
 
 def _bin_index(colors: np.ndarray, bits: int) -> np.ndarray:
@@ -383,14 +411,18 @@ class _Relay:
         self.n_pixels = n_pixels
         self.stage = "fine"
         self.limit = 0
-        self.offset = 0
+        self.count = 0  # iterations so far, over every run and stage
+
+    def begin(self, stage: str, max_iter: int) -> None:
+        self.stage, self.limit = stage, self.count + max_iter
 
     def __call__(self, info: IterationInfo) -> bool | None:
+        self.count += 1
         if self.callback is None:
             return None
         progress = Progress(
             stage=self.stage,
-            iteration=self.offset + info.iteration,
+            iteration=self.count,
             max_iter=self.limit,
             inertia=info.inertia,
             shift=info.shift,

@@ -215,7 +215,7 @@ class ImageTab(QWidget):
     open_failed = Signal(str)  # the message
     quantized = Signal(object)  # Outcome
     measured = Signal(object)  # Measurement
-    too_large = Signal(str, int)  # path, pixels: the window asks whether to open it anyway
+    too_large = Signal(object)  # TooLarge (pixels may exceed 32 bits): the window asks what to do
     status = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
@@ -227,6 +227,7 @@ class ImageTab(QWidget):
         self._measurement: Measurement | None = None
         self._loading_path: str | None = None
         self._open_notice = ""
+        self.max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger images are asked about first
         self._submissions = 0  # quantization jobs sent to the worker (for tests and the benchmark)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -401,12 +402,14 @@ class ImageTab(QWidget):
 
     # -- opening --------------------------------------------------------------------------------
 
-    def open_path(self, path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS, notice: str = "") -> None:
+    def open_path(self, path: str | Path, notice: str = "", *, allow_large: bool = False) -> None:
         """Decode ``path`` off the GUI thread; the current image stays until it has arrived.
 
-        ``notice`` is shown with the image's own notices once it has opened.
+        ``notice`` is shown with the image's own notices once it has opened.  Images over
+        ``max_pixels`` raise ``too_large`` instead, unless ``allow_large``.
         """
         path = str(path)
+        max_pixels = None if allow_large else self.max_pixels
         self._loading_path = path
         self._open_notice = notice
         self._debounce.stop()
@@ -473,7 +476,7 @@ class ImageTab(QWidget):
         elif isinstance(result, TooLarge):
             self._loading_path = None
             self._restore_idle()
-            self.too_large.emit(result.path, result.pixels)
+            self.too_large.emit(result)
         elif isinstance(result, Outcome):
             self._outcome_arrived(result)
 

@@ -8,16 +8,17 @@ closing the window stops and joins them.
 from __future__ import annotations
 
 import os
+import urllib.parse
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
+from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
 
 from app.blobs_tab import BlobsTab
 from app.export_dialog import ExportDialog
 from app.image_tab import ImageTab
-from app.jobs import Exported, Params, export
+from app.jobs import Exported, Params, TooLarge, export
 from app.worker import Worker
 from kmeans import __version__
 from kmeans.errors import KMeansImageError
@@ -29,6 +30,16 @@ MAX_RECENT = 10
 IMAGE_FILTER = (
     "Images (*.png *.jpg *.jpeg *.gif *.bmp *.webp *.tif *.tiff *.tga *.ppm *.pgm *.pbm *.ico);;All files (*)"
 )
+
+
+def _local_path(url: QUrl) -> str:
+    """The local file a URL names, keeping bytes that are not UTF-8 (as os.fsdecode does).
+
+    File managers percent-encode a name's raw bytes; ``toLocalFile`` would decode them as UTF-8
+    and lose the ones that are not.
+    """
+    encoded = url.path(QUrl.ComponentFormattingOption.FullyEncoded)
+    return os.fsdecode(urllib.parse.unquote_to_bytes(encoded))
 
 
 class MainWindow(QMainWindow):
@@ -152,15 +163,16 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{loaded.name}: {loaded.width} × {loaded.height}", 5000)
         self._update_actions()
 
-    @Slot(str, int)
-    def _ask_open_large(self, path: str, pixels: int) -> None:
+    @Slot(object)
+    def _ask_open_large(self, large: TooLarge) -> None:
+        path, pixels = large.path, large.pixels
         box = QMessageBox(QMessageBox.Icon.Question, "Very large image",
                           f"{display_name(path)} has {pixels:,} pixels ({pixels / 1e6:,.0f} megapixels).\n\n"
                           "Opening it may take a long time and a lot of memory. Open it anyway?",
                           QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel, self)
         box.setObjectName("largeImageQuestion")
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.finished.connect(lambda answer: self.image_tab.open_path(path, max_pixels=None)
+        box.finished.connect(lambda answer: self.image_tab.open_path(path, allow_large=True)
                              if answer == QMessageBox.StandardButton.Open else
                              self.statusBar().showMessage(f"Not opened: {display_name(path)}", 8000))
         box.open()
@@ -172,7 +184,7 @@ class MainWindow(QMainWindow):
         mime = event.mimeData()
         if not mime.hasUrls():
             return []
-        return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+        return [_local_path(url) for url in mime.urls() if url.isLocalFile()]
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self._dropped_files(event):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import urllib.parse
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -30,3 +32,67 @@ def gradient_image(height: int = 48, width: int = 64, seed: int = 0) -> np.ndarr
 @pytest.fixture
 def photo() -> np.ndarray:
     return gradient_image()
+
+
+# -- the window: fixtures and helpers shared by the GUI tests ------------------------------------
+
+WAIT = 60_000  # ms: generous, for slow CI machines; a passing test never waits this long
+
+
+# Qt is imported inside these, so the core's tests run without it.
+
+
+@pytest.fixture
+def no_leaks(qapp):
+    """Fail a test that leaves worker threads running or new top-level windows open."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.worker import running_threads
+
+    before = set(QApplication.topLevelWidgets())
+    yield
+    for _ in range(20):
+        QApplication.processEvents()
+    leaked = [w for w in QApplication.topLevelWidgets() if w not in before and w.isVisible()]
+    assert running_threads() == [], "worker threads left running"
+    assert leaked == [], f"top-level widgets left open: {leaked}"
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """Settings in a temporary file, so tests neither read nor change the user's."""
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+def open_and_wait(qtbot, window, path: Path):
+    """Open ``path`` in ``window`` and return the first finished quantization (an Outcome)."""
+    with qtbot.waitSignal(window.image_tab.quantized, timeout=WAIT) as blocker:
+        window.open_image(path)
+    return blocker.args[0]
+
+
+def drop(window, *paths: Path) -> None:
+    """Drop files on ``window`` as a file manager would."""
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    mime = QMimeData()
+    # As a file manager sends them: the name's bytes, percent-encoded (not always UTF-8).
+    mime.setUrls([QUrl.fromEncoded(b"file://" + urllib.parse.quote_from_bytes(os.fsencode(p)).encode())
+                  for p in paths])
+    centre = window.rect().center()
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    try:
+        enter = QDragEnterEvent(QPointF(centre), *args)
+    except TypeError:  # Qt before 6.12 takes a QPoint (6.12 deprecates it)
+        enter = QDragEnterEvent(centre, *args)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, event)
+
+

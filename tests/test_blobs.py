@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
-from app.lesson import ASSIGN, UPDATE, Lesson, compare_initializations, elbow, iterate
-from kmeans import make_blobs
-
-pytest.importorskip("PySide6")
-
 import itertools
 
+import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
 from app.blobs_tab import BlobsTab
+from app.lesson import ASSIGN, UPDATE, Lesson, compare_initializations, elbow, iterate
 from app.worker import running_threads
+from kmeans import make_blobs
 
 WAIT = 30_000
 

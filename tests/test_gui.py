@@ -9,13 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import gradient_image
+from conftest import WAIT, drop, gradient_image, open_and_wait
 from PIL import Image
-
-pytest.importorskip("PySide6")
-
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -33,24 +29,7 @@ from app.sample import sample_image
 from app.worker import running_threads
 
 ROOT = Path(__file__).resolve().parents[1]
-WAIT = 60_000
-
-
-@pytest.fixture(autouse=True)
-def no_leaks(qapp):
-    """Fail a test that leaves worker threads running or new top-level windows open."""
-    before = set(QApplication.topLevelWidgets())
-    yield
-    for _ in range(20):
-        QApplication.processEvents()
-    leaked = [w for w in QApplication.topLevelWidgets() if w not in before and w.isVisible()]
-    assert running_threads() == [], "worker threads left running"
-    assert leaked == [], f"top-level widgets left open: {leaked}"
-
-
-@pytest.fixture
-def settings(tmp_path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+pytestmark = pytest.mark.usefixtures("no_leaks")
 
 
 @pytest.fixture
@@ -76,28 +55,6 @@ def big_path(tmp_path) -> Path:
     path = tmp_path / "big.png"
     Image.fromarray(gradient_image(1600, 2500, seed=5)).save(path, compress_level=1)
     return path
-
-
-def open_and_wait(qtbot, window: MainWindow, path: Path) -> Outcome:
-    with qtbot.waitSignal(window.image_tab.quantized, timeout=WAIT) as blocker:
-        window.open_image(path)
-    return blocker.args[0]
-
-
-def drop(window: QWidget, *paths: Path) -> None:
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    centre = window.rect().center()
-    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    try:
-        enter = QDragEnterEvent(QPointF(centre), *args)
-    except TypeError:  # Qt before 6.12 takes a QPoint (6.12 deprecates it)
-        enter = QDragEnterEvent(centre, *args)
-    QApplication.sendEvent(window, enter)
-    assert enter.isAccepted()
-    event = QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(window, event)
 
 
 def test_opens_the_sample_and_shows_palette_and_stats(qtbot, window):

@@ -5,10 +5,6 @@ from __future__ import annotations
 import gc
 
 import numpy as np
-import pytest
-
-pytest.importorskip("PySide6")
-
 from PySide6.QtGui import QImage
 
 from app.qimage import palette_preview, palette_qimage, shade_qimage, to_qimage

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import pytest
-
-pytest.importorskip("PySide6")
-
 from PySide6.QtCore import QObject, QThread, Signal
 
 

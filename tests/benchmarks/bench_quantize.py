@@ -133,7 +133,8 @@ def pillow_quantize(pixels: np.ndarray, k: int) -> np.ndarray:
     return np.asarray(Image.fromarray(pixels, mode).quantize(colors=k).convert(mode))
 
 
-def run_compare(path: str, ks: list[int], spaces: list[str], repeat: int, sklearn_max_pixels: int) -> list[dict]:
+def run_compare(path: str, ks: list[int], spaces: list[str], repeat: int, sklearn_max_pixels: int,
+                sklearn_ks: list[int] | None) -> list[dict]:
     pixels = load(path, max_pixels=None).pixels
     rgba = pixels if pixels.shape[2] == 4 else np.concatenate(
         [pixels, np.full((*pixels.shape[:2], 1), 255, np.uint8)], axis=2
@@ -149,7 +150,7 @@ def run_compare(path: str, ks: list[int], spaces: list[str], repeat: int, sklear
         for space in spaces:
             seconds, result = best_time(lambda k=k, space=space: quantize(pixels, k, color_space=space), repeat)
             row[space] = {"seconds": seconds, "iterations": result.n_iter, **scores(pixels, result.to_array())}
-        if pixels.shape[0] * pixels.shape[1] <= sklearn_max_pixels:
+        if pixels.shape[0] * pixels.shape[1] <= sklearn_max_pixels and (sklearn_ks is None or k in sklearn_ks):
             started = time.perf_counter()
             inertia, image = sklearn_quantize(pixels, k)
             row["sklearn"] = {"seconds": time.perf_counter() - started, "own_inertia": inertia,
@@ -185,6 +186,8 @@ def main() -> int:
     parser.add_argument("--compare", action="store_true", help="also run scikit-learn, Pillow and libimagequant")
     parser.add_argument("--sklearn-max-pixels", type=int, default=10**9,
                         help="skip scikit-learn above this many pixels (it is slow)")
+    parser.add_argument("--sklearn-k", nargs="+", type=int,
+                        help="run scikit-learn only for these K (it takes minutes at K=256 on 10 MP)")
     args = parser.parse_args()
     images = images_from(args.paths)
     context = multiprocessing.get_context("spawn")
@@ -216,7 +219,7 @@ def main() -> int:
     for image in images:
         with context.Pool(1) as pool:
             rows = pool.apply(run_compare, (str(image), args.k, args.color_space, args.repeat,
-                                            args.sklearn_max_pixels))
+                                            args.sklearn_max_pixels, args.sklearn_k))
         for row in rows:
             liq, pil, skl = row["liq"], row["pillow"], row.get("sklearn")
             for space in args.color_space:

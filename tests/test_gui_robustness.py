@@ -1,0 +1,196 @@
+"""The window under bad input and abuse: it keeps its image, shows each error once, never leaks."""
+
+from __future__ import annotations
+
+import errno
+import time
+from pathlib import Path
+
+import pytest
+from conftest import WAIT, drop, gradient_image, open_and_wait
+from PIL import Image
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+from test_bad_input import BAD
+
+import app.image_tab
+import kmeans.imagefile
+from app.main_window import MainWindow
+from app.worker import running_threads
+
+pytestmark = pytest.mark.usefixtures("no_leaks")
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(1000, 700)
+    win.show()
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def photo_path(tmp_path) -> Path:
+    path = tmp_path / "photo.png"
+    Image.fromarray(gradient_image(90, 120)).save(path)
+    return path
+
+
+@pytest.fixture
+def big_path(tmp_path) -> Path:
+    path = tmp_path / "big.png"
+    Image.fromarray(gradient_image(1400, 2000, seed=9)).save(path, compress_level=1)
+    return path
+
+
+@pytest.mark.parametrize("kind", sorted(BAD))
+@pytest.mark.parametrize("door", ["open", "drop"])
+def test_bad_files_leave_the_current_image(qtbot, window, photo_path, tmp_path, kind, door):
+    first = open_and_wait(qtbot, window, photo_path)
+    name, make, _words = BAD[kind]
+    bad = tmp_path / name
+    make(bad)
+    tab = window.image_tab
+    expected = tab.too_large if kind == "huge gif" else tab.open_failed
+    with qtbot.waitSignal(expected, timeout=WAIT) as blocker:
+        if door == "open" or kind in ("missing", "directory"):  # a drop only carries files that exist
+            window.open_image(bad)
+        else:
+            drop(window, bad)
+    shown = kmeans.imagefile.display_name(bad)
+    if kind == "huge gif":  # asked, not refused: say no
+        assert blocker.args[0].pixels == 60000 * 60000
+        box = window.findChild(QMessageBox, "largeImageQuestion")
+        assert "3,600,000,000 pixels" in box.text()
+        box.done(QMessageBox.StandardButton.Cancel)
+        assert shown in window.statusBar().currentMessage()
+    else:
+        assert blocker.args[0].startswith(shown)
+        assert shown in tab.message_bar.text
+    assert tab.opened.loaded.path == photo_path and tab.outcome is first
+    assert "photo.png" in window.windowTitle()
+
+
+def test_too_large_asks_and_opens_when_allowed(qtbot, window, photo_path):
+    window.image_tab.max_pixels = 1000
+    with qtbot.waitSignal(window.image_tab.too_large, timeout=WAIT):
+        window.open_image(photo_path)
+    box = window.findChild(QMessageBox, "largeImageQuestion")
+    assert box is not None and box.isVisible()
+    assert "10,800 pixels" in box.text()
+    with qtbot.waitSignal(window.image_tab.quantized, timeout=WAIT):
+        box.done(QMessageBox.StandardButton.Open)
+    assert "photo.png" in window.windowTitle()
+
+
+def test_two_hundred_rapid_k_changes(qtbot, window, big_path):
+    open_and_wait(qtbot, window, big_path)
+    tab = window.image_tab
+    finished = []
+    tab.worker.finished.connect(finished.append)
+    for i in range(200):
+        tab.k_slider.setValue(2 + (i * 37) % 250)
+        if i % 20 == 0:
+            tab.requantize()  # and some that skip the debounce entirely
+        QApplication.processEvents()
+    tab.k_slider.setValue(40)
+    qtbot.waitUntil(lambda: bool(finished) and len(finished[-1].palette) == 40 and not tab.worker.busy, timeout=WAIT)
+    assert len(finished) <= 3
+    assert tab.outcome is finished[-1]
+
+
+def test_cancel_while_opening_keeps_the_old_image(qtbot, window, photo_path, big_path):
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    with qtbot.waitSignal(tab.worker.cancelled, timeout=WAIT):
+        window.open_image(big_path)
+        tab.cancel_button.click()
+    assert tab.opened.loaded.path == photo_path
+    assert tab.outcome is not None
+
+
+def test_opening_a_new_image_mid_run(qtbot, window, big_path, photo_path):
+    tab = window.image_tab
+    with qtbot.waitSignal(tab.worker.progressed, timeout=WAIT):
+        window.open_image(big_path)
+    outcome = open_and_wait(qtbot, window, photo_path)
+    assert tab.opened.loaded.path == photo_path and tab.outcome is outcome
+    assert outcome.labels.shape == (90, 120)
+
+
+def test_quit_from_the_menu_mid_run(qtbot, settings, big_path):
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.image_tab.worker.progressed, timeout=WAIT):
+        win.open_image(big_path)
+    win.action_quit.trigger()
+    assert not win.isVisible()
+    assert running_threads() == []
+
+
+def test_a_failing_quantization_is_shown_once_and_the_last_result_stays(qtbot, window, photo_path, monkeypatch):
+    first = open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("injected failure")
+
+    monkeypatch.setattr(app.image_tab, "run_quantize", explode)
+    failures = []
+    tab.worker.failed.connect(failures.append)
+    with qtbot.waitSignal(tab.worker.failed, timeout=WAIT):
+        tab.k_slider.setValue(9)
+    qtbot.wait(300)
+    assert failures == ["Something went wrong: injected failure"]
+    assert tab.outcome is first and tab.palette_view.count() == 16
+    assert "injected failure" in tab.message_bar.text
+    assert not tab.cancel_button.isEnabled()
+    monkeypatch.undo()
+    with qtbot.waitSignal(tab.worker.finished, timeout=WAIT):
+        tab.k_slider.setValue(7)
+    assert len(tab.outcome.palette) == 7
+
+
+def test_export_to_a_full_disk_leaves_nothing(qtbot, window, photo_path, tmp_path, monkeypatch):
+    open_and_wait(qtbot, window, photo_path)
+    real_fdopen = kmeans.imagefile.os.fdopen
+
+    def full(fd, mode):
+        handle = real_fdopen(fd, mode)
+
+        def write(_data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        handle.write = write
+        return handle
+
+    monkeypatch.setattr(kmeans.imagefile.os, "fdopen", full)
+    out = tmp_path / "exports"
+    out.mkdir()
+    with qtbot.waitSignal(window._exporter.failed, timeout=WAIT) as blocker:
+        window.export_to(str(out / "small.png"), "png", False, False)
+    assert "disk is full" in blocker.args[0]
+    assert "Not saved" in window.image_tab.message_bar.text
+    assert list(out.iterdir()) == []
+
+
+def test_export_to_an_unwritable_folder(qtbot, window, photo_path, tmp_path):
+    open_and_wait(qtbot, window, photo_path)
+    with qtbot.waitSignal(window._exporter.failed, timeout=WAIT) as blocker:
+        window.export_to(str(tmp_path / "no" / "such" / "folder" / "x.png"), "png", False, False)
+    assert "folder does not exist" in blocker.args[0]
+
+
+def test_closing_quickly_after_start_is_clean(qtbot, tmp_path, big_path):
+    for _ in range(3):
+        win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+        qtbot.addWidget(win)
+        win.show()
+        win.open_image(big_path)
+        started = time.perf_counter()
+        win.close()
+        assert time.perf_counter() - started < 10
+        assert running_threads() == []

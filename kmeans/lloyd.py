@@ -318,15 +318,6 @@ class _Lloyd:
             self._sums.transfer(old, labels, self.w[idx], self.wx[idx], self.wq[idx])
         return int(idx.size)
 
-    def snap(self, centroids: np.ndarray, snapped: np.ndarray) -> np.ndarray:
-        """Labels of the samples for centres moved from ``centroids`` to ``snapped`` (e.g. rounded).
-
-        Uses the bounds, so only the samples near a boundary are measured again.
-        """
-        self.move(_distance(snapped, centroids))
-        self.assign(np.asarray(snapped, dtype=self.X.dtype))
-        return self.labels.copy()
-
     def sums(self, *, recount: bool = False) -> _Sums:
         """The per-cluster sums of the current labels (counted afresh when ``recount``)."""
         self._since_recount += 1
@@ -446,7 +437,7 @@ def fit(
         if np.shape(init) != (k, d):
             raise ValueError(f"init must have shape ({k}, {d}), got {np.shape(init)}")
         n_init = 1
-    return _fit(X, k, weights, init, n_init, max_iter, tol, rtol, rng, callback, cancel, accelerate)[0]
+    return _fit(X, k, weights, init, n_init, max_iter, tol, rtol, rng, callback, cancel, accelerate)
 
 
 def _fit(
@@ -462,21 +453,23 @@ def _fit(
     callback: Callback | None,
     cancel: CancelToken | None,
     accelerate: bool,
-) -> tuple[KMeansResult, _Lloyd]:
-    """``fit`` on validated input; also returns the engine of the best run (its bounds hold)."""
+    snap: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> KMeansResult:
+    """``fit`` on validated input.  ``snap`` maps the final centroids to the centres the final
+    labels must be nearest to (quantize's rounded palette); the centroids returned are not snapped."""
     w = np.ones(X.shape[0]) if weights is None else weights
     mean = (w @ X) / w.sum()
     tol_abs = float(tol * (w @ (X - mean) ** 2).mean() / w.sum())
-    best: tuple[KMeansResult, _Lloyd] | None = None
+    best: KMeansResult | None = None
     for _ in range(n_init):
         if isinstance(init, str):
             start = init_centroids(X, k, method=init, weights=weights, seed=rng).astype(X.dtype)
         else:
             start = np.asarray(init, dtype=X.dtype)
         engine = _Lloyd(X, weights, k)
-        result = _run(engine, start, max_iter, tol_abs, rtol, callback, cancel, accelerate)
-        if best is None or result.inertia < best[0].inertia:
-            best = (result, engine)
+        result = _run(engine, start, max_iter, tol_abs, rtol, callback, cancel, accelerate, snap)
+        if best is None or result.inertia < best.inertia:
+            best = result
         if result.stopped:
             break
     assert best is not None
@@ -492,6 +485,7 @@ def _run(
     callback: Callback | None,
     cancel: CancelToken | None,
     accelerate: bool,
+    snap: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> KMeansResult:
     """The Lloyd loop.
 
@@ -542,10 +536,13 @@ def _run(
         target = (centres + relax * (means.astype(np.float64) - centres)).astype(X.dtype)
         engine.move(_distance(target, centres))
         centres = target
-    if not stopped and centres is not means:
-        # Labels must belong to the centroids returned: assign once more to the means.
-        engine.move(_distance(means, centres))
-        engine.assign(means)
+    if not stopped:
+        # Labels must belong to the centroids returned (or to their snapped versions): the final
+        # assignment, touching only the samples whose bounds allow a change.
+        final = means if snap is None else np.asarray(snap(means), dtype=X.dtype)
+        if final is not centres:
+            engine.move(_distance(final, centres))
+            engine.assign(final)
     inertia = engine.sums(recount=True).inertia_at(means)
     return KMeansResult(
         centroids=np.array(means),

@@ -23,7 +23,7 @@ import numpy as np
 from kmeans.colorspace import COLOR_SPACES, from_working, to_working
 from kmeans.errors import Cancelled
 from kmeans.init import init_centroids
-from kmeans.lloyd import CancelToken, IterationInfo, _fit, _nearest
+from kmeans.lloyd import CancelToken, IterationInfo, KMeansResult, _fit, _nearest
 
 DEFAULT_COLOR_SPACE = "rgb"  # decided by tests/benchmarks/bench_quantize.py: lower mean ΔE overall
 MAX_PALETTE = 256
@@ -278,30 +278,34 @@ def quantize(
     if n_init is None:
         n_init = 6 if k_colors <= 32 else 1
 
-    def run(samples: np.ndarray, w: np.ndarray, begin: str | np.ndarray, stage: str, stop_gain: float):
+    def run(samples: np.ndarray, w: np.ndarray, begin: str | np.ndarray, stage: str, stop_gain: float,
+            snap=None) -> KMeansResult:
         relay.begin(stage, max_iter)
-        result, engine = _fit(samples, k_colors, w, begin, 1, max_iter, tol, stop_gain, rng, relay, cancel,
-                              accelerate)
+        result = _fit(samples, k_colors, w, begin, 1, max_iter, tol, stop_gain, rng, relay, cancel,
+                      accelerate, snap)
         if result.stopped:
             raise Cancelled("quantization cancelled")
-        return result, engine
+        return result
 
     levels = _level_bits(table, k_colors) if start is None and coarse else []
     if levels and n_init > 1:
         # Rival seedings race to rough convergence on a small histogram; only the best goes on.
         rx, rw = _histogram(table, color_space, _race_bits(table, k_colors, levels[0]))
-        races = [run(rx, rw, method, "seeding", max(rtol, _RACE_RTOL))[0] for _ in range(n_init)]
+        races = [run(rx, rw, method, "seeding", max(rtol, _RACE_RTOL)) for _ in range(n_init)]
         start = min(races, key=lambda r: r.inertia).centroids
     for bits in levels:
         cx, cw = _histogram(table, color_space, bits)
-        start = run(cx, cw, method if start is None else start, "coarse", rtol)[0].centroids
+        start = run(cx, cw, method if start is None else start, "coarse", rtol).centroids
     coarse_iter = relay.count
-    res, engine = run(X, weights, method if start is None else start, "fine", rtol)
 
-    # The palette is the rounded centroids; each colour takes its nearest rounded entry, which
-    # the bounds find by re-measuring only the colours near a boundary.
+    # The palette is the rounded centroids, and each colour's label is its nearest rounded entry:
+    # the final assignment of the last stage is made to them directly.
+    def rounded(centroids: np.ndarray) -> np.ndarray:
+        return to_working(from_working(centroids, color_space), color_space)
+
+    res = run(X, weights, method if start is None else start, "fine", rtol, snap=rounded)
     palette = from_working(res.centroids, color_space)
-    labels = engine.snap(res.centroids, to_working(palette, color_space))
+    labels = res.labels
     unique = len(np.unique(palette, axis=0))
     if unique + transparent_slot < min(k, table.n_colors):
         notice = (f"{_count(k_colors - unique, 'centroid')} rounded to colours already in the palette, "

@@ -51,9 +51,42 @@ INITS_CAPTION = (
 )
 
 
-def _canvas(name: str, width: float, height: float) -> tuple[FigureCanvasQTAgg, Figure]:
-    figure = Figure(figsize=(width, height), layout="constrained")
-    canvas = FigureCanvasQTAgg(figure)
+class PlotCanvas(FigureCanvasQTAgg):
+    """A matplotlib canvas that draws only while visible, with its axes at fixed margins in
+    pixels: a layout engine would cost as much as the drawing itself, on every frame."""
+
+    def __init__(self, figure: Figure, margins: tuple[int, int, int, int]):
+        super().__init__(figure)
+        self._margins = margins  # left, right, top, bottom, in logical pixels
+        self._laid_out_for: tuple[int, int] | None = None
+        self._stale = False
+
+    def draw_idle(self) -> None:
+        if not self.isVisible():
+            self._stale = True  # drawn when shown
+            return
+        super().draw_idle()
+
+    def draw(self) -> None:
+        size = (self.width(), self.height())
+        if size != self._laid_out_for and min(size) > 0:
+            left, right, top, bottom = self._margins
+            w, h = max(size[0], left + right + 10), max(size[1], top + bottom + 10)
+            self.figure.subplots_adjust(left=left / w, right=1 - right / w, top=1 - top / h, bottom=bottom / h)
+            self._laid_out_for = size
+        super().draw()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            super().draw_idle()
+
+
+def _canvas(name: str, width: float, height: float,
+            margins: tuple[int, int, int, int] = (62, 12, 26, 40)) -> tuple[PlotCanvas, Figure]:
+    figure = Figure(figsize=(width, height))
+    canvas = PlotCanvas(figure, margins)
     canvas.setObjectName(name)
     return canvas, figure
 
@@ -93,7 +126,7 @@ class BlobsTab(QWidget):
         self.caption.setAccessibleName("What k-means just did")
         self.caption.setStyleSheet("font-size: 13px;")
 
-        self.canvas, figure = _canvas("blobsCanvas", 6.4, 5.2)
+        self.canvas, figure = _canvas("blobsCanvas", 6.4, 5.2, margins=(40, 10, 10, 28))
         self.canvas.setAccessibleName("Scatter plot of the points, coloured by cluster, with the centroids")
         self.canvas.setToolTip("Points coloured by their cluster; X marks the centroids and their trails")
         self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -118,6 +151,8 @@ class BlobsTab(QWidget):
         self.inertia_ax.set_xlabel("iteration", fontsize=8)
         self.inertia_ax.tick_params(labelsize=7)
         (self._inertia_line,) = self.inertia_ax.plot([], [], "o-", color="#4e79a7", ms=4, lw=1.5)
+        self._inertia_hint = self.inertia_ax.text(0.5, 0.5, "Step or Run to see it fall", ha="center", va="center",
+                                                  transform=self.inertia_ax.transAxes, fontsize=8, color="#777777")
 
         self.elbow_canvas, figure = _canvas("elbowCanvas", 3.0, 2.0)
         self.elbow_canvas.setAccessibleName("Elbow plot: inertia against K")
@@ -141,6 +176,9 @@ class BlobsTab(QWidget):
         self.inits_ax.set_ylabel("final inertia", fontsize=8)
         self.inits_ax.tick_params(labelsize=7)
         self._bars = self.inits_ax.bar(range(10), np.zeros(10), color="#bab0ac")
+        self._inits_hint = self.inits_ax.text(0.5, 0.5, "Try 10 initializations to compare", ha="center",
+                                              va="center", transform=self.inits_ax.transAxes, fontsize=8,
+                                              color="#777777")
         self.inits_ax.set_xticks(range(10))
         self.inits_canvas.mpl_connect("button_press_event", self._bar_clicked)
 
@@ -459,10 +497,11 @@ class BlobsTab(QWidget):
     def _draw_inertia(self) -> None:
         values = self.lesson.inertias
         self._inertia_line.set_data(np.arange(1, len(values) + 1), values)
+        self._inertia_hint.set_visible(not values)
+        self.inertia_ax.yaxis.set_visible(bool(values))
         self.inertia_ax.relim()
         self.inertia_ax.autoscale_view()
-        if values:
-            self.inertia_ax.set_xlim(0.5, max(len(values), 5) + 0.5)
+        self.inertia_ax.set_xlim(0.5, max(len(values), 5) + 0.5)
         self.inertia_canvas.draw_idle()
 
     def _draw_elbow(self) -> None:
@@ -490,6 +529,10 @@ class BlobsTab(QWidget):
             else:
                 bar.set_height(0)
                 bar.set_color("#bab0ac")
+        self._inits_hint.set_visible(not self.trials)
+        for bar in self._bars:
+            bar.set_visible(bool(self.trials))
+        self.inits_ax.yaxis.set_visible(bool(self.trials))
         self.inits_ax.relim()
         self.inits_ax.autoscale_view()
         if final and self.trials:

@@ -24,6 +24,7 @@ import random
 import resource
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -58,6 +59,8 @@ class Soak:
         self.messages: collections.Counter[str] = collections.Counter()
         self.unexpected: list[str] = []
         self.longest_stall = 0.0
+        self.stalled_in = ""
+        self.current = ""
         self._last_tick = time.perf_counter()
         self.timer = QTimer()
         self.timer.setInterval(10)
@@ -67,9 +70,28 @@ class Soak:
         self.tab.open_failed.connect(lambda message: self.messages.update(["could not open"]))
         self.tab.too_large.connect(lambda _large: self.messages.update(["asked about a huge image"]))
 
+    def start_watchdog(self) -> None:
+        """A thread that, when the GUI thread stops ticking, records where it is stuck."""
+        gui = threading.get_ident()
+        self.stuck_at: dict[str, str] = {}
+
+        def watch() -> None:
+            while not self._done:
+                time.sleep(0.05)
+                late = time.perf_counter() - self._last_tick
+                if late > 0.2 and self.timer.isActive():
+                    frame = sys._current_frames().get(gui)
+                    if frame is not None:
+                        stack = "".join(traceback.format_stack(frame, limit=6))
+                        self.stuck_at[stack] = max(self.stuck_at.get(stack, ""), f"{late * 1000:.0f} ms")
+
+        self._done = False
+        threading.Thread(target=watch, daemon=True).start()
+
     def _tick(self) -> None:
         now = time.perf_counter()
-        self.longest_stall = max(self.longest_stall, now - self._last_tick)
+        if now - self._last_tick > self.longest_stall:
+            self.longest_stall, self.stalled_in = now - self._last_tick, self.current
         self._last_tick = now
 
     def _failed(self, message: str) -> None:
@@ -124,9 +146,11 @@ class Soak:
     def run(self, n: int) -> None:
         actions = self.actions()
         names = list(actions)
+        self._last_tick = time.perf_counter()  # time spent outside run() is not a stall
         self.timer.start()
         for _ in range(n):
             name = self.rng.choice(names)
+            self.current = name
             try:
                 actions[name]()
             except Exception:
@@ -170,6 +194,7 @@ def main() -> int:
         window.resize(1280, 840)
         window.show()
         soak = Soak(window, files, out, random.Random(args.seed))
+        soak.start_watchdog()
         started = time.perf_counter()
         memory = [rss_mb()]
         checkpoints = max(1, args.actions // 10)
@@ -183,6 +208,7 @@ def main() -> int:
         soak.settle()
         gc.collect()
         memory.append(rss_mb())
+        soak._done = True
         window.close()
         app.processEvents()
         elapsed = time.perf_counter() - started
@@ -197,7 +223,9 @@ def main() -> int:
         print("  " + error.strip().replace("\n", "\n  "))
     print(f"memory: start {memory[0]:.0f} MB, after the first tenth {memory[1]:.0f} MB, end {memory[-1]:.0f} MB, "
           f"peak {peak:.0f} MB; growth after the first tenth {memory[-1] - memory[1]:+.0f} MB")
-    print(f"slowest GUI stall: {soak.longest_stall * 1000:.0f} ms")
+    print(f"slowest GUI stall: {soak.longest_stall * 1000:.0f} ms (during or just after: {soak.stalled_in})")
+    for stack, late in sorted(soak.stuck_at.items(), key=lambda item: -float(item[1].split()[0]))[:3]:
+        print(f"GUI thread stuck for at least {late} in:\n  " + stack.strip().replace("\n", "\n  "))
     print(f"threads left running: {running_threads() or 'none'}; partial files left: {leftover or 'none'}")
     return 1 if unexpected or running_threads() or leftover else 0
 

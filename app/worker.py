@@ -102,12 +102,8 @@ class Worker(QObject):
     def submit(self, job: Job) -> int:
         """Run ``job`` next, cancelling the running one; returns its generation."""
         with QMutexLocker(self._mutex):
-            self._generation += 1
+            self._drop_work()
             token = Token(self._generation, self._thread_progressed.emit)
-            if self._pending is not None:
-                self._pending[1].cancel()
-            if self._running is not None:
-                self._running.cancel()
             self._pending = (job, token)
             self._wake.wakeOne()
             generation = self._generation
@@ -117,12 +113,7 @@ class Worker(QObject):
     def cancel(self) -> None:
         """Stop the running job at its next check and drop the waiting one."""
         with QMutexLocker(self._mutex):
-            self._generation += 1
-            if self._pending is not None:
-                self._pending[1].cancel()
-                self._pending = None
-            if self._running is not None:
-                self._running.cancel()
+            self._drop_work()
         self._set_busy(False)
         self.cancelled.emit()
 
@@ -130,15 +121,19 @@ class Worker(QObject):
         """Cancel everything and join the thread (idempotent)."""
         with QMutexLocker(self._mutex):
             self._abort = True
-            self._generation += 1
-            if self._pending is not None:
-                self._pending[1].cancel()
-                self._pending = None
-            if self._running is not None:
-                self._running.cancel()
+            self._drop_work()
             self._wake.wakeAll()
         self._loop.wait()
         self._set_busy(False)
+
+    def _drop_work(self) -> None:
+        """Start a new generation: cancel the running job, drop the waiting one (mutex held)."""
+        self._generation += 1
+        if self._pending is not None:
+            self._pending[1].cancel()
+            self._pending = None
+        if self._running is not None:
+            self._running.cancel()
 
     def is_current(self, generation: int) -> bool:
         return generation == self._generation

@@ -11,6 +11,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 import pytest
+from PIL import Image
 
 
 @pytest.fixture
@@ -64,6 +65,34 @@ def settings(tmp_path):
     from PySide6.QtCore import QSettings
 
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    """A shown main window with its own settings; closed (threads joined) afterwards."""
+    from app.main_window import MainWindow
+
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(1100, 760)
+    win.show()
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def photo_path(tmp_path) -> Path:
+    path = tmp_path / "photo.png"
+    Image.fromarray(gradient_image(120, 160)).save(path)
+    return path
+
+
+@pytest.fixture
+def big_path(tmp_path) -> Path:
+    """About 4 megapixels of many colours: long enough a run to interrupt."""
+    path = tmp_path / "big.png"
+    Image.fromarray(gradient_image(1600, 2500, seed=5)).save(path, compress_level=1)
+    return path
 
 
 def open_and_wait(qtbot, window, path: Path):

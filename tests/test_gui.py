@@ -26,35 +26,9 @@ from PySide6.QtWidgets import (
 from app.jobs import IterationUpdate, Outcome
 from app.main_window import MainWindow
 from app.sample import sample_image
-from app.worker import running_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.usefixtures("no_leaks")
-
-
-@pytest.fixture
-def window(qtbot, settings):
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.resize(1100, 760)
-    win.show()
-    yield win
-    win.close()
-
-
-@pytest.fixture
-def photo_path(tmp_path) -> Path:
-    path = tmp_path / "photo.png"
-    Image.fromarray(gradient_image(120, 160)).save(path)
-    return path
-
-
-@pytest.fixture
-def big_path(tmp_path) -> Path:
-    """About 4 megapixels of many colours: long enough a run to interrupt."""
-    path = tmp_path / "big.png"
-    Image.fromarray(gradient_image(1600, 2500, seed=5)).save(path, compress_level=1)
-    return path
 
 
 def test_opens_the_sample_and_shows_palette_and_stats(qtbot, window):
@@ -232,18 +206,6 @@ def test_split_handle_drags(qtbot, window, photo_path):
     qtbot.mouseMove(canvas, QPoint(canvas.width() // 4, canvas.height() // 2))
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(canvas.width() // 4, canvas.height() // 2))
     assert canvas.split == pytest.approx(0.25, abs=0.02)
-
-
-def test_closing_mid_run_stops_the_threads(qtbot, settings, big_path):
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.show()
-    with qtbot.waitSignal(win.image_tab.worker.progressed, timeout=WAIT):
-        win.open_image(big_path)
-    started = time.perf_counter()
-    win.close()
-    assert running_threads() == []
-    assert time.perf_counter() - started < 10
 
 
 def test_gui_thread_keeps_ticking_while_a_big_image_quantizes(qtbot, window, big_path):

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import errno
 import time
-from pathlib import Path
 
 import pytest
-from conftest import WAIT, drop, gradient_image, open_and_wait
-from PIL import Image
+from conftest import WAIT, drop, open_and_wait
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 from test_bad_input import BAD
@@ -19,30 +17,6 @@ from app.main_window import MainWindow
 from app.worker import running_threads
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
-
-
-@pytest.fixture
-def window(qtbot, settings):
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    yield win
-    win.close()
-
-
-@pytest.fixture
-def photo_path(tmp_path) -> Path:
-    path = tmp_path / "photo.png"
-    Image.fromarray(gradient_image(90, 120)).save(path)
-    return path
-
-
-@pytest.fixture
-def big_path(tmp_path) -> Path:
-    path = tmp_path / "big.png"
-    Image.fromarray(gradient_image(1400, 2000, seed=9)).save(path, compress_level=1)
-    return path
 
 
 @pytest.mark.parametrize("kind", sorted(BAD))
@@ -79,7 +53,7 @@ def test_too_large_asks_and_opens_when_allowed(qtbot, window, photo_path):
         window.open_image(photo_path)
     box = window.findChild(QMessageBox, "largeImageQuestion")
     assert box is not None and box.isVisible()
-    assert "10,800 pixels" in box.text()
+    assert "19,200 pixels" in box.text()
     with qtbot.waitSignal(window.image_tab.quantized, timeout=WAIT):
         box.done(QMessageBox.StandardButton.Open)
     assert "photo.png" in window.windowTitle()
@@ -117,18 +91,24 @@ def test_opening_a_new_image_mid_run(qtbot, window, big_path, photo_path):
         window.open_image(big_path)
     outcome = open_and_wait(qtbot, window, photo_path)
     assert tab.opened.loaded.path == photo_path and tab.outcome is outcome
-    assert outcome.labels.shape == (90, 120)
+    assert outcome.labels.shape == (120, 160)
 
 
-def test_quit_from_the_menu_mid_run(qtbot, settings, big_path):
+@pytest.mark.parametrize("how", ["close the window", "File > Quit"])
+def test_quitting_mid_run_stops_and_joins_the_threads(qtbot, settings, big_path, how):
     win = MainWindow(settings)
     qtbot.addWidget(win)
     win.show()
     with qtbot.waitSignal(win.image_tab.worker.progressed, timeout=WAIT):
         win.open_image(big_path)
-    win.action_quit.trigger()
+    started = time.perf_counter()
+    if how == "close the window":
+        win.close()
+    else:
+        win.action_quit.trigger()
     assert not win.isVisible()
     assert running_threads() == []
+    assert time.perf_counter() - started < 10
 
 
 def test_a_failing_quantization_is_shown_once_and_the_last_result_stays(qtbot, window, photo_path, monkeypatch):

@@ -205,3 +205,24 @@ def test_pixels_round_trip_through_the_command_line(photo_file):
     with Image.open(photo_file.with_name("photo-k16.png")) as image:
         pixels = np.asarray(image.convert("RGB"))
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) == 16
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_long_file_shows_progress_on_a_terminal(photo_file, monkeypatch):
+    monkeypatch.setattr("kmeans.cli.PROGRESS_AFTER", 0.0)
+    out, err = io.StringIO(), _Terminal()
+    assert main([str(photo_file), "-k", "8"], stdout=out, stderr=err) == 0
+    shown = err.getvalue()
+    assert "photo.png: " in shown and "iteration" in shown
+    assert shown.endswith("\r\x1b[K")  # the progress line is cleared before the result is printed
+    assert out.getvalue().startswith("photo-k8.png")
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(photo_file, monkeypatch):
+    monkeypatch.setattr("kmeans.cli.PROGRESS_AFTER", 0.0)
+    code, _out, err = run(str(photo_file), "-k", "8")
+    assert code == 0 and err == ""

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.usefixtures("no_leaks")
 
 @pytest.mark.parametrize("kind", sorted(BAD))
 @pytest.mark.parametrize("door", ["open", "drop"])
-def test_bad_files_leave_the_current_image(qtbot, window, photo_path, tmp_path, kind, door):
+def test_bad_files_leave_the_current_image(qtbot, window, photo_path, tmp_path, kind, door, monkeypatch):
+    monkeypatch.setattr("app.main_window._physical_memory", lambda: 16 * 2**30)
     first = open_and_wait(qtbot, window, photo_path)
     name, make, _words = BAD[kind]
     bad = tmp_path / name
@@ -34,11 +35,11 @@ def test_bad_files_leave_the_current_image(qtbot, window, photo_path, tmp_path, 
         else:
             drop(window, bad)
     shown = kmeans.imagefile.display_name(bad)
-    if kind == "huge gif":  # asked, not refused: say no
+    if kind == "huge gif":  # 3.6 gigapixels: more than this machine's memory, so refused with a reason
         assert blocker.args[0].pixels == 60000 * 60000
-        box = window.findChild(QMessageBox, "largeImageQuestion")
-        assert "3,600,000,000 pixels" in box.text()
-        box.done(QMessageBox.StandardButton.Cancel)
+        box = window.findChild(QMessageBox, "largeImageRefusal")
+        assert "3,600,000,000 pixels" in box.text() and "GB of memory" in box.text()
+        box.done(QMessageBox.StandardButton.Ok)
         assert shown in window.statusBar().currentMessage()
     else:
         assert blocker.args[0].startswith(shown)
@@ -53,7 +54,7 @@ def test_too_large_asks_and_opens_when_allowed(qtbot, window, photo_path):
         window.open_image(photo_path)
     box = window.findChild(QMessageBox, "largeImageQuestion")
     assert box is not None and box.isVisible()
-    assert "19,200 pixels" in box.text()
+    assert "19,200 pixels" in box.text() and "Open it anyway?" in box.text()
     with qtbot.waitSignal(window.image_tab.quantized, timeout=WAIT):
         box.done(QMessageBox.StandardButton.Open)
     assert "photo.png" in window.windowTitle()

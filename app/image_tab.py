@@ -503,8 +503,8 @@ class ImageTab(QWidget):
         self._measurement = None
         result = outcome.result
         self.canvas.set_result(outcome.image, outcome.preview)
+        self.palette_view.clear_selection()  # entries are numbered afresh: a selection would point elsewhere
         self.palette_view.show_palette(result.palette, result.shares)
-        self._highlight(self.palette_view.selected_entry)
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self.progress.setFormat(f"done · {result.n_iter} iterations · {outcome.seconds:.2f} s")
@@ -584,8 +584,8 @@ class ImageTab(QWidget):
     @Slot(int)
     def _highlight(self, entry: int) -> None:
         outcome = self._outcome
-        if entry < 0 or outcome is None or entry >= len(outcome.palette):
-            self.canvas.set_highlight(None)
+        if entry < 0 or outcome is None or entry >= len(outcome.palette) or self.worker.busy:
+            self.canvas.set_highlight(None)  # (while k-means runs the swatches are not the result's)
             return
         labels = outcome.labels
         h, w = labels.shape

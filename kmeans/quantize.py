@@ -238,7 +238,9 @@ def quantize(
     color_space : "rgb" or "oklab", where distances are measured.
     init : "k-means++", "random", a (k', d) array of working-space centroids (k' == k clusters),
         or the ``Quantized`` result of an earlier call on the same image (a warm start).
-    seed, max_iter, tol : as for ``kmeans.fit``; ``max_iter`` bounds each stage.
+    seed, max_iter, tol, rtol : as for ``kmeans.fit``; ``max_iter`` bounds each stage, and a
+        stage ends when an iteration lowers the inertia by less than ``rtol`` of it.
+    accelerate : over-relaxed Lloyd steps (see ``kmeans.fit``).
     n_init : seedings tried on the coarsest histogram, the one with the lowest inertia going on;
         None picks 6 for K <= 32 (cheap there, and small palettes vary most between seeds), else 1.
     coarse : seed on colour histograms first; the final iterations always run on all colours.
@@ -257,7 +259,6 @@ def quantize(
     transparent_slot = 1 if table.n_transparent else 0
     k_colors = max(1, k - transparent_slot)
     m = len(table.colors)
-    table.colors.shape[1]
     notice = None
 
     if m == 0:  # nothing but transparent pixels

@@ -2,14 +2,14 @@
 
 Everything slow lives here and runs off the GUI thread: decoding, the distinct-colour table, the
 downscaled previews, k-means with live frames, dithering, the quality measures and the exact size
-of an export.  The GUI receives dataclasses holding numpy arrays and QImages (which own their
-pixels), never widgets.
+of an export.  The GUI receives dataclasses holding numpy arrays and QImages (which keep their
+pixels alive), never widgets.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,17 +42,10 @@ class OpenedImage:
     original_preview: QImage
     live_table: ColorTable  # distinct colours of a small copy, for live frames
     decoded_at: float = 0.0  # time.perf_counter() when decoding finished
-    _live_coords: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def pixels(self) -> np.ndarray:
         return self.loaded.pixels
-
-    def live_coords(self, space: str) -> np.ndarray:
-        """The small copy's distinct colours in a working space (cached; worker thread only)."""
-        if space not in self._live_coords:
-            self._live_coords[space] = to_working(self.live_table.colors, space)
-        return self._live_coords[space]
 
 
 @dataclass(frozen=True)
@@ -178,7 +171,7 @@ class _Frames:
             return None
         self.last = now
         table = self.opened.live_table
-        coords = self.opened.live_coords(self.space)
+        coords = table.coords(self.space)
         if coords.shape[1] < palette.shape[1]:  # the small copy happens to have no partial alpha
             coords = to_working(_with_alpha(table.colors), self.space)
         labels = find_closest_centroids(coords, to_working(palette, self.space))

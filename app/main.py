@@ -54,7 +54,7 @@ def run(argv: list[str]) -> int:
         window.resize(1280, 840)  # the same picture whatever size was remembered
     window.show()
     if args.screenshot:
-        _screenshot_when_ready(app, window, args.screenshot, args.tab)
+        _screenshot_when_ready(app, window, args.screenshot, args.tab, waiting=path is not None)
     return app.exec()
 
 
@@ -86,8 +86,9 @@ class FileOpenHandler(QObject):
         return super().eventFilter(watched, event)
 
 
-def _screenshot_when_ready(app: QApplication, window: MainWindow, out: str, tab: str) -> None:
-    """Save the window to ``out`` once its tab has something to show, then quit."""
+def _screenshot_when_ready(app: QApplication, window: MainWindow, out: str, tab: str, waiting: bool) -> None:
+    """Save the window to ``out`` once its tab has something to show (at once when ``waiting`` is
+    False and the image tab has nothing to open), then quit."""
     done = []
 
     def shoot(*_args) -> None:
@@ -105,7 +106,10 @@ def _screenshot_when_ready(app: QApplication, window: MainWindow, out: str, tab:
             lesson.try_initializations()
 
         lesson.elbow_worker.finished.connect(lesson_ready)
-    else:
+    elif waiting:
         window.image_tab.measured.connect(shoot)
         window.image_tab.open_failed.connect(shoot)
+        window.image_tab.too_large.connect(shoot)
+    else:
+        shoot()
     QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, shoot)

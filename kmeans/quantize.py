@@ -296,6 +296,10 @@ def quantize(
         start = min(races, key=lambda r: r.inertia).centroids
     for bits in levels:
         cx, cw = _histogram(table, color_space, bits)
+        if start is None and method == "k-means++" and len(cx) > 2 * _SEED_SAMPLE:
+            # k-means++ costs K passes over its points: seed on a sample, converge on them all.
+            pick = rng.choice(len(cx), _SEED_SAMPLE, replace=False)
+            start = init_centroids(cx[pick], k_colors, weights=cw[pick], seed=rng).astype(np.float32)
         start = run(cx, cw, method if start is None else start, "coarse", rtol).centroids
     coarse_iter = relay.count
 
@@ -319,6 +323,7 @@ def _count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
+_SEED_SAMPLE = 4096  # k-means++ seeds on a sample of this many bins when a histogram has twice as many
 _RACE_RTOL = 1e-2  # seedings race until an iteration gains less than 1%
 
 _LEVEL_BITS = (4, 5, 6, 7)

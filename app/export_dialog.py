@@ -7,6 +7,7 @@ failed save leaves no partial file.  Overwriting is confirmed by the file dialog
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -22,11 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.jobs import OpenedImage, Outcome, Params, run_quantize
+from app.jobs import OpenedImage, Outcome, run_quantize
 from app.worker import Token, Worker
-from kmeans.imagefile import FORMATS, encode, format_losses
-
-FORMAT_LABELS = {"png": "PNG (indexed)", "gif": "GIF", "webp": "WebP (lossless)", "bmp": "BMP"}
+from kmeans.imagefile import FORMAT_LABELS, FORMATS, encode, format_losses
+from kmeans.metrics import size_change
 
 
 class ExportDialog(QDialog):
@@ -102,8 +102,7 @@ class ExportDialog(QDialog):
         def size(token: Token) -> tuple[str, bool, int]:
             chosen = outcome
             if dither != outcome.params.dither:
-                params = Params(**{**outcome.params.__dict__, "dither": dither})
-                chosen = run_quantize(opened, params, token, outcome)
+                chosen = run_quantize(opened, replace(outcome.params, dither=dither), token, outcome)
             return fmt, dither, len(encode(chosen.palette, chosen.labels, fmt))
 
         self._sizer.submit(size)
@@ -113,11 +112,7 @@ class ExportDialog(QDialog):
         if (fmt, dither) != (self.fmt, self.dither):
             return
         self.size_bytes = size
-        original = self._opened.loaded.file_size
-        ratio = original / size if size else 0
-        relation = f"{ratio:.1f}× smaller than the original" if ratio >= 1 else \
-            f"{1 / ratio:.1f}× LARGER than the original"
-        self._size.setText(f"{size:,} bytes ({relation})")
+        self._size.setText(f"{size:,} bytes ({size_change(self._opened.loaded.file_size, size)} than the original)")
 
     def suggested_path(self) -> str:
         stem = Path(self._opened.loaded.path).stem

@@ -48,14 +48,13 @@ from app.jobs import (
 from app.palette_view import PaletteView
 from app.qimage import PREVIEW_SIDE, shade_qimage
 from app.worker import Worker
-from kmeans.imagefile import DEFAULT_MAX_PIXELS, FORMATS, hex_color
-from kmeans.metrics import Quality
+from kmeans.imagefile import DEFAULT_MAX_PIXELS, FORMAT_LABELS, FORMATS, hex_color
+from kmeans.metrics import Quality, size_change
 from kmeans.quantize import MAX_PALETTE
 
 DEFAULT_K = 16
 MIN_K = 2
 DEBOUNCE_MS = 150
-FORMAT_LABELS = {"png": "PNG (indexed)", "gif": "GIF", "webp": "WebP (lossless)", "bmp": "BMP"}
 SPACE_LABELS = {"rgb": "RGB", "oklab": "OKLab"}
 
 
@@ -186,9 +185,7 @@ class StatsPanel(QGroupBox):
     def show_measurement(self, measurement: Measurement, original_size: int) -> None:
         self.show_quality(measurement.quality)
         self._set("bpp", f"{measurement.bits_per_pixel:.2f}")
-        ratio = original_size / measurement.size if measurement.size else math.inf
-        self._set("export", f"{_bytes(measurement.size)} ({ratio:.1f}× smaller)" if ratio >= 1
-                  else f"{_bytes(measurement.size)} ({1 / ratio:.1f}× larger)")
+        self._set("export", f"{_bytes(measurement.size)} ({size_change(original_size, measurement.size)})")
         if measurement.size > original_size:
             self._warning.setText(f"The {measurement.fmt.upper()} export would be larger than the original "
                                   f"({_bytes(original_size)}). Try fewer colours or another format.")

@@ -9,7 +9,7 @@ pixels alive), never widgets.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -210,7 +210,7 @@ def export(path: str | Path, opened: OpenedImage, outcome: Outcome, fmt: str, di
            token: Token) -> Exported:
     """Encode (dithering as asked) and write atomically; an existing file only with ``overwrite``."""
     if dither != outcome.params.dither:
-        outcome = run_quantize(opened, Params(**{**outcome.params.__dict__, "dither": dither}), token, outcome)
+        outcome = run_quantize(opened, replace(outcome.params, dither=dither), token, outcome)
     data = encode(outcome.palette, outcome.labels, fmt)
     write_atomic(path, data, force=overwrite)
     return Exported(str(path), fmt, len(data))

@@ -23,6 +23,7 @@ from app.worker import Worker
 from kmeans import __version__
 from kmeans.errors import KMeansImageError
 from kmeans.imagefile import display_name, save_palette
+from kmeans.metrics import size_change
 
 APP_NAME = "K-means Image Compressor"
 ORGANIZATION = "kmeans-image-compressor"
@@ -257,10 +258,9 @@ class MainWindow(QMainWindow):
     def _exported(self, done: object) -> None:
         if not isinstance(done, Exported) or self.image_tab.opened is None:
             return
-        original = self.image_tab.opened.loaded.file_size
-        ratio = original / done.size if done.size else 0
-        relation = f"{ratio:.1f}× smaller" if ratio >= 1 else f"{1 / ratio:.1f}× larger than the original"
-        self.statusBar().showMessage(f"Saved {display_name(done.path)}: {done.size:,} bytes ({relation})", 15000)
+        change = size_change(self.image_tab.opened.loaded.file_size, done.size)
+        self.statusBar().showMessage(f"Saved {display_name(done.path)}: {done.size:,} bytes ({change} than the "
+                                     "original)", 15000)
 
     def _export_failed(self, message: str) -> None:
         self.image_tab.message_bar.show_message(f"Not saved: {message}", error=True)

@@ -98,10 +98,6 @@ class PaletteView(QListWidget):
     def selected_entry(self) -> int:
         return self._selected
 
-    def hex_codes(self) -> list[str]:
-        """The hex codes as shown, largest share first."""
-        return [self.item(row).text().split("\n")[0] for row in range(self.count())]
-
     def copy_selected(self) -> str | None:
         """Copy the selected swatch's hex code to the clipboard; returns it."""
         item = self.currentItem()

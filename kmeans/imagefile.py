@@ -24,7 +24,6 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from kmeans.errors import ImageLoadError, ImageSaveError, ImageTooLargeError
-from kmeans.quantize import Quantized
 
 #: Pillow's own decompression-bomb threshold (about 89 megapixels).
 DEFAULT_MAX_PIXELS = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
@@ -36,6 +35,8 @@ FORMATS = {
     "webp": (".webp", "WEBP"),
     "bmp": (".bmp", "BMP"),
 }
+#: What to call each format in a user interface.
+FORMAT_LABELS = {"png": "PNG (indexed)", "gif": "GIF", "webp": "WebP (lossless)", "bmp": "BMP"}
 PALETTE_FORMATS = ("gpl", "hex")
 
 _PILLOW_LIMIT = threading.Lock()
@@ -247,11 +248,6 @@ def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = "png") -> bytes:
         image.info.pop("transparency", None)
         image.save(buffer, "BMP")
     return buffer.getvalue()
-
-
-def encode_quantized(result: Quantized, fmt: str = "png", *, labels: np.ndarray | None = None) -> bytes:
-    """``encode`` for a ``Quantized`` result (``labels`` overrides its labels, e.g. dithered)."""
-    return encode(result.palette, result.labels if labels is None else labels, fmt)
 
 
 def format_losses(palette: np.ndarray, fmt: str) -> str | None:

@@ -141,6 +141,12 @@ def compression_ratio(bytes_before: int, bytes_after: int) -> float:
     return bytes_before / bytes_after if bytes_after else math.inf
 
 
+def size_change(bytes_before: int, bytes_after: int) -> str:
+    """The change in words: "12.3× smaller", or "1.4× larger" when the output grew."""
+    ratio = compression_ratio(bytes_before, bytes_after)
+    return f"{ratio:.1f}× smaller" if ratio >= 1 else f"{1 / ratio:.1f}× larger"
+
+
 @dataclass(frozen=True)
 class Quality:
     """How close a quantized image is to its original."""

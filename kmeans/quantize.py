@@ -273,7 +273,7 @@ def quantize(
         return _finish(table, table.colors, np.arange(m, dtype=np.int32), k, color_space, 0.0, 0, 0,
                        True, X, started, notice)
 
-    relay = _Relay(callback, color_space, table.n_pixels)
+    relay = _Relay(callback, color_space)
     start = _initial_centroids(X, weights, k_colors, init, color_space, rng)
     method = init if isinstance(init, str) else "k-means++"
     if n_init is None:
@@ -415,10 +415,9 @@ def _initial_centroids(
 class _Relay:
     """Turns ``fit``'s IterationInfo into ``Progress`` for the caller's callback."""
 
-    def __init__(self, callback: ProgressCallback | None, color_space: str, n_pixels: int):
+    def __init__(self, callback: ProgressCallback | None, color_space: str):
         self.callback = callback
         self.color_space = color_space
-        self.n_pixels = n_pixels
         self.stage = "fine"
         self.limit = 0
         self.count = 0  # iterations so far, over every run and stage

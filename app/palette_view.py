@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWi
 from kmeans.imagefile import hex_color
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole  # the palette index behind a swatch
+HEX_ROLE = Qt.ItemDataRole.UserRole + 1  # its colour as #rrggbb(aa), what Copy puts on the clipboard
 
 
 class PaletteView(QListWidget):
@@ -34,7 +35,7 @@ class PaletteView(QListWidget):
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
         self.setIconSize(QSize(34, 34))
-        self.setGridSize(QSize(78, 76))
+        self.setGridSize(QSize(82, 76))  # room for #rrggbbaa
         self.setSpacing(2)
         self.setWordWrap(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -70,10 +71,12 @@ class PaletteView(QListWidget):
             self.clear_selection()
 
     def _fill(self, item: QListWidgetItem, index: int, entry: np.ndarray, share: float) -> None:
-        code = hex_color(entry)
+        transparent = len(entry) == 4 and entry[3] == 0
+        code = "transparent" if transparent else hex_color(entry)
         colour = QColor(int(entry[0]), int(entry[1]), int(entry[2]), int(entry[3]) if len(entry) == 4 else 255)
         item.setData(Qt.ItemDataRole.DecorationRole, colour)
         item.setData(ENTRY_ROLE, index)
+        item.setData(HEX_ROLE, hex_color(entry))
         percent = f"{share * 100:.1f}%" if share >= 0.001 else "<0.1%"
         item.setText(f"{code}\n{percent}")
         item.setToolTip(f"{code}: {share * 100:.2f}% of the pixels")
@@ -103,7 +106,7 @@ class PaletteView(QListWidget):
         item = self.currentItem()
         if item is None:
             return None
-        code = item.text().split("\n")[0]
+        code = str(item.data(HEX_ROLE))
         QGuiApplication.clipboard().setText(code)
         return code
 

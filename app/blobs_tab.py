@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.colors import ListedColormap, to_rgba
 from matplotlib.figure import Figure
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -51,9 +51,46 @@ INITS_CAPTION = (
 )
 
 
+class _DrawQueue:
+    """Draws the plots that asked, one per turn of the event loop, so that the clicks, keys and
+    timers waiting between them are handled: four plots at once held the GUI for a quarter second."""
+
+    def __init__(self) -> None:
+        self._waiting: list[PlotCanvas] = []
+        self._scheduled = False
+
+    def add(self, canvas: PlotCanvas) -> None:
+        if canvas not in self._waiting:
+            self._waiting.append(canvas)
+        if not self._scheduled:
+            self._scheduled = True
+            QTimer.singleShot(0, self._draw_next)
+
+    def _draw_next(self) -> None:
+        self._scheduled = False
+        if not self._waiting:
+            return
+        canvas = self._waiting.pop(0)
+        if self._waiting:
+            self.add(self._waiting[0])
+        if not _isdeleted(canvas) and canvas.isVisible():
+            canvas.draw()
+
+
+def _isdeleted(widget: QWidget) -> bool:
+    try:
+        widget.objectName()
+    except RuntimeError:  # its C++ side is gone
+        return True
+    return False
+
+
+_DRAWS = _DrawQueue()
+
+
 class PlotCanvas(FigureCanvasQTAgg):
-    """A matplotlib canvas that draws only while visible, with its axes at fixed margins in
-    pixels: a layout engine would cost as much as the drawing itself, on every frame."""
+    """A matplotlib canvas that draws only while visible, one plot per event-loop turn, with its
+    axes at fixed margins in pixels: a layout engine would cost as much as the drawing itself."""
 
     def __init__(self, figure: Figure, margins: tuple[int, int, int, int]):
         super().__init__(figure)
@@ -65,7 +102,7 @@ class PlotCanvas(FigureCanvasQTAgg):
         if not self.isVisible():
             self._stale = True  # drawn when shown
             return
-        super().draw_idle()
+        _DRAWS.add(self)
 
     def draw(self) -> None:
         size = (self.width(), self.height())
@@ -80,7 +117,7 @@ class PlotCanvas(FigureCanvasQTAgg):
         super().showEvent(event)
         if self._stale:
             self._stale = False
-            super().draw_idle()
+            _DRAWS.add(self)
 
 
 def _canvas(name: str, width: float, height: float,

@@ -62,18 +62,18 @@ class _DrawQueue:
     def add(self, canvas: PlotCanvas) -> None:
         if canvas not in self._waiting:
             self._waiting.append(canvas)
-        if not self._scheduled:
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._waiting and not self._scheduled:
             self._scheduled = True
             QTimer.singleShot(0, self._draw_next)
 
     def _draw_next(self) -> None:
         self._scheduled = False
-        if not self._waiting:
-            return
-        canvas = self._waiting.pop(0)
-        if self._waiting:
-            self.add(self._waiting[0])
-        if not _isdeleted(canvas) and canvas.isVisible():
+        canvas = self._waiting.pop(0) if self._waiting else None
+        self._schedule()
+        if canvas is not None and not _isdeleted(canvas) and canvas.isVisible():
             canvas.draw()
 
 

@@ -206,7 +206,7 @@ class ImageCanvas(QWidget):
         visible = target.intersected(clip)
         if visible.isEmpty():
             return
-        s = self._scale() * 1.0
+        s = self._scale()
         # The part of the source image that lands in the visible rectangle.
         source = QRectF(
             (visible.left() - target.left()) / s * scale,

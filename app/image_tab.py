@@ -505,7 +505,6 @@ class ImageTab(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self.progress.setFormat(f"done · {result.n_iter} iterations · {outcome.seconds:.2f} s")
-        self.stats.show_outcome(outcome)
         if result.notice:
             self.message_bar.show_message(result.notice)
         self.status.emit(f"{len(result.palette)} colours in {outcome.seconds:.2f} s")
@@ -562,11 +561,11 @@ class ImageTab(QWidget):
         if outcome is not None:
             self.canvas.set_result(outcome.image, outcome.preview)
             self.palette_view.show_palette(outcome.palette, outcome.result.shares)
-            self.stats.show_outcome(outcome)
             if self._measurement is not None and self._opened is not None:
+                self.stats.show_outcome(outcome)
                 self.stats.show_measurement(self._measurement, self._opened.loaded.file_size)
             else:
-                self._start_measure()
+                self._start_measure()  # (shows the outcome too)
         elif self._opened is not None:
             self.canvas.set_result(None)
             self.palette_view.show_palette(np.zeros((0, 3), np.uint8), np.zeros(0))

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import ImageFile
 from PySide6.QtGui import QImage
 
-from app.qimage import LIVE_SIDE, downscale, palette_preview, palette_qimage, preview_pixels, to_qimage
+from app.qimage import LIVE_SIDE, PREVIEW_SIDE, downscale, palette_preview, palette_qimage, to_qimage
 from app.worker import Token
 from kmeans.colorspace import to_working
 from kmeans.errors import ImageTooLargeError
@@ -125,7 +125,7 @@ def open_image(
         loaded=loaded,
         table=table,
         original=to_qimage(loaded.pixels),
-        original_preview=to_qimage(preview_pixels(loaded.pixels)),
+        original_preview=to_qimage(downscale(loaded.pixels, PREVIEW_SIDE)),  # Pillow frees the GIL
         live_table=ColorTable.from_pixels(live),
         decoded_at=decoded_at,
     )

@@ -35,7 +35,7 @@ class PaletteView(QListWidget):
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
         self.setIconSize(QSize(34, 34))
-        self.setGridSize(QSize(82, 76))  # room for #rrggbbaa
+        self.setGridSize(QSize(84, 76))  # room for #rrggbbaa
         self.setSpacing(2)
         self.setWordWrap(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -62,7 +62,11 @@ class PaletteView(QListWidget):
             while self.count() > len(order):
                 self.takeItem(self.count() - 1)
             while self.count() < len(order):
-                self.addItem(QListWidgetItem())
+                item = QListWidgetItem()
+                # Uniform sizes are taken from the first item, made here still empty: without
+                # a size of its own every code wider than a blank label would be cut off.
+                item.setSizeHint(self.gridSize() - QSize(4, 4))
+                self.addItem(item)
             for row, index in enumerate(order):
                 self._fill(self.item(row), int(index), palette[index], float(shares[index]))
         finally:

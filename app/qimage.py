@@ -73,11 +73,6 @@ def _wrap(words: np.ndarray, fmt: QImage.Format) -> QImage:
     return image
 
 
-def preview_pixels(pixels: np.ndarray, side: int = PREVIEW_SIDE) -> np.ndarray:
-    """A box-filtered copy whose longest side is at most ``side`` (Pillow frees the GIL)."""
-    return downscale(pixels, side)
-
-
 def palette_preview(palette: np.ndarray, labels: np.ndarray, side: int = PREVIEW_SIDE) -> QImage:
     """The palette image shrunk by a whole factor with a box filter (in row bands), as a QImage."""
     h, w = labels.shape

@@ -461,12 +461,12 @@ def _fit(
     mean = (w @ X) / w.sum()
     tol_abs = float(tol * (w @ (X - mean) ** 2).mean() / w.sum())
     best: KMeansResult | None = None
+    engine = _Lloyd(X, weights, k)  # each run resets its labels, bounds and sums
     for _ in range(n_init):
         if isinstance(init, str):
             start = init_centroids(X, k, method=init, weights=weights, seed=rng).astype(X.dtype)
         else:
             start = np.asarray(init, dtype=X.dtype)
-        engine = _Lloyd(X, weights, k)
         result = _run(engine, start, max_iter, tol_abs, rtol, callback, cancel, accelerate, snap)
         if best is None or result.inertia < best.inertia:
             best = result

@@ -1,12 +1,22 @@
 """K-means Image Compressor.
 
 ``python main.py [IMAGE]`` opens the window; ``python main.py compress ...`` runs the command line
-(see ``python main.py compress --help``), which never imports Qt.
+(the same program as the installed ``kmeans-compress``), which never imports Qt.
 """
 
 import sys
 
-from app.launch import main
+
+def main() -> int:
+    argv = sys.argv[1:]
+    if argv and argv[0] == "compress":
+        from kmeans.cli import main as compress
+
+        return compress(argv[1:])
+    from app.launch import gui
+
+    return gui(argv)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,7 +1,7 @@
-"""Where every way of starting the program begins: main.py and the installed commands.
+"""Where the window starts: ``main.py`` and the installed ``kmeans-image-compressor``.
 
-``kmeans-image-compressor`` opens the window (files given are opened; ``--install-desktop`` and
-``--uninstall-desktop`` add or remove the menu entry); ``kmeans-compress`` is the command line.
+``gui`` opens the window (files given are opened; ``--install-desktop`` and ``--uninstall-desktop``
+add or remove the menu entry).  The command line, ``kmeans-compress``, starts in ``kmeans.cli``.
 Nothing here imports numpy or Qt before the environment is set.
 """
 
@@ -13,21 +13,6 @@ import sys
 # numpy's BLAS would start its own threads for the tiny distance products while the core already
 # splits them between the cores; one BLAS thread is measurably faster here.  Must precede numpy.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``main.py``: ``compress ...`` runs the command line, anything else the window."""
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "compress":
-        return compress(argv[1:])
-    return gui(argv)
-
-
-def compress(argv: list[str] | None = None) -> int:
-    """The ``kmeans-compress`` command (never imports Qt)."""
-    from kmeans.cli import main as cli
-
-    return cli(sys.argv[1:] if argv is None else argv)
 
 
 def gui(argv: list[str] | None = None) -> int:

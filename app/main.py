@@ -99,13 +99,13 @@ def _screenshot_when_ready(app: QApplication, window: MainWindow, out: str, tab:
     if tab == "learn":
         lesson = window.blobs_tab
 
-        def lesson_ready(*_args) -> None:
+        def lesson_ready() -> None:
             for _ in range(3):
                 lesson.step()
-            lesson.trials_worker.finished.connect(shoot)
+            lesson.trials_ready.connect(shoot)
             lesson.try_initializations()
 
-        lesson.elbow_worker.finished.connect(lesson_ready)
+        lesson.elbow_ready.connect(lesson_ready)
     elif waiting:
         window.image_tab.measured.connect(shoot)
         window.image_tab.open_failed.connect(shoot)

@@ -15,15 +15,26 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
 
-from app.blobs_tab import BlobsTab
-from app.export_dialog import ExportDialog
-from app.image_tab import ImageTab
-from app.jobs import Exported, Params, TooLarge, export
-from app.worker import Worker
+from app.image.export_dialog import ExportDialog
+from app.image.jobs import Exported, Params
+from app.image.tab import ImageTab, TooLarge
+from app.learn.tab import BlobsTab
 from kmeans import __version__
+from kmeans.defaults import (
+    COLOR_SPACES,
+    DEFAULT_COLOR_SPACE,
+    DEFAULT_FORMAT,
+    DEFAULT_INIT,
+    DEFAULT_K,
+    DEFAULT_SEED,
+    FORMATS,
+    INIT_METHODS,
+    MAX_K,
+    MIN_K,
+)
 from kmeans.errors import KMeansImageError
-from kmeans.imagefile import display_name, save_palette
-from kmeans.metrics import size_change
+from kmeans.imagefile import save_palette
+from kmeans.wording import display_name, size_change
 
 APP_NAME = "K-means Image Compressor"
 ORGANIZATION = "kmeans-image-compressor"
@@ -74,9 +85,6 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.blobs_tab, "Learn k-means")
         self.tabs.setTabToolTip(1, "Watch k-means work, step by step, on sample points")
         self.setCentralWidget(self.tabs)
-        self._exporter = Worker("exportWorker", self)
-        self._exporter.finished.connect(self._exported)
-        self._exporter.failed.connect(self._export_failed)
         self._create_actions()
         self._create_menus()
         self.image_tab.image_opened.connect(self._image_opened)
@@ -84,6 +92,9 @@ class MainWindow(QMainWindow):
         self.image_tab.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.image_tab.quantized.connect(lambda _outcome: self._update_actions())
         self.image_tab.too_large.connect(self._ask_open_large)
+        self.image_tab.exported.connect(self._exported)
+        self.image_tab.export_failed.connect(lambda message: self.statusBar().showMessage(f"Not saved: {message}",
+                                                                                          15000))
         self.statusBar().showMessage("Drop an image on the window, or use File › Open.")
         self._restore_settings()
         self._update_actions()
@@ -246,25 +257,19 @@ class MainWindow(QMainWindow):
 
     @Slot(str, str, bool, bool)
     def export_to(self, path: str, fmt: str, dither: bool, overwrite: bool = False) -> None:
-        """Save the current result to ``path`` on the export worker; the status bar tells the size."""
-        opened, outcome = self.image_tab.opened, self.image_tab.outcome
-        if opened is None or outcome is None:
+        """Save the current result to ``path`` off the GUI thread; the status bar tells the size."""
+        if self.image_tab.outcome is None:
             return
         self._settings.setValue("lastFolder", str(Path(path).parent))
-        self.image_tab.stats.set_format(fmt)
         self.statusBar().showMessage(f"Saving {display_name(path)}…")
-        self._exporter.submit(lambda token: export(path, opened, outcome, fmt, dither, overwrite, token))
+        self.image_tab.export_to(path, fmt, dither, overwrite)
 
-    def _exported(self, done: object) -> None:
-        if not isinstance(done, Exported) or self.image_tab.opened is None:
+    def _exported(self, done: Exported) -> None:
+        if self.image_tab.opened is None:
             return
         change = size_change(self.image_tab.opened.loaded.file_size, done.size)
         self.statusBar().showMessage(f"Saved {display_name(done.path)}: {done.size:,} bytes ({change} than the "
                                      "original)", 15000)
-
-    def _export_failed(self, message: str) -> None:
-        self.image_tab.message_bar.show_message(f"Not saved: {message}", error=True)
-        self.statusBar().showMessage(f"Not saved: {message}", 15000)
 
     @Slot()
     def export_palette(self) -> None:
@@ -287,7 +292,8 @@ class MainWindow(QMainWindow):
         try:
             save_palette(path, outcome.palette, force=True)
         except KMeansImageError as error:
-            self._export_failed(str(error))
+            self.image_tab.message_bar.show_message(f"Not saved: {error}", error=True)
+            self.statusBar().showMessage(f"Not saved: {error}", 15000)
             return
         self.statusBar().showMessage(f"Saved palette {display_name(path)} ({len(outcome.palette)} colours)", 10000)
 
@@ -324,19 +330,9 @@ class MainWindow(QMainWindow):
         geometry = s.value("geometry")
         if not isinstance(geometry, QByteArray) or not self.restoreGeometry(geometry):
             self.resize(1280, 820)
-        try:
-            params = Params(
-                k=int(s.value("k", 16)),
-                color_space=str(s.value("colorSpace", "rgb")),
-                init=str(s.value("init", "k-means++")),
-                seed=int(s.value("seed", 0)),
-                dither=str(s.value("dither", "false")).lower() == "true",
-            )
-        except (TypeError, ValueError):
-            params = Params(k=16)
-        self.image_tab.set_params(Params(k=min(max(params.k, 2), 256), color_space=params.color_space,
-                                         init=params.init, seed=params.seed, dither=params.dither))
-        self.image_tab.stats.set_format(str(s.value("exportFormat", "png")))
+        self.image_tab.set_params(_remembered_params(s))
+        fmt = str(s.value("exportFormat", DEFAULT_FORMAT))
+        self.image_tab.stats.set_format(fmt if fmt in FORMATS else DEFAULT_FORMAT)
 
     def _save_settings(self) -> None:
         s = self._settings
@@ -371,5 +367,25 @@ class MainWindow(QMainWindow):
             self.hide()  # feels instant even while a worker finishes its current step
             self.image_tab.shutdown()
             self.blobs_tab.shutdown()
-            self._exporter.stop()
         event.accept()
+
+
+def _remembered_params(s: QSettings) -> Params:
+    """The options saved by the last session, each falling back to its default when unusable."""
+    try:
+        k = min(max(int(s.value("k", DEFAULT_K)), MIN_K), MAX_K)
+    except (TypeError, ValueError):
+        k = DEFAULT_K
+    try:
+        seed = max(int(s.value("seed", DEFAULT_SEED)), 0)
+    except (TypeError, ValueError):
+        seed = DEFAULT_SEED
+    space = str(s.value("colorSpace", DEFAULT_COLOR_SPACE))
+    init = str(s.value("init", DEFAULT_INIT))
+    return Params(
+        k=k,
+        color_space=space if space in COLOR_SPACES else DEFAULT_COLOR_SPACE,
+        init=init if init in INIT_METHODS else DEFAULT_INIT,
+        seed=seed,
+        dither=str(s.value("dither", "false")).lower() == "true",
+    )

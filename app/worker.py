@@ -1,11 +1,13 @@
 """The worker: one long-lived thread that runs the latest job, in the manner of Qt's Mandelbrot.
 
-The GUI submits a job (a function taking a ``Token``); a new submission cancels the running job,
-which stops at its next check (every k-means iteration), and replaces any job still waiting.
-Results are stamped with a generation number and only the current generation's signals reach
-the GUI (ndv's generation counter), so a stale result can never overwrite a newer one.  Signals
-carry plain data.  ``stop()`` cancels, wakes and joins the thread: closing the window mid-run
-never leaves a running thread behind.
+The GUI submits a job (a function taking a ``Token``) together with the callbacks that want its
+outcome: ``on_done(result)``, ``on_progress(payload)``, ``on_failed(error)``, ``on_cancelled()``.
+A new submission cancels the running job, which stops at its next check (every k-means
+iteration), and replaces any job still waiting.  Each job carries a generation number and only
+the current generation's callbacks are ever called, on the GUI thread (ndv's generation counter):
+a stale result can never overwrite a newer one, and nobody has to sort results by type.
+``stop()`` cancels, wakes and joins the thread: closing the window mid-run never leaves a running
+thread behind.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import threading
 import traceback
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QMutex, QMutexLocker, QObject, QThread, QWaitCondition, Signal, Slot
@@ -24,6 +27,14 @@ from kmeans.errors import Cancelled, KMeansImageError
 def running_threads() -> list[str]:
     """Names of worker threads still running (tests use it to catch leaks)."""
     return [loop.objectName() for loop in list(_Loop.started_loops) if loop.isRunning()]
+
+
+class JobError(KMeansImageError):
+    """A job failed for a reason the core did not foresee (a bug, or memory); ``details`` says how."""
+
+    def __init__(self, message: str, details: str = ""):
+        super().__init__(message)
+        self.details = details
 
 
 class Token:
@@ -41,7 +52,7 @@ class Token:
         self._event.set()
 
     def report(self, payload: object) -> None:
-        """Send ``payload`` to the GUI as ``progressed`` (dropped if this job is no longer current)."""
+        """Send ``payload`` to the job's ``on_progress`` (dropped if the job is no longer current)."""
         self._report(self.generation, payload)
 
     def wait(self, seconds: float) -> bool:
@@ -57,23 +68,30 @@ class Token:
 Job = Callable[[Token], Any]
 
 
+@dataclass(frozen=True)
+class _Callbacks:
+    """Where one job's outcome goes (each optional)."""
+
+    generation: int
+    done: Callable[[Any], None] | None
+    progress: Callable[[Any], None] | None
+    failed: Callable[[KMeansImageError], None] | None
+    cancelled: Callable[[], None] | None
+
+
 class Worker(QObject):
     """Runs one job at a time on its own thread; the newest submission wins.
 
-    Signals (current job only): ``progressed(payload)``, ``finished(result)``,
-    ``failed(message)``, ``cancelled()``; ``busy_changed(bool)`` when it starts or stops working.
+    ``busy_changed(bool)`` says when it starts or stops working; everything else goes to the
+    callbacks given with each job.
     """
 
-    progressed = Signal(object)
-    finished = Signal(object)
-    failed = Signal(str)
-    cancelled = Signal()
     busy_changed = Signal(bool)
 
     # From the thread, stamped with the job's generation; filtered on the GUI thread.
     _thread_progressed = Signal(int, object)
     _thread_finished = Signal(int, object)
-    _thread_failed = Signal(int, str)
+    _thread_failed = Signal(int, object)
     _thread_cancelled = Signal(int)
 
     def __init__(self, name: str, parent: QObject | None = None):
@@ -84,6 +102,7 @@ class Worker(QObject):
         self._pending: tuple[Job, Token] | None = None
         self._running: Token | None = None
         self._generation = 0
+        self._callbacks: _Callbacks | None = None  # the current job's (GUI thread only)
         self._abort = False
         self._busy = False
         self._thread_progressed.connect(self._relay_progress)
@@ -99,30 +118,47 @@ class Worker(QObject):
         """A job is running or waiting (as the GUI last heard)."""
         return self._busy
 
-    def submit(self, job: Job) -> int:
-        """Run ``job`` next, cancelling the running one; returns its generation."""
+    def submit(
+        self,
+        job: Job,
+        *,
+        on_done: Callable[[Any], None] | None = None,
+        on_progress: Callable[[Any], None] | None = None,
+        on_failed: Callable[[KMeansImageError], None] | None = None,
+        on_cancelled: Callable[[], None] | None = None,
+    ) -> int:
+        """Run ``job`` next, cancelling the running one; returns its generation.
+
+        The callbacks run on the GUI thread, and only while this job is the current one.
+        """
         with QMutexLocker(self._mutex):
             self._drop_work()
             token = Token(self._generation, self._thread_progressed.emit)
             self._pending = (job, token)
             self._wake.wakeOne()
             generation = self._generation
+        self._callbacks = _Callbacks(generation, on_done, on_progress, on_failed, on_cancelled)
         self._set_busy(True)
         return generation
 
     def cancel(self) -> None:
-        """Stop the running job at its next check and drop the waiting one."""
+        """Stop the running job at its next check and drop the waiting one; its ``on_cancelled``
+        runs now (it will hear nothing else)."""
+        callbacks = self._callbacks
         with QMutexLocker(self._mutex):
             self._drop_work()
+        self._callbacks = None
         self._set_busy(False)
-        self.cancelled.emit()
+        if callbacks is not None and callbacks.cancelled is not None:
+            callbacks.cancelled()
 
     def stop(self) -> None:
-        """Cancel everything and join the thread (idempotent)."""
+        """Cancel everything and join the thread (idempotent); no callback runs after this."""
         with QMutexLocker(self._mutex):
             self._abort = True
             self._drop_work()
             self._wake.wakeAll()
+        self._callbacks = None
         self._loop.wait()
         self._set_busy(False)
 
@@ -134,9 +170,6 @@ class Worker(QObject):
             self._pending = None
         if self._running is not None:
             self._running.cancel()
-
-    def is_current(self, generation: int) -> bool:
-        return generation == self._generation
 
     # -- on the worker thread -------------------------------------------------------------------
 
@@ -162,28 +195,41 @@ class Worker(QObject):
             self._busy = busy
             self.busy_changed.emit(busy)
 
+    def _current(self, generation: int) -> _Callbacks | None:
+        callbacks = self._callbacks
+        return callbacks if callbacks is not None and callbacks.generation == generation else None
+
+    def _end(self, generation: int) -> _Callbacks | None:
+        """The callbacks of a job that has just ended, if it is still the current one."""
+        callbacks = self._current(generation)
+        if callbacks is not None:
+            self._callbacks = None
+            self._set_busy(False)
+        return callbacks
+
     @Slot(int, object)
     def _relay_progress(self, generation: int, payload: object) -> None:
-        if self.is_current(generation):
-            self.progressed.emit(payload)
+        callbacks = self._current(generation)
+        if callbacks is not None and callbacks.progress is not None:
+            callbacks.progress(payload)
 
     @Slot(int, object)
     def _relay_finished(self, generation: int, result: object) -> None:
-        if self.is_current(generation):
-            self._set_busy(False)
-            self.finished.emit(result)
+        callbacks = self._end(generation)
+        if callbacks is not None and callbacks.done is not None:
+            callbacks.done(result)
 
-    @Slot(int, str)
-    def _relay_failed(self, generation: int, message: str) -> None:
-        if self.is_current(generation):
-            self._set_busy(False)
-            self.failed.emit(message)
+    @Slot(int, object)
+    def _relay_failed(self, generation: int, error: object) -> None:
+        callbacks = self._end(generation)
+        if callbacks is not None and callbacks.failed is not None:
+            callbacks.failed(error)
 
     @Slot(int)
     def _relay_cancelled(self, generation: int) -> None:
-        if self.is_current(generation):
-            self._set_busy(False)
-            self.cancelled.emit()
+        callbacks = self._end(generation)
+        if callbacks is not None and callbacks.cancelled is not None:
+            callbacks.cancelled()
 
 
 class _Loop(QThread):
@@ -205,12 +251,12 @@ class _Loop(QThread):
             except Cancelled:
                 worker._thread_cancelled.emit(token.generation)
             except KMeansImageError as error:
-                worker._thread_failed.emit(token.generation, str(error))
+                worker._thread_failed.emit(token.generation, error)
             except MemoryError:
-                worker._thread_failed.emit(token.generation, "Not enough memory for this image.")
-            except Exception as error:  # a bug: say so in the GUI, keep the details for developers
-                traceback.print_exc()
-                worker._thread_failed.emit(token.generation, f"Something went wrong: {error}")
+                worker._thread_failed.emit(token.generation, JobError("There is not enough memory for this image."))
+            except Exception as error:  # a bug: say so in plain words, keep the details for the curious
+                details = traceback.format_exc()
+                worker._thread_failed.emit(token.generation, JobError(f"Something went wrong: {error}", details))
             else:
                 if token.is_set():
                     worker._thread_cancelled.emit(token.generation)

@@ -1,49 +1,61 @@
-"""The ``compress`` command line: quantize image files and write small palette images.
+"""The ``kmeans-compress`` command line: quantize image files and write small palette images.
 
 Exit status: 0 when every file was done, 1 when any failed (the others are still done), 2 for
-bad usage.  Each failure is one line on stderr naming the file and saying why.
+bad usage.  Each failure is one line on stderr naming the file and saying why.  It imports
+neither Qt nor matplotlib, and ``--version`` answers before numpy is imported.
 """
 
 from __future__ import annotations
 
+import os
+
+# numpy's BLAS would start its own threads for the small distance products while the core already
+# splits them between the cores; one BLAS thread is measurably faster here.  Must precede numpy.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import math
-import os
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from kmeans import __version__
-from kmeans.colorspace import COLOR_SPACES
-from kmeans.errors import Cancelled, ImageTooLargeError, KMeansImageError
-from kmeans.imagefile import (
+from kmeans.defaults import (
+    COLOR_SPACES,
+    DEFAULT_COLOR_SPACE,
+    DEFAULT_INIT,
+    DEFAULT_K,
+    DEFAULT_MAX_ITER,
     DEFAULT_MAX_PIXELS,
+    DEFAULT_SEED,
     FORMATS,
-    display_name,
-    encode,
+    INIT_METHODS,
+    MAX_K,
     format_for,
-    format_losses,
-    load,
-    save_palette,
-    write_atomic,
 )
-from kmeans.init import METHODS
-from kmeans.metrics import compression_ratio, quality
-from kmeans.quantize import DEFAULT_COLOR_SPACE, MAX_PALETTE, Progress, dither, quantize
+from kmeans.errors import Cancelled, ImageTooLargeError, KMeansImageError, OutputExistsError
+from kmeans.wording import display_name
+
+if TYPE_CHECKING:
+    from kmeans.quantization import Progress
+
+# numpy, Pillow and the core are imported once the arguments are parsed, so that --help and
+# --version answer at once.
 
 PROGRESS_AFTER = 0.5  # seconds before a file shows progress on a terminal
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="compress",
+        prog="kmeans-compress",
         description="Reduce images to K colours by k-means and save small palette images.",
         epilog="Outputs are named INPUT-kK.FORMAT beside the input (or in --out-dir) unless -o is given. "
         "Exit status: 0 all done, 1 some file failed, 2 bad usage.",
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files to compress")
-    parser.add_argument("-k", type=int, default=16, metavar="K", help=f"palette size, 1..{MAX_PALETTE} (default 16)")
+    parser.add_argument("-k", type=int, default=DEFAULT_K, metavar="K",
+                        help=f"palette size, 1..{MAX_K} (default {DEFAULT_K})")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", metavar="OUT", help="output file (only with a single input)")
     where.add_argument("--out-dir", metavar="DIR", help="folder for the outputs")
@@ -51,9 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dither", action="store_true", help="Floyd-Steinberg dithering")
     parser.add_argument("--color-space", choices=COLOR_SPACES, default=DEFAULT_COLOR_SPACE,
                         help=f"where colour distances are measured (default {DEFAULT_COLOR_SPACE})")
-    parser.add_argument("--init", choices=METHODS, default="k-means++", help="initial centroids (default k-means++)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
-    parser.add_argument("--max-iter", type=int, default=300, metavar="N", help="iteration limit (default 300)")
+    parser.add_argument("--init", choices=INIT_METHODS, default=DEFAULT_INIT,
+                        help=f"initial centroids (default {DEFAULT_INIT})")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N",
+                        help=f"random seed (default {DEFAULT_SEED})")
+    parser.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER, metavar="N",
+                        help=f"iteration limit per stage (default {DEFAULT_MAX_ITER})")
     parser.add_argument("--palette-out", metavar="FILE", help="also save the palette (.gpl for GIMP, else hex list)")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, metavar="N",
                         help=f"refuse larger images (default {DEFAULT_MAX_PIXELS:,}; 0 for no limit)")
@@ -64,12 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line (the ``kmeans-compress`` entry point); returns the exit status."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not 1 <= args.k <= MAX_PALETTE:
-        parser.error(f"-k must be between 1 and {MAX_PALETTE}, got {args.k}")
+    if not 1 <= args.k <= MAX_K:
+        parser.error(f"-k must be between 1 and {MAX_K}, got {args.k}")
     if args.max_iter < 1:
         parser.error("--max-iter must be at least 1")
     if args.max_pixels < 0:
@@ -87,6 +102,9 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
             line = _compress_one(Path(item), args, err)
         except ImageTooLargeError as error:
             print(_printable(f"error: {error}; allow it with --max-pixels {error.pixels}", err), file=err, flush=True)
+            failed += 1
+        except OutputExistsError as error:
+            print(_printable(f"error: {error} (use --force to overwrite it)", err), file=err, flush=True)
             failed += 1
         except KMeansImageError as error:
             print(_printable(f"error: {error}", err), file=err, flush=True)
@@ -114,10 +132,14 @@ def output_path(source: Path, args: argparse.Namespace) -> tuple[Path, str]:
 
 
 def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
+    from kmeans.imagefile import encode, format_losses, load, save_palette, write_atomic
+    from kmeans.metrics import compression_ratio, quality
+    from kmeans.quantization import dither, quantize
+
     started = time.perf_counter()
     target, fmt = output_path(source, args)
     if not args.force and target.exists():
-        raise KMeansImageError(f"{display_name(target)}: already exists (use --force to overwrite it)")
+        raise OutputExistsError(f"{display_name(target)}: already exists", str(target))
     image = load(source, max_pixels=args.max_pixels or None)
     progress = _Progress(image.name, err) if not args.quiet else None
     try:

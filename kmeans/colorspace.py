@@ -8,9 +8,11 @@ nearly transparent pixel's colour matters as little as it shows.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
-COLOR_SPACES = ("rgb", "oklab")
+from kmeans.defaults import COLOR_SPACES
 
 _LMS_FROM_LINEAR = np.array(
     [
@@ -115,6 +117,24 @@ def from_working(coords: np.ndarray, space: str) -> np.ndarray:
     if alpha is not None:
         out = np.concatenate([srgb, alpha], axis=1)
     return np.rint(out * 255.0).astype(np.uint8)
+
+
+def pack_rgb(colors: np.ndarray) -> np.ndarray:
+    """(N, >=3) uint8 colours -> (N,) uint32 keys ``r << 16 | g << 8 | b`` (alpha ignored)."""
+    n = colors.shape[0]
+    keys = np.zeros(n, dtype=np.uint32)
+    view = keys.view(np.uint8).reshape(n, 4)
+    if sys.byteorder == "little":
+        view[:, 2], view[:, 1], view[:, 0] = colors[:, 0], colors[:, 1], colors[:, 2]
+    else:
+        view[:, 1], view[:, 2], view[:, 3] = colors[:, 0], colors[:, 1], colors[:, 2]
+    return keys
+
+
+def unpack_rgb(keys: np.ndarray) -> np.ndarray:
+    """(N,) integer keys made by ``pack_rgb`` -> (N, 3) uint8 colours."""
+    keys = np.asarray(keys)
+    return np.stack([(keys >> 16) & 255, (keys >> 8) & 255, keys & 255], axis=1).astype(np.uint8)
 
 
 def _check_space(space: str) -> None:

@@ -1,4 +1,8 @@
-"""The errors the core raises on purpose, each with a message fit to show a person."""
+"""The errors the core raises on purpose, each with a message fit to show a person.
+
+Messages state what happened to which file, in plain words; they never tell the reader which
+command-line flag or button to use, because the core does not know who is reading.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,18 @@ class ImageTooLargeError(ImageLoadError):
 
 class ImageSaveError(KMeansImageError):
     """A file could not be written; nothing was left behind at the target path."""
+
+
+class OutputExistsError(ImageSaveError):
+    """The target file exists and overwriting was not allowed; ``path`` is the target.
+
+    The message states the fact only: the command line adds its ``--force`` hint, the window
+    offers its own Overwrite button.
+    """
+
+    def __init__(self, message: str, path: str):
+        super().__init__(message)
+        self.path = path
 
 
 class Cancelled(Exception):

@@ -23,29 +23,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from kmeans.errors import ImageLoadError, ImageSaveError, ImageTooLargeError
+from kmeans.defaults import DEFAULT_FORMAT, DEFAULT_MAX_PIXELS, FORMATS, format_for
+from kmeans.errors import ImageLoadError, ImageSaveError, ImageTooLargeError, OutputExistsError
+from kmeans.wording import display_name
 
-#: Pillow's own decompression-bomb threshold (about 89 megapixels).
-DEFAULT_MAX_PIXELS = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
-
-#: Export formats: name -> (file suffix, Pillow format).
-FORMATS = {
-    "png": (".png", "PNG"),
-    "gif": (".gif", "GIF"),
-    "webp": (".webp", "WEBP"),
-    "bmp": (".bmp", "BMP"),
-}
-#: What to call each format in a user interface.
-FORMAT_LABELS = {"png": "PNG (indexed)", "gif": "GIF", "webp": "WebP (lossless)", "bmp": "BMP"}
 PALETTE_FORMATS = ("gpl", "hex")
 
 _PILLOW_LIMIT = threading.Lock()
-
-
-def display_name(path: str | os.PathLike[str]) -> str:
-    """A file name fit to print: undecodable bytes shown as escapes, never an encoding error."""
-    name = Path(path).name or os.fspath(path)
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,12 +185,6 @@ def _to_srgb(image: Image.Image, icc: bytes, name: str, notices: list[str]) -> I
 # -- encoding ---------------------------------------------------------------------------------
 
 
-def format_for(path: str | os.PathLike[str], default: str = "png") -> str:
-    """The export format named by a file's suffix, else ``default``."""
-    suffix = Path(path).suffix.lower()
-    return next((name for name, (ext, _) in FORMATS.items() if suffix == ext), default)
-
-
 def palette_image(palette: np.ndarray, labels: np.ndarray) -> Image.Image:
     """A Pillow "P" image holding exactly the palette's entries (so PNG picks the bit depth)."""
     image = Image.fromarray(np.ascontiguousarray(labels, dtype=np.uint8), mode="P")
@@ -218,7 +196,7 @@ def palette_image(palette: np.ndarray, labels: np.ndarray) -> Image.Image:
     return image
 
 
-def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = "png") -> bytes:
+def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = DEFAULT_FORMAT) -> bytes:
     """The bytes of a palette image in ``fmt`` (png, gif, webp or bmp).
 
     PNG is indexed at the smallest bit depth that holds the palette (1, 2, 4 or 8), optimized;
@@ -280,7 +258,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | Callable[[io.Buffer
     if path.is_dir():
         raise ImageSaveError(f"{name}: is a folder")
     if not force and path.exists():
-        raise ImageSaveError(f"{name}: already exists (use --force to overwrite it)")
+        raise _exists(path)
     tmp = folder / f".{path.name}.{secrets.token_hex(4)}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -297,7 +275,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | Callable[[io.Buffer
         if force:
             os.replace(tmp, path)
         else:
-            _place_new(tmp, path, name)
+            _place_new(tmp, path)
     except ImageSaveError:
         _remove(tmp)
         raise
@@ -309,19 +287,23 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | Callable[[io.Buffer
         raise ImageSaveError(f"{name}: could not be encoded ({_reason(error)}); nothing was saved") from None
 
 
-def _place_new(tmp: Path, path: Path, name: str) -> None:
+def _place_new(tmp: Path, path: Path) -> None:
     """Move ``tmp`` to ``path`` only if ``path`` does not exist, without a race where possible."""
     try:
         os.link(tmp, path)
     except FileExistsError:
-        raise ImageSaveError(f"{name}: already exists (use --force to overwrite it)") from None
+        raise _exists(path) from None
     except OSError:
         # No hard links here (some file systems): check, then rename.
         if path.exists():
-            raise ImageSaveError(f"{name}: already exists (use --force to overwrite it)") from None
+            raise _exists(path) from None
         os.replace(tmp, path)
         return
     _remove(tmp)
+
+
+def _exists(path: Path) -> OutputExistsError:
+    return OutputExistsError(f"{display_name(path)}: already exists", os.fspath(path))
 
 
 def _remove(path: Path) -> None:

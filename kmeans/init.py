@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-METHODS = ("k-means++", "random")
+from kmeans.defaults import INIT_METHODS
 
 
 def _sq_dist_to(X: np.ndarray, centers: np.ndarray, x_sq: np.ndarray) -> np.ndarray:
@@ -43,8 +43,8 @@ def init_centroids(
     -------
     (k, d) float64 centroids.  When X has fewer distinct samples than k, some rows repeat.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown init method {method!r}; use one of {', '.join(METHODS)}")
+    if method not in INIT_METHODS:
+        raise ValueError(f"unknown init method {method!r}; use one of {', '.join(INIT_METHODS)}")
     X = np.asarray(X)
     n = X.shape[0]
     if k < 1:

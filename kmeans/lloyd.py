@@ -25,6 +25,11 @@ import numpy as np
 from kmeans.init import init_centroids
 
 _CHUNK_ELEMENTS = 1 << 20  # ~4 MB of float32 distances per chunk: fits in cache, measured fastest
+_FEW_CENTROIDS = 16  # up to here a loop over centroids beats a row-wise argmin (measured)
+_WORKERS = max(1, min(8, os.cpu_count() or 1))
+_PARALLEL_ROWS = 8192  # below this, splitting between threads costs more than it saves
+_MAX_RELAX = 1.8  # the largest over-relaxation factor of an accelerated Lloyd step
+_BRUTE_FORCE_SIZE = 1 << 18  # samples x clusters below which measuring all beats keeping bounds
 
 
 class CancelToken(Protocol):
@@ -75,13 +80,10 @@ def _chunk_rows(k: int) -> int:
     return int(min(8192, max(2048, _CHUNK_ELEMENTS // max(k, 1))))
 
 
-_FEW_CENTROIDS = 16  # up to here a loop over centroids beats a row-wise argmin (measured)
-
-
-def _nearest(
+def nearest_centroids(
     X: np.ndarray, centroids: np.ndarray, *, second: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Closest centroid of every row of ``X``.
+    """Closest centroid of every row of ``X`` (validated input: 2-D float32/64, same width).
 
     Returns ``labels`` (int32), the squared distance to that centroid and, when ``second`` is
     set, the squared distance to the second closest (inf when K == 1).  Distances are clipped at 0.
@@ -123,8 +125,6 @@ def _nearest(
     return labels, d1, d2
 
 
-_WORKERS = max(1, min(8, os.cpu_count() or 1))
-_PARALLEL_ROWS = 8192  # below this, splitting between threads costs more than it saves
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
@@ -208,7 +208,7 @@ def find_closest_centroids(X: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     centroids = np.asarray(centroids, dtype=X.dtype)
     if centroids.ndim != 2 or centroids.shape[1] != X.shape[1] or centroids.shape[0] == 0:
         raise ValueError(f"centroids must have shape (K, {X.shape[1]}), got {centroids.shape}")
-    return _nearest(X, centroids)[0]
+    return nearest_centroids(X, centroids)[0]
 
 
 class _Sums:
@@ -275,7 +275,7 @@ class _Lloyd:
 
     def assign_all(self, centroids: np.ndarray) -> int:
         """Assign every sample from scratch; returns how many labels changed."""
-        labels, d1, d2 = _nearest(self.X, centroids, second=True)
+        labels, d1, d2 = nearest_centroids(self.X, centroids, second=True)
         changed = int(np.count_nonzero(labels != self.labels))
         self.labels = labels
         np.sqrt(d1, out=self.upper)
@@ -308,7 +308,7 @@ class _Lloyd:
         idx = idx[exact > bound[idx]]
         if idx.size == 0:
             return 0
-        labels, d1, d2 = _nearest(self.X[idx], cx, second=True)
+        labels, d1, d2 = nearest_centroids(self.X[idx], cx, second=True)
         self.upper[idx] = np.sqrt(d1)
         self.lower[idx] = np.sqrt(np.maximum(d2 - self._margin, 0))
         moved = labels != self.labels[idx]
@@ -437,26 +437,31 @@ def fit(
         if np.shape(init) != (k, d):
             raise ValueError(f"init must have shape ({k}, {d}), got {np.shape(init)}")
         n_init = 1
-    return _fit(X, k, weights, init, n_init, max_iter, tol, rtol, rng, callback, cancel, accelerate)
+    return run_lloyd(X, k, weights=weights, init=init, n_init=n_init, max_iter=max_iter, tol=tol, rtol=rtol,
+                     rng=rng, callback=callback, cancel=cancel, accelerate=accelerate)
 
 
-def _fit(
+def run_lloyd(
     X: np.ndarray,
     k: int,
+    *,
     weights: np.ndarray | None,
     init: str | np.ndarray,
-    n_init: int,
-    max_iter: int,
-    tol: float,
-    rtol: float,
     rng: np.random.Generator,
-    callback: Callback | None,
-    cancel: CancelToken | None,
-    accelerate: bool,
+    n_init: int = 1,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    rtol: float = 0.0,
+    callback: Callback | None = None,
+    cancel: CancelToken | None = None,
+    accelerate: bool = False,
     snap: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> KMeansResult:
-    """``fit`` on validated input.  ``snap`` maps the final centroids to the centres the final
-    labels must be nearest to (quantize's rounded palette); the centroids returned are not snapped."""
+    """``fit`` on input it has already validated (for the core's own callers, such as quantize).
+
+    ``snap`` maps the final centroids to the centres the final labels must be nearest to
+    (quantize's rounded palette); the centroids returned are not snapped.
+    """
     w = np.ones(X.shape[0]) if weights is None else weights
     mean = (w @ X) / w.sum()
     tol_abs = float(tol * (w @ (X - mean) ** 2).mean() / w.sum())
@@ -467,7 +472,8 @@ def _fit(
             start = init_centroids(X, k, method=init, weights=weights, seed=rng).astype(X.dtype)
         else:
             start = np.asarray(init, dtype=X.dtype)
-        result = _run(engine, start, max_iter, tol_abs, rtol, callback, cancel, accelerate, snap)
+        result = _run(engine, start, max_iter=max_iter, tol_abs=tol_abs, rtol=rtol, callback=callback,
+                      cancel=cancel, accelerate=accelerate, snap=snap)
         if best is None or result.inertia < best.inertia:
             best = result
         if result.stopped:
@@ -479,13 +485,14 @@ def _fit(
 def _run(
     engine: _Lloyd,
     start: np.ndarray,
+    *,
     max_iter: int,
     tol_abs: float,
     rtol: float,
     callback: Callback | None,
     cancel: CancelToken | None,
     accelerate: bool,
-    snap: Callable[[np.ndarray], np.ndarray] | None = None,
+    snap: Callable[[np.ndarray], np.ndarray] | None,
 ) -> KMeansResult:
     """The Lloyd loop.
 
@@ -553,9 +560,6 @@ def _run(
         stopped=stopped,
     )
 
-
-_MAX_RELAX = 1.8
-_BRUTE_FORCE_SIZE = 1 << 18  # samples x clusters below which measuring all beats keeping bounds
 
 
 def _distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:

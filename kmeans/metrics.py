@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kmeans.colorspace import u8_to_cielab
-from kmeans.quantize import _pack_rgb
+from kmeans.colorspace import pack_rgb, u8_to_cielab, unpack_rgb
 
 _ROWS = 1 << 20  # pixels per chunk: bounded float64 temporaries for large images
 
@@ -113,22 +112,18 @@ def mean_delta_e(original: np.ndarray, quantized: np.ndarray) -> float:
     a, b = _pair(original, quantized)
     if a.shape[1] == 4:
         a, b = _over_white(a), _over_white(b)
-    keys = _pack_rgb(a).astype(np.uint64) << np.uint64(24)
-    keys |= _pack_rgb(b)
+    keys = pack_rgb(a).astype(np.uint64) << np.uint64(24)
+    keys |= pack_rgb(b)
     pairs, counts = np.unique(keys, return_counts=True)
     first = (pairs >> np.uint64(24)).astype(np.uint32)
     second = (pairs & np.uint64(0xFFFFFF)).astype(np.uint32)
-    d = ciede2000(u8_to_cielab(_unpack_rgb(first)), u8_to_cielab(_unpack_rgb(second)))
+    d = ciede2000(u8_to_cielab(unpack_rgb(first)), u8_to_cielab(unpack_rgb(second)))
     return float(d @ counts / counts.sum())
 
 
 def _over_white(rgba: np.ndarray) -> np.ndarray:
     alpha = rgba[:, 3:4].astype(np.uint32)
     return ((rgba[:, :3] * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
-
-
-def _unpack_rgb(keys: np.ndarray) -> np.ndarray:
-    return np.stack([(keys >> 16) & 255, (keys >> 8) & 255, keys & 255], axis=1).astype(np.uint8)
 
 
 def bits_per_pixel(n_bytes: int, n_pixels: int) -> float:
@@ -139,12 +134,6 @@ def bits_per_pixel(n_bytes: int, n_pixels: int) -> float:
 def compression_ratio(bytes_before: int, bytes_after: int) -> float:
     """How many times smaller the output is (below 1: it grew)."""
     return bytes_before / bytes_after if bytes_after else math.inf
-
-
-def size_change(bytes_before: int, bytes_after: int) -> str:
-    """The change in words: "12.3× smaller", or "1.4× larger" when the output grew."""
-    ratio = compression_ratio(bytes_before, bytes_after)
-    return f"{ratio:.1f}× smaller" if ratio >= 1 else f"{1 / ratio:.1f}× larger"
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,12 @@ line goes on with the next file and exits 1.
 
 from __future__ import annotations
 
-import io
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import gradient_image
+from conftest import BAD, JPEG, PNG, gradient_image
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -21,45 +19,6 @@ from PIL import Image
 from kmeans import ImageLoadError, quantize
 from kmeans.cli import main as cli
 from kmeans.imagefile import load
-
-
-def _png_bytes(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def _jpeg_bytes() -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(gradient_image(64, 64)).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
-
-
-def _huge_gif() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("P", (1, 1)).save(buffer, "GIF")
-    data = bytearray(buffer.getvalue())
-    data[6:10] = (60000).to_bytes(2, "little") * 2
-    return bytes(data)
-
-
-PNG = _png_bytes(gradient_image(40, 60))
-JPEG = _jpeg_bytes()
-
-# name -> (file name, how to make it, words the message must contain)
-BAD: dict[str, tuple[str, Callable[[Path], None], str]] = {
-    "empty": ("empty.png", lambda p: p.write_bytes(b""), "empty"),
-    "random bytes": ("noise.jpg", lambda p: p.write_bytes(np.random.default_rng(1).bytes(4096)), "not an image"),
-    "text named png": ("notes.png", lambda p: p.write_text("these are notes, not pixels\n" * 20), "not an image"),
-    "png cut in the header": ("cut-header.png", lambda p: p.write_bytes(PNG[:30]), ""),
-    "png cut mid data": ("cut-middle.png", lambda p: p.write_bytes(PNG[: len(PNG) // 2]), ""),
-    "png cut near the end": ("cut-end.png", lambda p: p.write_bytes(PNG[: len(PNG) * 9 // 10]), ""),
-    "jpeg cut mid scan": ("cut.jpg", lambda p: p.write_bytes(JPEG[: len(JPEG) * 2 // 3]), ""),
-    "huge gif": ("huge.gif", lambda p: p.write_bytes(_huge_gif()), "60000 x 60000"),
-    "directory": ("folder.png", lambda p: p.mkdir(), "folder"),
-    "missing": ("missing.png", lambda p: None, "no such file"),
-    "non-utf8 name": (os.fsdecode(b"bad-\xff-name.png"), lambda p: p.write_bytes(b"junk"), "not an image"),
-}
 
 
 def _shown(name: str) -> str:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from app.blobs_tab import BlobsTab
-from app.lesson import ASSIGN, UPDATE, Lesson, compare_initializations, elbow, iterate
+from app.learn.lesson import ASSIGN, UPDATE, Lesson, compare_initializations, elbow, iterate
+from app.learn.tab import BlobsTab
 from app.worker import running_threads
 from kmeans import make_blobs
 
@@ -102,11 +102,11 @@ def test_step_button_and_caption(qtbot, tab):
 
 
 def test_run_reaches_convergence_with_progress_every_iteration(qtbot, tab, monkeypatch):
-    monkeypatch.setattr("app.blobs_tab.RUN_INTERVAL", 0.01)
+    monkeypatch.setattr("app.learn.tab.RUN_INTERVAL", 0.01)
     tab.init_seed_spin.setValue(1)
     seen = []
-    tab.runner.progressed.connect(lambda step: seen.append(step.changed))
-    with qtbot.waitSignal(tab.runner.finished, timeout=WAIT):
+    tab.run_iterated.connect(lambda step: seen.append(step.changed))
+    with qtbot.waitSignal(tab.run_ended, timeout=WAIT):
         tab.run_button.click()
     assert tab.lesson.converged
     assert seen[-1] == 0 and all(c > 0 for c in seen[:-1])
@@ -115,11 +115,11 @@ def test_run_reaches_convergence_with_progress_every_iteration(qtbot, tab, monke
 
 
 def test_pause_and_reset(qtbot, tab, monkeypatch):
-    monkeypatch.setattr("app.blobs_tab.RUN_INTERVAL", 5.0)
-    with qtbot.waitSignal(tab.runner.progressed, timeout=WAIT):
+    monkeypatch.setattr("app.learn.tab.RUN_INTERVAL", 5.0)
+    with qtbot.waitSignal(tab.run_iterated, timeout=WAIT):
         tab.run_button.click()
     assert tab.run_button.text() == "Pause"
-    with qtbot.waitSignal(tab.runner.cancelled, timeout=WAIT):
+    with qtbot.waitSignal(tab.run_ended, timeout=WAIT):
         tab.run_button.click()
     assert tab.run_button.text() == "Run"
     initial = tab.lesson.initial.copy()
@@ -128,12 +128,13 @@ def test_pause_and_reset(qtbot, tab, monkeypatch):
 
 
 def test_ten_initializations_highlight_the_best_and_load_any(qtbot, tab):
-    with qtbot.waitSignal(tab.trials_worker.finished, timeout=WAIT):
+    with qtbot.waitSignal(tab.trials_ready, timeout=WAIT):
         tab.try_button.click()
     assert len(tab.trials) == 10
     best = tab.best_trial
     assert tab.trial_box.count() == 10 and "best" in tab.trial_box.itemText(best)
-    assert tab._bars[best].get_facecolor() != tab._bars[(best + 1) % 10].get_facecolor() or \
+    bars = tab.charts.bars
+    assert bars[best].get_facecolor() != bars[(best + 1) % 10].get_facecolor() or \
         tab.trials[best].inertia == tab.trials[(best + 1) % 10].inertia
     tab.load_trial(2)
     assert np.array_equal(tab.lesson.initial, tab.trials[2].initial)
@@ -147,13 +148,13 @@ def test_elbow_values_fall_with_k(qtbot, tab):
 
 
 def test_keyboard_space_enter_r(qtbot, tab, monkeypatch):
-    monkeypatch.setattr("app.blobs_tab.RUN_INTERVAL", 0.01)
+    monkeypatch.setattr("app.learn.tab.RUN_INTERVAL", 0.01)
     tab.canvas.setFocus()
     qtbot.keyClick(tab.canvas, Qt.Key.Key_Space)
     assert tab.lesson.labels is not None
     qtbot.keyClick(tab.canvas, Qt.Key.Key_R)
     assert tab.lesson.labels is None
-    with qtbot.waitSignal(tab.runner.finished, timeout=WAIT):
+    with qtbot.waitSignal(tab.run_ended, timeout=WAIT):
         qtbot.keyClick(tab.canvas, Qt.Key.Key_Return)
     assert tab.lesson.converged
 

@@ -183,21 +183,37 @@ def test_huge_image_is_refused_unless_allowed(photo_file):
     assert run(str(photo_file), "--max-pixels", "0", "--force")[0] == 0
 
 
-def test_help_works_without_importing_qt():
+QT_OR_PLOTS = ("PySide6", "shiboken6", "matplotlib", "app")
+
+
+@pytest.mark.parametrize("how", ["entry point", "main.py compress"])
+def test_the_command_line_is_headless(tmp_path, how):
+    """The command line runs a whole compression in a fresh interpreter without Qt, matplotlib or app/."""
+    image = tmp_path / "small.png"
+    Image.fromarray(gradient_image(20, 30)).save(image)
+    if how == "entry point":
+        start = "from kmeans.cli import main\ncode = main(sys.argv[1:])\n"
+    else:
+        start = "sys.argv = ['main.py', 'compress', *sys.argv[1:]]\nimport runpy\n" \
+                "try:\n    runpy.run_path('main.py', run_name='__main__')\nexcept SystemExit as e:\n    code = e.code\n"
     probe = (
-        "import sys, runpy\n"
-        "sys.argv = ['main.py', 'compress', '--help']\n"
-        "try:\n"
-        "    runpy.run_path('main.py', run_name='__main__')\n"
-        "except SystemExit as e:\n"
-        "    assert e.code == 0, e.code\n"
-        "assert not [m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'matplotlib'))], 'Qt'\n"
-        "assert not [m for m in sys.modules if m.startswith('app.') and m != 'app.launch'], 'GUI imported'\n"
-        "print('ok')\n"
+        "import sys\n" + start +
+        f"loaded = sorted({{m.split('.')[0] for m in sys.modules}} & set({QT_OR_PLOTS!r}))\n"
+        "print('loaded:', loaded)\n"
     )
+    done = subprocess.run([sys.executable, "-c", probe, str(image), "-k", "4", "-o", str(tmp_path / "out.png")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("out.png  30x20  K=4 ")
+    assert done.stdout.rstrip().endswith("loaded: []")
+
+
+def test_version_needs_neither_numpy_nor_pillow():
+    probe = ("import sys\nfrom kmeans.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'PIL'}))")
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "usage: compress" in done.stdout and done.stdout.rstrip().endswith("ok")
+    assert done.stdout.splitlines() == ["kmeans-compress 0.1.0", "[]"]
 
 
 def test_pixels_round_trip_through_the_command_line(photo_file):

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from app import desktop
-from app.launch import compress, gui
+from app.launch import gui
+from kmeans.cli import main as compress
 
 ROOT = Path(__file__).resolve().parents[1]
 DESKTOP_FILE = ROOT / "resources" / "kmeans-image-compressor.desktop"
@@ -83,16 +84,16 @@ def test_entry_points_are_declared():
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["gui-scripts"] == {"kmeans-image-compressor": "app.launch:gui"}
-    assert project["scripts"] == {"kmeans-compress": "app.launch:compress"}
+    assert project["scripts"] == {"kmeans-compress": "kmeans.cli:main"}
 
 
 def test_console_entry_has_help_and_version(capsys):
     with pytest.raises(SystemExit) as exit_:
         compress(["--version"])
-    assert exit_.value.code == 0 and capsys.readouterr().out.startswith("compress ")
+    assert exit_.value.code == 0 and capsys.readouterr().out.startswith("kmeans-compress ")
     with pytest.raises(SystemExit):
         compress(["--help"])
-    assert "usage: compress" in capsys.readouterr().out
+    assert "usage: kmeans-compress" in capsys.readouterr().out
 
 
 def test_python_dash_m_app_prints_version():

@@ -23,14 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.jobs import IterationUpdate, Outcome
+from app.image.jobs import IterationUpdate, Outcome
 from app.main_window import MainWindow
 from app.sample import sample_image
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.usefixtures("no_leaks")
-
-
 def test_opens_the_sample_and_shows_palette_and_stats(qtbot, window):
     sample = sample_image()
     assert sample is not None
@@ -39,7 +36,7 @@ def test_opens_the_sample_and_shows_palette_and_stats(qtbot, window):
     assert "grace_hopper.jpg" in window.windowTitle()
     assert len(outcome.palette) == 16
     assert tab.palette_view.count() == 16
-    assert tab.k_slider.value() == 16 and tab.k_spin.value() == 16
+    assert tab.controls.k_slider.value() == 16 and tab.controls.k_spin.value() == 16
     qtbot.waitUntil(lambda: tab.measurement is not None, timeout=WAIT)
     assert tab.stats.value("psnr").endswith("dB")
     assert "smaller" in tab.stats.value("export") or "larger" in tab.stats.value("export")
@@ -61,37 +58,38 @@ def test_rgba_image_keeps_its_transparency(qtbot, window, tmp_path):
 def test_changing_k_quantizes_again(qtbot, window, photo_path):
     open_and_wait(qtbot, window, photo_path)
     tab = window.image_tab
-    with qtbot.waitSignal(tab.worker.finished, timeout=WAIT) as blocker:
-        tab.k_slider.setValue(8)
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
+        tab.controls.k_slider.setValue(8)
     assert isinstance(blocker.args[0], Outcome) and len(blocker.args[0].palette) == 8
-    assert tab.k_spin.value() == 8 and tab.palette_view.count() == 8
-    with qtbot.waitSignal(tab.worker.finished, timeout=WAIT) as blocker:
-        tab.k_spin.setValue(5)
-    assert len(blocker.args[0].palette) == 5 and tab.k_slider.value() == 5
+    assert tab.controls.k_spin.value() == 8 and tab.palette_view.count() == 8
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
+        tab.controls.k_spin.setValue(5)
+    assert len(blocker.args[0].palette) == 5 and tab.controls.k_slider.value() == 5
 
 
 def test_progress_arrives_in_order_every_iteration(qtbot, window, photo_path):
     open_and_wait(qtbot, window, photo_path)
     tab = window.image_tab
     seen: list[int] = []
-    tab.worker.progressed.connect(lambda u: isinstance(u, IterationUpdate) and seen.append(u.progress.iteration))
-    with qtbot.waitSignal(tab.worker.finished, timeout=WAIT) as blocker:
-        tab.k_slider.setValue(24)
+    tab.progressed.connect(lambda u: isinstance(u, IterationUpdate) and seen.append(u.progress.iteration))
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
+        tab.controls.k_slider.setValue(24)
     outcome = blocker.args[0]
     assert seen == list(range(1, outcome.result.n_iter + 1))
-    assert tab.progress.value() == tab.progress.maximum()
+    assert tab.controls.progress.value() == tab.controls.progress.maximum()
 
 
 def test_cancel_mid_run_keeps_the_previous_result(qtbot, window, big_path):
     first = open_and_wait(qtbot, window, big_path)
     tab = window.image_tab
-    tab.worker.progressed.connect(lambda _u: tab.cancel_button.click() if tab.cancel_button.isEnabled() else None)
-    with qtbot.waitSignal(tab.worker.cancelled, timeout=WAIT):
-        tab.k_slider.setValue(256)
+    cancel = tab.controls.cancel_button
+    tab.progressed.connect(lambda _u: cancel.click() if cancel.isEnabled() else None)
+    with qtbot.waitSignal(tab.cancelled, timeout=WAIT):
+        tab.controls.k_slider.setValue(256)
     assert tab.outcome is first
     assert tab.palette_view.count() == len(first.palette) == 16
-    assert not tab.cancel_button.isEnabled()
-    assert "stopped" in tab.progress.format()
+    assert not tab.controls.cancel_button.isEnabled()
+    assert "stopped" in tab.controls.progress.format()
 
 
 def test_five_quick_slider_moves_run_one_job(qtbot, window, photo_path):
@@ -99,9 +97,9 @@ def test_five_quick_slider_moves_run_one_job(qtbot, window, photo_path):
     tab = window.image_tab
     before = tab.submissions
     finished: list[object] = []
-    tab.worker.finished.connect(finished.append)
+    tab.quantized.connect(finished.append)
     for k in (20, 30, 40, 50, 60):
-        tab.k_slider.setValue(k)
+        tab.controls.k_slider.setValue(k)
     qtbot.waitUntil(lambda: len(finished) == 1, timeout=WAIT)
     qtbot.wait(400)
     assert tab.submissions == before + 1
@@ -141,16 +139,22 @@ def test_drops(qtbot, window, photo_path, tmp_path):
 def test_export_png_reopens_with_k_colours(qtbot, window, photo_path, tmp_path):
     outcome = open_and_wait(qtbot, window, photo_path)
     target = tmp_path / "out.png"
-    with qtbot.waitSignal(window._exporter.finished, timeout=WAIT):
+    with qtbot.waitSignal(window.image_tab.exported, timeout=WAIT):
         window.export_to(str(target), "png", False, False)
     with Image.open(target) as image:
         assert image.mode == "P"
         assert len(image.getcolors()) == len(outcome.palette) == 16
     assert "Saved out.png" in window.statusBar().currentMessage()
-    # No silent overwrite of a name the file dialog never confirmed.
-    with qtbot.waitSignal(window._exporter.failed, timeout=WAIT):
+    # No silent overwrite of a name the file dialog never confirmed: the window offers it instead.
+    bar = window.image_tab.message_bar
+    with qtbot.waitSignal(window.image_tab.export_failed, timeout=WAIT):
         window.export_to(str(target), "gif", False, False)
-    assert "already exists" in window.image_tab.message_bar.text
+    assert bar.text == "Not saved: out.png: already exists" and bar.action_text == "Overwrite"
+    assert "--force" not in bar.text
+    with qtbot.waitSignal(window.image_tab.exported, timeout=WAIT):
+        bar.trigger_action()
+    with Image.open(target) as image:
+        assert image.format == "GIF"
 
 
 def test_export_dialog_predicts_the_exact_size(qtbot, window, photo_path):
@@ -173,12 +177,12 @@ def test_highlight_and_copy_from_the_palette(qtbot, window, photo_path):
     rect = view.visualItemRect(item)
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert view.selected_entry >= 0
-    assert window.image_tab.canvas._mask is not None
+    assert window.image_tab.canvas.highlighting
     view.setCurrentItem(item)
     code = view.copy_selected()
     assert code is not None and QApplication.clipboard().text() == code and code.startswith("#")
     view.clear_selection()
-    assert window.image_tab.canvas._mask is None
+    assert not window.image_tab.canvas.highlighting
 
 
 def test_zoom_actions(qtbot, window, photo_path):
@@ -193,9 +197,9 @@ def test_zoom_actions(qtbot, window, photo_path):
     assert rect.width() <= canvas.width() + 1 and rect.height() <= canvas.height() + 1
     canvas.zoom_by(2.0, QPointF(10, 10))
     qtbot.keyPress(canvas, Qt.Key.Key_Space)
-    assert canvas._flipped
+    assert canvas.showing_original
     qtbot.keyRelease(canvas, Qt.Key.Key_Space)
-    assert not canvas._flipped
+    assert not canvas.showing_original
 
 
 def test_split_handle_drags(qtbot, window, photo_path):
@@ -223,8 +227,8 @@ def test_gui_thread_keeps_ticking_while_a_big_image_quantizes(qtbot, window, big
     timer.start()
     try:
         open_and_wait(qtbot, window, big_path)
-        with qtbot.waitSignal(window.image_tab.worker.finished, timeout=WAIT):
-            window.image_tab.k_slider.setValue(64)
+        with qtbot.waitSignal(window.image_tab.quantized, timeout=WAIT):
+            window.image_tab.controls.k_slider.setValue(64)
     finally:
         timer.stop()
     assert len(gaps) > 20
@@ -257,14 +261,14 @@ def test_recent_files_and_options_are_remembered(qtbot, settings, photo_path, tm
     with qtbot.waitSignal(win.image_tab.quantized, timeout=WAIT):
         win.open_image(gone)
     gone.unlink()
-    win.image_tab.k_slider.setValue(33)
-    win.image_tab.dither_box.setChecked(True)
+    win.image_tab.controls.k_slider.setValue(33)
+    win.image_tab.controls.dither_box.setChecked(True)
     win.close()
 
     again = MainWindow(settings)
     qtbot.addWidget(again)
-    assert again.image_tab.k_slider.value() == 33 and again.image_tab.dither_box.isChecked()
-    again._fill_recent_menu()
+    assert again.image_tab.controls.k_slider.value() == 33 and again.image_tab.controls.dither_box.isChecked()
+    again.recent_menu.aboutToShow.emit()
     entries = [a.text() for a in again.recent_menu.actions()]
     assert entries == ["photo.png"]
     again.close()

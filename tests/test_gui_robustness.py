@@ -6,17 +6,14 @@ import errno
 import time
 
 import pytest
-from conftest import WAIT, drop, open_and_wait
+from conftest import BAD, WAIT, drop, open_and_wait
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
-from test_bad_input import BAD
 
-import app.image_tab
+import app.image.tab
 import kmeans.imagefile
 from app.main_window import MainWindow
 from app.worker import running_threads
-
-pytestmark = pytest.mark.usefixtures("no_leaks")
 
 
 @pytest.mark.parametrize("kind", sorted(BAD))
@@ -64,13 +61,13 @@ def test_two_hundred_rapid_k_changes(qtbot, window, big_path):
     open_and_wait(qtbot, window, big_path)
     tab = window.image_tab
     finished = []
-    tab.worker.finished.connect(finished.append)
+    tab.quantized.connect(finished.append)
     for i in range(200):
-        tab.k_slider.setValue(2 + (i * 37) % 250)
+        tab.controls.k_slider.setValue(2 + (i * 37) % 250)
         if i % 20 == 0:
             tab.requantize()  # and some that skip the debounce entirely
         QApplication.processEvents()
-    tab.k_slider.setValue(40)
+    tab.controls.k_slider.setValue(40)
     qtbot.waitUntil(lambda: bool(finished) and len(finished[-1].palette) == 40 and not tab.worker.busy, timeout=WAIT)
     assert len(finished) <= 3
     assert tab.outcome is finished[-1]
@@ -79,16 +76,16 @@ def test_two_hundred_rapid_k_changes(qtbot, window, big_path):
 def test_cancel_while_opening_keeps_the_old_image(qtbot, window, photo_path, big_path):
     open_and_wait(qtbot, window, photo_path)
     tab = window.image_tab
-    with qtbot.waitSignal(tab.worker.cancelled, timeout=WAIT):
+    with qtbot.waitSignal(tab.cancelled, timeout=WAIT):
         window.open_image(big_path)
-        tab.cancel_button.click()
+        tab.controls.cancel_button.click()
     assert tab.opened.loaded.path == photo_path
     assert tab.outcome is not None
 
 
 def test_opening_a_new_image_mid_run(qtbot, window, big_path, photo_path):
     tab = window.image_tab
-    with qtbot.waitSignal(tab.worker.progressed, timeout=WAIT):
+    with qtbot.waitSignal(tab.progressed, timeout=WAIT):
         window.open_image(big_path)
     outcome = open_and_wait(qtbot, window, photo_path)
     assert tab.opened.loaded.path == photo_path and tab.outcome is outcome
@@ -100,7 +97,7 @@ def test_quitting_mid_run_stops_and_joins_the_threads(qtbot, settings, big_path,
     win = MainWindow(settings)
     qtbot.addWidget(win)
     win.show()
-    with qtbot.waitSignal(win.image_tab.worker.progressed, timeout=WAIT):
+    with qtbot.waitSignal(win.image_tab.progressed, timeout=WAIT):
         win.open_image(big_path)
     started = time.perf_counter()
     if how == "close the window":
@@ -119,19 +116,19 @@ def test_a_failing_quantization_is_shown_once_and_the_last_result_stays(qtbot, w
     def explode(*args, **kwargs):
         raise RuntimeError("injected failure")
 
-    monkeypatch.setattr(app.image_tab, "run_quantize", explode)
+    monkeypatch.setattr(app.image.tab, "run_quantize", explode)
     failures = []
-    tab.worker.failed.connect(failures.append)
-    with qtbot.waitSignal(tab.worker.failed, timeout=WAIT):
-        tab.k_slider.setValue(9)
+    tab.failed.connect(failures.append)
+    with qtbot.waitSignal(tab.failed, timeout=WAIT):
+        tab.controls.k_slider.setValue(9)
     qtbot.wait(300)
     assert failures == ["Something went wrong: injected failure"]
     assert tab.outcome is first and tab.palette_view.count() == 16
     assert "injected failure" in tab.message_bar.text
-    assert not tab.cancel_button.isEnabled()
+    assert not tab.controls.cancel_button.isEnabled()
     monkeypatch.undo()
-    with qtbot.waitSignal(tab.worker.finished, timeout=WAIT):
-        tab.k_slider.setValue(7)
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT):
+        tab.controls.k_slider.setValue(7)
     assert len(tab.outcome.palette) == 7
 
 
@@ -151,7 +148,7 @@ def test_export_to_a_full_disk_leaves_nothing(qtbot, window, photo_path, tmp_pat
     monkeypatch.setattr(kmeans.imagefile.os, "fdopen", full)
     out = tmp_path / "exports"
     out.mkdir()
-    with qtbot.waitSignal(window._exporter.failed, timeout=WAIT) as blocker:
+    with qtbot.waitSignal(window.image_tab.export_failed, timeout=WAIT) as blocker:
         window.export_to(str(out / "small.png"), "png", False, False)
     assert "disk is full" in blocker.args[0]
     assert "Not saved" in window.image_tab.message_bar.text
@@ -160,7 +157,7 @@ def test_export_to_a_full_disk_leaves_nothing(qtbot, window, photo_path, tmp_pat
 
 def test_export_to_an_unwritable_folder(qtbot, window, photo_path, tmp_path):
     open_and_wait(qtbot, window, photo_path)
-    with qtbot.waitSignal(window._exporter.failed, timeout=WAIT) as blocker:
+    with qtbot.waitSignal(window.image_tab.export_failed, timeout=WAIT) as blocker:
         window.export_to(str(tmp_path / "no" / "such" / "folder" / "x.png"), "png", False, False)
     assert "folder does not exist" in blocker.args[0]
 

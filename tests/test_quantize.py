@@ -1,4 +1,4 @@
-"""quantize: distinct colours with counts, exact k-means, palettes, alpha, warm starts."""
+"""quantize: distinct colours with counts, exact k-means, palettes, alpha."""
 
 from __future__ import annotations
 
@@ -130,15 +130,6 @@ def test_coarse_levels_are_used_on_many_colours_and_give_a_fixed_point():
     labels = find_closest_centroids(X, result.centroids)
     means = np.stack([np.average(X[labels == j], axis=0, weights=table.counts[labels == j]) for j in range(8)])
     assert np.allclose(means, result.centroids, atol=2e-3)
-
-
-def test_warm_start_from_a_previous_result(photo):
-    first = quantize(photo, 10)
-    grown = quantize(photo, 12, init=first)
-    shrunk = quantize(photo, 6, init=first)
-    assert len(grown.palette) == 12 and len(shrunk.palette) == 6
-    cold = quantize(photo, 12)
-    assert grown.inertia == pytest.approx(cold.inertia, rel=0.15)
 
 
 def test_table_is_reusable_across_k(photo):

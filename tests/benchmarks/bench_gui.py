@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-import app.image_tab  # noqa: E402
+import app.image.tab  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 
 DEFAULT_IMAGE = ROOT.parent / "shared" / "bench-images" / "demo-large-photo.jpg"
@@ -67,7 +67,7 @@ class JobCounter:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.started = self.running = self.most = 0
-        real = app.image_tab.run_quantize
+        real = app.image.tab.run_quantize
 
         def counted(*args, **kwargs):
             with self.lock:
@@ -80,7 +80,7 @@ class JobCounter:
                 with self.lock:
                     self.running -= 1
 
-        app.image_tab.run_quantize = counted
+        app.image.tab.run_quantize = counted
 
 
 def wait_for(qapp: QApplication, condition, timeout: float = 120.0) -> None:
@@ -105,7 +105,7 @@ def main() -> int:
         window.show()
         tab = window.image_tab
         events: dict[str, float] = {}
-        tab.worker.progressed.connect(lambda _u: events.setdefault("first palette", time.perf_counter()))
+        tab.progressed.connect(lambda _u: events.setdefault("first palette", time.perf_counter()))
         tab.quantized.connect(lambda _o: events.setdefault("finished", time.perf_counter()))
         tab.measured.connect(lambda _m: events.setdefault("measured", time.perf_counter()))
         meter = StallMeter()
@@ -127,7 +127,7 @@ def main() -> int:
         meter.start()
         positions = [round(16 + (200 - 16) * i / args.drag_steps) for i in range(args.drag_steps + 1)]
         for k in positions + positions[::-1]:
-            tab.k_slider.setValue(k)
+            tab.controls.k_slider.setValue(k)
             until = time.perf_counter() + 0.008
             while time.perf_counter() < until:
                 qapp.processEvents()

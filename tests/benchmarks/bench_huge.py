@@ -30,7 +30,7 @@ import json, os, resource, sys, time
 sys.path.insert(0, sys.argv[1])
 from kmeans.imagefile import load, encode
 from kmeans.metrics import psnr
-from kmeans.quantize import quantize
+from kmeans import quantize
 steps = {}
 t = time.perf_counter(); image = load(sys.argv[2], max_pixels=None); steps["decode"] = time.perf_counter() - t
 t = time.perf_counter(); result = quantize(image.pixels, int(sys.argv[3])); steps["quantize"] = time.perf_counter() - t

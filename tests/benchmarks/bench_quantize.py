@@ -32,9 +32,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from kmeans import ColorTable, quantize  # noqa: E402
+from kmeans.defaults import DEFAULT_COLOR_SPACE  # noqa: E402
 from kmeans.imagefile import load  # noqa: E402
 from kmeans.metrics import mean_delta_e, psnr, squared_error  # noqa: E402
-from kmeans.quantize import DEFAULT_COLOR_SPACE, ColorTable, quantize  # noqa: E402
 
 DEFAULT_IMAGES = ROOT.parent / "shared" / "bench-images"
 SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}

@@ -65,8 +65,8 @@ class Soak:
         self.timer = QTimer()
         self.timer.setInterval(10)
         self.timer.timeout.connect(self._tick)
-        self.tab.worker.failed.connect(self._failed)
-        self.window._exporter.failed.connect(self._failed)
+        self.tab.failed.connect(self._failed)
+        self.tab.export_failed.connect(self._failed)
         self.tab.open_failed.connect(lambda message: self.messages.update(["could not open"]))
         self.tab.too_large.connect(lambda _large: self.messages.update(["asked about a huge image"]))
 
@@ -106,12 +106,12 @@ class Soak:
             "open": lambda: window.open_image(self.rng.choice(self.files)),
             "drop several": lambda: drop(window, *self.rng.sample(self.files, min(3, len(self.files)))),
             "drag K": self._drag_k,
-            "type K": lambda: tab.k_spin.setValue(self.rng.randint(2, 256)),
-            "colour space": lambda: tab.space_box.setCurrentIndex(self.rng.randint(0, 1)),
-            "init": lambda: tab.init_box.setCurrentIndex(self.rng.randint(0, 1)),
-            "seed": lambda: tab.seed_spin.setValue(self.rng.randint(0, 9)),
-            "dither": lambda: tab.dither_box.toggle(),
-            "cancel": lambda: tab.cancel_button.click(),
+            "type K": lambda: tab.controls.k_spin.setValue(self.rng.randint(2, 256)),
+            "colour space": lambda: tab.controls.space_box.setCurrentIndex(self.rng.randint(0, 1)),
+            "init": lambda: tab.controls.init_box.setCurrentIndex(self.rng.randint(0, 1)),
+            "seed": lambda: tab.controls.seed_spin.setValue(self.rng.randint(0, 9)),
+            "dither": lambda: tab.controls.dither_box.toggle(),
+            "cancel": lambda: tab.controls.cancel_button.click(),
             "export": self._export,
             "zoom": lambda: self.rng.choice([window.action_zoom_in, window.action_zoom_out, window.action_fit,
                                              window.action_actual]).trigger(),
@@ -129,7 +129,7 @@ class Soak:
     def _drag_k(self) -> None:
         start, end = self.rng.randint(2, 256), self.rng.randint(2, 256)
         for k in range(start, end, 1 if end > start else -1):
-            self.tab.k_slider.setValue(k)
+            self.tab.controls.k_slider.setValue(k)
             QApplication.processEvents()
 
     def _export(self) -> None:
@@ -169,7 +169,7 @@ class Soak:
 
     def settle(self, timeout: float = 60.0) -> None:
         deadline = time.perf_counter() + timeout
-        workers = [self.tab.worker, self.tab.measurer, self.window._exporter]
+        workers = [self.tab.worker, self.tab.measurer, self.tab.exporter]
         while any(w.busy for w in workers) and time.perf_counter() < deadline:
             QApplication.processEvents()
             time.sleep(0.005)

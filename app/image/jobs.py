@@ -1,9 +1,10 @@
-"""The work the window sends to its worker threads, as plain functions and plain data.
+"""The image tab's work for its worker threads, as plain functions and plain data.
 
 Everything slow lives here and runs off the GUI thread: decoding, the distinct-colour table, the
-downscaled previews, k-means with live frames, dithering, the quality measures and the exact size
-of an export.  The GUI receives dataclasses holding numpy arrays and QImages (which keep their
-pixels alive), never widgets.
+downscaled previews, k-means with live frames, dithering, the quality measures and the exact bytes
+of an export.  Every export size the window shows and every file it writes comes from
+``export_bytes``, the one encode path.  The GUI receives dataclasses holding numpy arrays and
+QImages (which keep their pixels alive), never widgets.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from PySide6.QtGui import QImage
 from app.qimage import LIVE_SIDE, PREVIEW_SIDE, downscale, palette_preview, palette_qimage, to_qimage
 from app.worker import Token
 from kmeans.colorspace import to_working
-from kmeans.errors import ImageTooLargeError
-from kmeans.imagefile import DEFAULT_MAX_PIXELS, LoadedImage, encode, load, write_atomic
+from kmeans.colortable import ColorTable
+from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_PIXELS, DEFAULT_SEED
+from kmeans.imagefile import LoadedImage, encode, load, write_atomic
 from kmeans.lloyd import find_closest_centroids
 from kmeans.metrics import Quality, bits_per_pixel, quality
-from kmeans.quantize import ColorTable, Progress, Quantized, dither, quantize
+from kmeans.quantization import Progress, Quantized, dither, quantize
 
 FRAME_INTERVAL = 0.2  # seconds between live frames of the image while k-means runs
 
@@ -53,15 +55,14 @@ class Params:
     """What the user asked for."""
 
     k: int
-    color_space: str = "rgb"
-    init: str = "k-means++"
-    seed: int = 0
+    color_space: str = DEFAULT_COLOR_SPACE
+    init: str = DEFAULT_INIT
+    seed: int = DEFAULT_SEED
     dither: bool = False
 
     def same_kmeans(self, other: Params | None) -> bool:
         """Whether ``other`` needs the same k-means run (only dithering differs)."""
-        return other is not None and (self.k, self.color_space, self.init, self.seed) == (
-            other.k, other.color_space, other.init, other.seed)
+        return other is not None and replace(other, dither=self.dither) == self
 
 
 @dataclass(frozen=True)
@@ -99,23 +100,23 @@ class Measurement:
 
 
 @dataclass(frozen=True)
-class TooLarge:
-    """An image over the pixel limit: the window asks before opening it anyway."""
+class Exported:
+    """A file the window wrote."""
 
     path: str
-    pixels: int
-    limit: int
-    message: str
+    fmt: str
+    size: int
 
 
 def open_image(
     path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS, token: Token | None = None
-) -> OpenedImage | TooLarge:
-    """Decode a file and prepare everything quantizing it needs."""
-    try:
-        loaded = load(path, max_pixels=max_pixels)
-    except ImageTooLargeError as error:
-        return TooLarge(str(path), error.pixels, error.limit, str(error))
+) -> OpenedImage:
+    """Decode a file and prepare everything quantizing it needs.
+
+    Raises ``ImageTooLargeError`` (before decoding) over ``max_pixels``, ``ImageLoadError`` when
+    the file cannot be read.
+    """
+    loaded = load(path, max_pixels=max_pixels)
     decoded_at = time.perf_counter()
     if token is not None:
         token.check()
@@ -137,10 +138,10 @@ def run_quantize(opened: OpenedImage, params: Params, token: Token, previous: Ou
     if params.same_kmeans(previous.params if previous else None):
         result = previous.result
     else:
-        frames = _Frames(opened, params.color_space)
+        frames = _Frames(opened)
 
         def report(progress: Progress) -> None:
-            token.report(IterationUpdate(progress, frames.next(progress.palette)))
+            token.report(IterationUpdate(progress, frames.next(progress)))
 
         result = quantize(opened.table, params.k, color_space=params.color_space, init=params.init,
                           seed=params.seed, callback=report, cancel=token)
@@ -158,23 +159,22 @@ def run_quantize(opened: OpenedImage, params: Params, token: Token, previous: Ou
 
 
 class _Frames:
-    """Makes a live frame of the small copy under the current palette, at most every 0.2 s."""
+    """Makes a live frame of the small copy under the current centroids, at most every 0.2 s."""
 
-    def __init__(self, opened: OpenedImage, space: str):
+    def __init__(self, opened: OpenedImage):
         self.opened = opened
-        self.space = space
         self.last = 0.0
 
-    def next(self, palette: np.ndarray) -> QImage | None:
+    def next(self, progress: Progress) -> QImage | None:
         now = time.perf_counter()
         if now - self.last < FRAME_INTERVAL:
             return None
         self.last = now
-        table = self.opened.live_table
-        coords = table.coords(self.space)
-        if coords.shape[1] < palette.shape[1]:  # the small copy happens to have no partial alpha
-            coords = to_working(_with_alpha(table.colors), self.space)
-        labels = find_closest_centroids(coords, to_working(palette, self.space))
+        table, palette, centroids = self.opened.live_table, progress.palette, progress.centroids
+        coords = table.coords(progress.color_space)
+        if coords.shape[1] < centroids.shape[1]:  # the small copy happens to have no partial alpha
+            coords = to_working(_with_alpha(table.colors), progress.color_space)
+        labels = find_closest_centroids(coords, centroids)
         if table.n_transparent:
             palette = np.concatenate([_with_alpha(palette), np.zeros((1, 4), np.uint8)])
         return palette_qimage(palette, table.labels_for(labels, transparent_label=len(palette) - 1))
@@ -186,6 +186,19 @@ def _with_alpha(colours: np.ndarray) -> np.ndarray:
     return np.concatenate([colours, np.full((len(colours), 1), 255, np.uint8)], axis=1)
 
 
+def export_labels(opened: OpenedImage, outcome: Outcome, dithered: bool) -> np.ndarray:
+    """The labels an export of ``outcome`` writes, dithered or not (k-means is never rerun)."""
+    if dithered == outcome.params.dither:
+        return outcome.labels
+    return dither(opened.pixels, outcome.result) if dithered else outcome.result.labels
+
+
+def export_bytes(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool) -> bytes:
+    """The exact bytes of the export of ``outcome`` in ``fmt``: the one encode path, so what the
+    statistics and the export dialog show is what Export writes."""
+    return encode(outcome.palette, export_labels(opened, outcome, dithered), fmt)
+
+
 def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None = None) -> Measurement:
     """Quality against the original and the exact size of the export in ``fmt``.
 
@@ -195,22 +208,13 @@ def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None
     if token is not None:
         token.check()
         token.report(scores)
-    size = len(encode(outcome.palette, outcome.labels, fmt))
+    size = len(export_bytes(opened, outcome, fmt, outcome.params.dither))
     return Measurement(scores, fmt, size, bits_per_pixel(size, opened.table.n_pixels))
 
 
-@dataclass(frozen=True)
-class Exported:
-    path: str
-    fmt: str
-    size: int
-
-
-def export(path: str | Path, opened: OpenedImage, outcome: Outcome, fmt: str, dither: bool, overwrite: bool,
-           token: Token) -> Exported:
+def export(path: str | Path, opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool,
+           overwrite: bool) -> Exported:
     """Encode (dithering as asked) and write atomically; an existing file only with ``overwrite``."""
-    if dither != outcome.params.dither:
-        outcome = run_quantize(opened, replace(outcome.params, dither=dither), token, outcome)
-    data = encode(outcome.palette, outcome.labels, fmt)
+    data = export_bytes(opened, outcome, fmt, dithered)
     write_atomic(path, data, force=overwrite)
     return Exported(str(path), fmt, len(data))

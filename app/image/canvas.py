@@ -94,8 +94,14 @@ class ImageCanvas(QWidget):
         self.update()
 
     @property
-    def has_image(self) -> bool:
-        return self._original is not None
+    def highlighting(self) -> bool:
+        """Some palette entry's pixels are highlighted."""
+        return self._mask is not None
+
+    @property
+    def showing_original(self) -> bool:
+        """The original is shown everywhere (Space held, or View › Show Original)."""
+        return self._flipped
 
     @property
     def zoom(self) -> float:

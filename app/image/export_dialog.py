@@ -1,13 +1,13 @@
 """The export dialog: format, dithering, the exact size the file will have, then Save as…
 
-The size shown is the length of the file encoded in memory with the chosen settings (on the
-measuring worker, never on the GUI thread).  Saving goes through the core's atomic write: a
-failed save leaves no partial file.  Overwriting is confirmed by the file dialog itself.
+The size shown is the length of the file encoded in memory with the chosen settings, by the same
+``export_bytes`` that Export writes with (on the dialog's own worker, never on the GUI thread).
+Saving goes through the core's atomic write: a failed save leaves no partial file.  Overwriting is
+confirmed by the file dialog itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -23,10 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.jobs import OpenedImage, Outcome, run_quantize
-from app.worker import Token, Worker
-from kmeans.imagefile import FORMAT_LABELS, FORMATS, encode, format_losses
-from kmeans.metrics import size_change
+from app.image.jobs import OpenedImage, Outcome, export_bytes
+from app.worker import Worker
+from kmeans.defaults import FORMATS
+from kmeans.imagefile import format_losses
+from kmeans.wording import FORMAT_LABELS, size_change
 
 
 class ExportDialog(QDialog):
@@ -43,8 +44,6 @@ class ExportDialog(QDialog):
         self._outcome = outcome
         self._folder = folder
         self._sizer = Worker("exportSizeWorker", self)
-        self._sizer.finished.connect(self._show_size)
-        self._sizer.failed.connect(lambda message: self._size.setText(f"cannot encode: {message}"))
         self.size_bytes: int | None = None
 
         self.format_box = QComboBox()
@@ -96,21 +95,12 @@ class ExportDialog(QDialog):
     def _settings_changed(self) -> None:
         self.size_bytes = None
         self._size.setText("calculating…")
-        opened, outcome, fmt, dither = self._opened, self._outcome, self.fmt, self.dither
+        opened, outcome, fmt, dithered = self._opened, self._outcome, self.fmt, self.dither
         self._note.setText(format_losses(outcome.palette, fmt) or "")
+        self._sizer.submit(lambda _token: len(export_bytes(opened, outcome, fmt, dithered)), on_done=self._show_size,
+                           on_failed=lambda error: self._size.setText(f"cannot encode: {error}"))
 
-        def size(token: Token) -> tuple[str, bool, int]:
-            chosen = outcome
-            if dither != outcome.params.dither:
-                chosen = run_quantize(opened, replace(outcome.params, dither=dither), token, outcome)
-            return fmt, dither, len(encode(chosen.palette, chosen.labels, fmt))
-
-        self._sizer.submit(size)
-
-    def _show_size(self, answer: object) -> None:
-        fmt, dither, size = answer
-        if (fmt, dither) != (self.fmt, self.dither):
-            return
+    def _show_size(self, size: int) -> None:
         self.size_bytes = size
         self._size.setText(f"{size:,} bytes ({size_change(self._opened.loaded.file_size, size)} than the original)")
 

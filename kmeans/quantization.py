@@ -13,149 +13,27 @@ nearest *rounded* palette colour, so a file shows exactly what the preview showe
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from kmeans.colorspace import COLOR_SPACES, from_working, to_working
+from kmeans.colortable import ColorTable, check_pixels
+from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_SEED, MAX_K
 from kmeans.errors import Cancelled
 from kmeans.init import init_centroids
-from kmeans.lloyd import CancelToken, IterationInfo, KMeansResult, _fit, _nearest
+from kmeans.lloyd import CancelToken, IterationInfo, KMeansResult, run_lloyd
+from kmeans.wording import count
 
-DEFAULT_COLOR_SPACE = "rgb"  # decided by tests/benchmarks/bench_quantize.py: lower mean ΔE overall
-MAX_PALETTE = 256
-
-
-@dataclass(frozen=True, eq=False)
-class ColorTable:
-    """The distinct colours of an image with their pixel counts.
-
-    ``colors`` is (M, 3) uint8, or (M, 4) when some pixels are partly transparent; fully
-    transparent pixels are not in it (they are counted in ``n_transparent``).  ``has_alpha`` says
-    the image has any pixel that is not opaque, so its palette needs an alpha channel.
-    """
-
-    shape: tuple[int, int]
-    colors: np.ndarray
-    counts: np.ndarray
-    has_alpha: bool
-    n_transparent: int
-    _keys: np.ndarray | None = field(repr=False)  # (N,) 24-bit RGB keys, when colors is (M, 3)
-    _inverse: np.ndarray | None = field(repr=False)  # (N,) index into colors, when (M, 4)
-    _transparent: np.ndarray | None = field(repr=False)  # (N,) bool, or None
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)  # derived arrays, built once
-
-    @classmethod
-    def from_pixels(cls, pixels: np.ndarray) -> ColorTable:
-        """Build the table from an (H, W, 3) or (H, W, 4) uint8 array."""
-        pixels = check_pixels(pixels)
-        h, w, channels = pixels.shape
-        flat = pixels.reshape(-1, channels)
-        transparent = None
-        n_transparent = 0
-        has_alpha = False
-        if channels == 4:
-            alpha = flat[:, 3]
-            has_alpha = bool((alpha != 255).any())
-            if has_alpha:
-                transparent = alpha == 0
-                n_transparent = int(np.count_nonzero(transparent))
-                if n_transparent == 0:
-                    transparent = None
-                if ((alpha > 0) & (alpha < 255)).any():
-                    return cls._from_rgba(flat, (h, w), n_transparent, transparent)
-        keys = _pack_rgb(flat)
-        visible = keys if transparent is None else keys[~transparent]
-        unique, counts = np.unique(visible, return_counts=True)
-        colors = np.stack([(unique >> 16) & 255, (unique >> 8) & 255, unique & 255], axis=1)
-        return cls((h, w), colors.astype(np.uint8), counts, has_alpha, n_transparent, keys, None, transparent)
-
-    @classmethod
-    def _from_rgba(
-        cls, flat: np.ndarray, shape: tuple[int, int], n_transparent: int, transparent: np.ndarray | None
-    ) -> ColorTable:
-        keys = np.ascontiguousarray(flat).view(np.uint32).ravel()
-        if transparent is None:
-            unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-            inverse = inverse.astype(np.int32).ravel()
-        else:  # transparent pixels are not in the table: leave them out of the sort
-            unique, visible_inverse, counts = np.unique(keys[~transparent], return_inverse=True, return_counts=True)
-            inverse = np.full(keys.shape, -1, dtype=np.int32)
-            inverse[~transparent] = visible_inverse.ravel()
-        colors = np.ascontiguousarray(unique.view(np.uint8).reshape(-1, 4))
-        return cls(shape, colors, counts, True, n_transparent, None, inverse, transparent)
-
-    def _cached(self, key: object, make: Callable[[], object]):
-        if key not in self._cache:
-            self._cache[key] = make()
-        return self._cache[key]
-
-    def coords(self, color_space: str) -> np.ndarray:
-        """The colours in a working space, (M, 3|4) float32 (computed once per space)."""
-        return self._cached(("coords", color_space), lambda: to_working(self.colors, color_space))
-
-    def bins(self, bits: int) -> tuple[int, np.ndarray]:
-        """How many bins are occupied when each channel keeps its top ``bits`` bits, and each
-        colour's bin (computed once per depth)."""
-
-        def make() -> tuple[int, np.ndarray]:
-            occupied, inverse = np.unique(_bin_index(self.colors, bits), return_inverse=True)
-            return len(occupied), inverse.astype(np.intp).ravel()
-
-        return self._cached(("bins", bits), make)
-
-    @property
-    def n_pixels(self) -> int:
-        return self.shape[0] * self.shape[1]
-
-    @property
-    def n_colors(self) -> int:
-        """Distinct colours, counting fully transparent pixels as one."""
-        return len(self.colors) + (1 if self.n_transparent else 0)
-
-    def labels_for(self, color_labels: np.ndarray, transparent_label: int = 0) -> np.ndarray:
-        """(H, W) uint8 labels of every pixel, given the label of each distinct colour.
-
-        Not for two threads at once on the same table (they would share a lookup table).
-        """
-        color_labels = np.asarray(color_labels, dtype=np.uint8)
-        if self._keys is not None:
-            # Every pixel's key is a table colour, so only those entries are ever read: the
-            # table (16 MB) is allocated once and never cleared.
-            lut = self._cached("lut", lambda: np.empty(1 << 24, dtype=np.uint8))
-            lut[self._cached("color_keys", lambda: _pack_rgb(self.colors))] = color_labels
-            labels = lut[self._keys]
-        else:
-            assert self._inverse is not None
-            labels = color_labels[np.maximum(self._inverse, 0)]
-        if self._transparent is not None:
-            labels[self._transparent] = transparent_label
-        return labels.reshape(self.shape)
-
-
-def _pack_rgb(flat: np.ndarray) -> np.ndarray:
-    """(N, >=3) uint8 -> (N,) uint32 keys r << 16 | g << 8 | b."""
-    n = flat.shape[0]
-    keys = np.zeros(n, dtype=np.uint32)
-    view = keys.view(np.uint8).reshape(n, 4)
-    if sys.byteorder == "little":
-        view[:, 2], view[:, 1], view[:, 0] = flat[:, 0], flat[:, 1], flat[:, 2]
-    else:
-        view[:, 1], view[:, 2], view[:, 3] = flat[:, 0], flat[:, 1], flat[:, 2]
-    return keys
-
-
-def check_pixels(pixels: np.ndarray) -> np.ndarray:
-    """Validate an image array: (H, W, 3) or (H, W, 4) uint8 with H, W >= 1."""
-    pixels = np.asarray(pixels)
-    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
-        raise ValueError(f"expected an (H, W, 3) or (H, W, 4) uint8 array, got {pixels.dtype} {pixels.shape}")
-    if pixels.shape[0] == 0 or pixels.shape[1] == 0:
-        raise ValueError("the image has no pixels")
-    return pixels
+_SEED_SAMPLE = 4096  # k-means++ seeds on a sample of this many bins when a histogram has twice as many
+_RACE_RTOL = 1e-2  # seedings race until an iteration gains less than 1%
+_LEVEL_BITS = (4, 5, 6, 7)  # histogram depths tried, coarse first
+_POINTS_PER_CLUSTER = 12  # the coarsest level needs this many bins per cluster to seed well
+_MIN_LEVEL = 4096  # smaller histograms lose too much of the image's colour distribution
+_LEVEL_GROWTH = 3  # a level must be this many times larger than the one before
+_LEVEL_SHRINK = 2  # and this many times smaller than the full set
 
 
 @dataclass(frozen=True)
@@ -164,7 +42,9 @@ class Progress:
 
     ``stage`` is "seeding" (rival starts racing on the coarsest histogram), "coarse" (converging on
     colour histograms) or "fine" (all distinct colours); ``iteration`` counts every iteration run;
-    ``palette`` (K, 3|4) uint8 and ``shares`` (K,) fractions of the pixels, for this iteration.
+    ``palette`` (K, 3|4) uint8 and ``shares`` (K,) fractions of the pixels, for this iteration;
+    ``centroids`` (K, 3|4) float32 are the unrounded centres in ``color_space`` (read-only), for
+    callers that assign colours to them without a round trip through sRGB.
     """
 
     stage: str
@@ -174,6 +54,8 @@ class Progress:
     shift: float
     palette: np.ndarray
     shares: np.ndarray
+    centroids: np.ndarray
+    color_space: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,7 +65,7 @@ class Quantized:
     ``palette`` (n, 3) or (n, 4) uint8, one row per entry, entries that are not opaque first and
     then by share of pixels; ``labels`` (H, W) uint8, so ``palette[labels]`` is the image.
     ``counts`` (n,) pixels per entry.  ``inertia`` is the k-means objective in the working colour
-    space; ``centroids`` are the unrounded centres there (for warm starts).  ``notice`` says in
+    space; ``centroids`` are the unrounded centres there.  ``notice`` says in
     words when the palette has fewer entries than asked, else None.
     """
 
@@ -218,9 +100,9 @@ def quantize(
     k: int,
     *,
     color_space: str = DEFAULT_COLOR_SPACE,
-    init: str | np.ndarray | Quantized = "k-means++",
-    seed: int = 0,
-    max_iter: int = 300,
+    init: str | np.ndarray = DEFAULT_INIT,
+    seed: int = DEFAULT_SEED,
+    max_iter: int = DEFAULT_MAX_ITER,
     tol: float = 1e-4,
     rtol: float = 3e-3,
     n_init: int | None = None,
@@ -236,8 +118,8 @@ def quantize(
     image : (H, W, 3|4) uint8 pixels, or the ``ColorTable`` of an image (reused across calls).
     k : palette size, 1..256, counting the transparent entry when the image has one.
     color_space : "rgb" or "oklab", where distances are measured.
-    init : "k-means++", "random", a (k', d) array of working-space centroids (k' == k clusters),
-        or the ``Quantized`` result of an earlier call on the same image (a warm start).
+    init : "k-means++", "random", or a (k', d) array of working-space centroids (k' clusters: k,
+        or k - 1 when the image has a transparent entry).
     seed, max_iter, tol, rtol : as for ``kmeans.fit``; ``max_iter`` bounds each stage, and a
         stage ends when an iteration lowers the inertia by less than ``rtol`` of it.
     accelerate : over-relaxed Lloyd steps (see ``kmeans.fit``).
@@ -252,8 +134,8 @@ def quantize(
     started = time.perf_counter()
     if color_space not in COLOR_SPACES:
         raise ValueError(f"unknown colour space {color_space!r}; use one of {', '.join(COLOR_SPACES)}")
-    if not 1 <= k <= MAX_PALETTE:
-        raise ValueError(f"K must be between 1 and {MAX_PALETTE}, got {k}")
+    if not 1 <= k <= MAX_K:
+        raise ValueError(f"K must be between 1 and {MAX_K}, got {k}")
     table = image if isinstance(image, ColorTable) else ColorTable.from_pixels(image)
     rng = np.random.default_rng(seed)
     transparent_slot = 1 if table.n_transparent else 0
@@ -262,19 +144,19 @@ def quantize(
     notice = None
 
     if m == 0:  # nothing but transparent pixels
-        return _finish(table, np.zeros((0, 4), np.uint8), np.zeros(0, np.int32), k, color_space,
-                       0.0, 0, 0, True, np.zeros((0, 4), np.float32), started, None)
+        return _finish(table, np.zeros((0, 4), np.uint8), np.zeros(0, np.int32), k=k, color_space=color_space,
+                       centroids=np.zeros((0, 4), np.float32), started=started)
 
     X = table.coords(color_space)
     weights = table.counts.astype(np.float64)
     if m <= k_colors:
-        notice = (f"The image has only {_count(table.n_colors, 'distinct colour')}, so the palette has "
-                  f"{_count(table.n_colors, 'entry', 'entries')} instead of {k}.") if table.n_colors < k else None
-        return _finish(table, table.colors, np.arange(m, dtype=np.int32), k, color_space, 0.0, 0, 0,
-                       True, X, started, notice)
+        notice = (f"The image has only {count(table.n_colors, 'distinct colour')}, so the palette has "
+                  f"{count(table.n_colors, 'entry', 'entries')} instead of {k}.") if table.n_colors < k else None
+        return _finish(table, table.colors, np.arange(m, dtype=np.int32), k=k, color_space=color_space,
+                       centroids=X, started=started, notice=notice)
 
     relay = _Relay(callback, color_space)
-    start = _initial_centroids(X, weights, k_colors, init, color_space, rng)
+    start = _initial_centroids(X, k_colors, init)
     method = init if isinstance(init, str) else "k-means++"
     if n_init is None:
         n_init = 6 if k_colors <= 32 else 1
@@ -282,8 +164,8 @@ def quantize(
     def run(samples: np.ndarray, w: np.ndarray, begin: str | np.ndarray, stage: str, stop_gain: float,
             snap=None) -> KMeansResult:
         relay.begin(stage, max_iter)
-        result = _fit(samples, k_colors, w, begin, 1, max_iter, tol, stop_gain, rng, relay, cancel,
-                      accelerate, snap)
+        result = run_lloyd(samples, k_colors, weights=w, init=begin, rng=rng, max_iter=max_iter, tol=tol,
+                           rtol=stop_gain, callback=relay, cancel=cancel, accelerate=accelerate, snap=snap)
         if result.stopped:
             raise Cancelled("quantization cancelled")
         return result
@@ -313,24 +195,11 @@ def quantize(
     labels = res.labels
     unique = len(np.unique(palette, axis=0))
     if unique + transparent_slot < min(k, table.n_colors):
-        notice = (f"{_count(k_colors - unique, 'centroid')} rounded to colours already in the palette, "
-                  f"so it has {_count(unique + transparent_slot, 'entry', 'entries')} instead of {k}.")
-    return _finish(table, palette, labels, k, color_space, res.inertia, relay.count,
-                   coarse_iter, res.converged, res.centroids, started, notice)
-
-
-def _count(n: int, noun: str, plural: str | None = None) -> str:
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
-
-
-_SEED_SAMPLE = 4096  # k-means++ seeds on a sample of this many bins when a histogram has twice as many
-_RACE_RTOL = 1e-2  # seedings race until an iteration gains less than 1%
-
-_LEVEL_BITS = (4, 5, 6, 7)
-_POINTS_PER_CLUSTER = 12  # the coarsest level needs this many bins per cluster to seed well
-_MIN_LEVEL = 4096  # smaller histograms lose too much of the image's colour distribution
-_LEVEL_GROWTH = 3  # a level must be this many times larger than the one before
-_LEVEL_SHRINK = 2  # and this many times smaller than the full set
+        notice = (f"{count(k_colors - unique, 'centroid')} rounded to colours already in the palette, "
+                  f"so it has {count(unique + transparent_slot, 'entry', 'entries')} instead of {k}.")
+    return _finish(table, palette, labels, k=k, color_space=color_space, inertia=res.inertia, n_iter=relay.count,
+                   coarse_iter=coarse_iter, converged=res.converged, centroids=res.centroids, started=started,
+                   notice=notice)
 
 
 def _level_bits(table: ColorTable, k: int) -> list[int]:
@@ -373,39 +242,13 @@ def _histogram(table: ColorTable, color_space: str, bits: int) -> tuple[np.ndarr
         sums = np.stack([np.bincount(inverse, weights=w * X[:, j], minlength=n) for j in range(X.shape[1])], 1)
         return (sums / total[:, None]).astype(np.float32), total
 
-    return table._cached(("histogram", color_space, bits), make)
+    return table.cached(("histogram", color_space, bits), make)
 
 
-def _bin_index(colors: np.ndarray, bits: int) -> np.ndarray:
-    """Index of each colour's bin when every channel keeps its top ``bits`` bits."""
-    shift = 8 - bits
-    index = np.zeros(len(colors), dtype=np.int64)
-    for channel in range(colors.shape[1]):
-        index = (index << bits) | (colors[:, channel] >> shift)
-    return index
-
-
-def _initial_centroids(
-    X: np.ndarray,
-    weights: np.ndarray,
-    k: int,
-    init: str | np.ndarray | Quantized,
-    color_space: str,
-    rng: np.random.Generator,
-) -> np.ndarray | None:
+def _initial_centroids(X: np.ndarray, k: int, init: str | np.ndarray) -> np.ndarray | None:
     """Centroids to start the fine stage from, or None to seed from scratch."""
     if isinstance(init, str):
         return None
-    if isinstance(init, Quantized):
-        previous = np.asarray(init.centroids, dtype=np.float32)
-        if init.color_space != color_space or previous.ndim != 2 or previous.shape[1] != X.shape[1]:
-            return None
-        if len(previous) >= k:
-            # Keep k of the old centres, chosen by k-means++ over them weighted by their pixels.
-            sizes = np.bincount(_nearest(X, previous)[0], weights=weights, minlength=len(previous))
-            picked = init_centroids(previous, k, weights=sizes + 1e-12, seed=rng)
-            return picked.astype(np.float32)
-        return init_centroids(X, k, weights=weights, seed=rng, given=previous).astype(np.float32)
     start = np.asarray(init, dtype=np.float32)
     if start.shape != (k, X.shape[1]):
         raise ValueError(f"init must have shape ({k}, {X.shape[1]}), got {start.shape}")
@@ -437,6 +280,8 @@ class _Relay:
             shift=info.shift,
             palette=from_working(info.centroids, self.color_space),
             shares=info.sizes / max(info.sizes.sum(), 1e-300),
+            centroids=info.centroids,
+            color_space=self.color_space,
         )
         return self.callback(progress)
 
@@ -445,15 +290,16 @@ def _finish(
     table: ColorTable,
     palette: np.ndarray,
     color_labels: np.ndarray,
+    *,
     k: int,
     color_space: str,
-    inertia: float,
-    n_iter: int,
-    coarse_iter: int,
-    converged: bool,
     centroids: np.ndarray,
     started: float,
-    notice: str | None,
+    inertia: float = 0.0,
+    n_iter: int = 0,
+    coarse_iter: int = 0,
+    converged: bool = True,
+    notice: str | None = None,
 ) -> Quantized:
     """Order the palette (non-opaque entries first, then by share), add the transparent entry."""
     counts = np.bincount(color_labels, weights=table.counts, minlength=len(palette)).astype(np.int64)

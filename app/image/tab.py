@@ -1,0 +1,346 @@
+"""The image tab: canvas, colour controls, palette and statistics, and the jobs behind them.
+
+Flow: ``open_path`` sends decoding to the worker; when the image arrives it is shown and
+quantized.  Changing K or an option restarts quantization after a short debounce, so dragging
+the slider never queues work; the running job stops at its next iteration.  Every iteration
+updates the palette view, and about five times a second a live frame of the image.  A finished
+result is shown, then measured (quality and exact export size) on a second worker so the next K
+is never kept waiting by an encoder.  Exports run on a third.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
+
+from app.image.canvas import ImageCanvas
+from app.image.controls import ColourControls
+from app.image.jobs import (
+    IterationUpdate,
+    Measurement,
+    OpenedImage,
+    Outcome,
+    Params,
+    export,
+    measure,
+    open_image,
+    run_quantize,
+)
+from app.image.message_bar import MessageBar
+from app.image.palette_view import PaletteView
+from app.image.stats_panel import StatsPanel
+from app.qimage import PREVIEW_SIDE, shade_qimage
+from app.worker import JobError, Worker
+from kmeans.defaults import DEFAULT_MAX_PIXELS
+from kmeans.errors import ImageTooLargeError, KMeansImageError, OutputExistsError
+from kmeans.imagefile import hex_color
+from kmeans.metrics import Quality
+
+DEBOUNCE_MS = 150
+STAGE_WORDS = {"seeding": "trying starts", "coarse": "seeding", "fine": "refining"}
+
+
+@dataclass(frozen=True)
+class TooLarge:
+    """An image over the pixel limit: the window asks before opening it anyway."""
+
+    path: str
+    pixels: int
+    limit: int
+    message: str
+
+
+class ImageTab(QWidget):
+    """Everything about the open image; the window owns the menus and the file dialogs."""
+
+    image_opened = Signal(str)  # the path
+    open_failed = Signal(str)  # the message
+    progressed = Signal(object)  # IterationUpdate: one k-means iteration of the running job
+    quantized = Signal(object)  # Outcome
+    cancelled = Signal()  # a run (or an open) was stopped; the last result stays
+    failed = Signal(str)  # a run failed; the last result stays
+    measured = Signal(object)  # Measurement
+    too_large = Signal(object)  # TooLarge (pixels may exceed 32 bits): the window asks what to do
+    exported = Signal(object)  # Exported
+    export_failed = Signal(str)  # the message
+    status = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.worker = Worker("quantizeWorker", self)
+        self.measurer = Worker("measureWorker", self)
+        self.exporter = Worker("exportWorker", self)
+        self._opened: OpenedImage | None = None
+        self._outcome: Outcome | None = None
+        self._measurement: Measurement | None = None
+        self._open_notice = ""
+        self.max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger images are asked about first
+        self._submissions = 0  # quantization jobs sent to the worker (for tests and the benchmark)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.requantize)
+        self._build()
+        self.worker.busy_changed.connect(self.controls.cancel_button.setEnabled)
+
+    def _build(self) -> None:
+        self.canvas = ImageCanvas()
+        self.message_bar = MessageBar()
+        self.controls = ColourControls()
+        self.controls.changed.connect(self.schedule)
+        self.controls.cancel_button.clicked.connect(self.cancel)
+        self.palette_view = PaletteView()
+        self.palette_view.entry_selected.connect(self._highlight)
+        self.stats = StatsPanel()
+        self.stats.format_changed.connect(lambda _fmt: self._start_measure())
+
+        palette_box = QGroupBox("Palette")
+        palette_layout = QVBoxLayout(palette_box)
+        palette_layout.setContentsMargins(6, 6, 6, 6)
+        palette_layout.addWidget(self.palette_view)
+        side = QWidget()
+        side.setObjectName("sidePanel")
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.controls)
+        side_layout.addWidget(palette_box, 1)
+        side_layout.addWidget(self.stats)
+        side.setFixedWidth(372)
+        side.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
+
+        left = QVBoxLayout()
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(self.message_bar)
+        left.addWidget(self.canvas, 1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(10)
+        layout.addLayout(left, 1)
+        layout.addWidget(side)
+
+    # -- state ----------------------------------------------------------------------------------
+
+    @property
+    def opened(self) -> OpenedImage | None:
+        return self._opened
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """The last finished result (kept when a run is cancelled or fails)."""
+        return self._outcome
+
+    @property
+    def measurement(self) -> Measurement | None:
+        return self._measurement
+
+    @property
+    def submissions(self) -> int:
+        return self._submissions
+
+    def params(self) -> Params:
+        return self.controls.params()
+
+    def set_params(self, params: Params) -> None:
+        """Set the controls (without starting a run by itself)."""
+        self.controls.set_params(params)
+
+    # -- opening --------------------------------------------------------------------------------
+
+    def open_path(self, path: str | Path, notice: str = "", *, allow_large: bool = False) -> None:
+        """Decode ``path`` off the GUI thread; the current image stays until it has arrived.
+
+        ``notice`` is shown with the image's own notices once it has opened.  Images over
+        ``max_pixels`` raise ``too_large`` instead, unless ``allow_large``.
+        """
+        path = str(path)
+        max_pixels = None if allow_large else self.max_pixels
+        self._open_notice = notice
+        self._debounce.stop()
+        self.measurer.cancel()
+        self.controls.show_busy("opening…")
+        self.worker.submit(lambda token: open_image(path, max_pixels, token), on_done=self._image_arrived,
+                           on_failed=lambda error: self._open_refused(path, error),
+                           on_cancelled=self._stopped)
+
+    def _image_arrived(self, opened: OpenedImage) -> None:
+        self._opened = opened
+        self._outcome = None
+        self._measurement = None
+        self.canvas.set_original(opened.original, opened.original_preview)
+        self.palette_view.show_palette(np.zeros((0, 3), np.uint8), np.zeros(0))
+        self.palette_view.clear_selection()
+        self.stats.show_image(opened)
+        notices = " ".join(n for n in (self._open_notice, *opened.loaded.notices) if n)
+        self._open_notice = ""
+        if notices:
+            self.message_bar.show_message(notices)
+        else:
+            self.message_bar.hide()
+        self.image_opened.emit(str(opened.loaded.path))
+        self.requantize()
+
+    def _open_refused(self, path: str, error: KMeansImageError) -> None:
+        self._restore_idle()
+        if isinstance(error, ImageTooLargeError):
+            self.too_large.emit(TooLarge(path, error.pixels, error.limit, str(error)))
+            return
+        self.message_bar.show_message(str(error), error=True, details=_details(error))
+        self.open_failed.emit(str(error))
+
+    # -- quantizing -----------------------------------------------------------------------------
+
+    @Slot()
+    def schedule(self) -> None:
+        """Quantize again after the debounce interval (restarted by every change)."""
+        if self._opened is not None:
+            self._debounce.start()
+
+    @Slot()
+    def requantize(self) -> None:
+        """Quantize now with the current parameters (the running job stops)."""
+        self._debounce.stop()
+        opened = self._opened
+        if opened is None:
+            return
+        params = self.params()
+        previous = self._outcome
+        self.measurer.cancel()
+        self._submissions += 1
+        self.stats.show_running(params.k)
+        self.controls.show_fraction(0, 1, "starting…")
+        self.worker.submit(lambda token: run_quantize(opened, params, token, previous),
+                           on_done=self._outcome_arrived, on_progress=self._show_progress,
+                           on_failed=self._run_failed, on_cancelled=self._stopped)
+
+    @Slot()
+    def cancel(self) -> None:
+        """Stop k-means within one iteration; the last finished result stays."""
+        self._debounce.stop()
+        self.worker.cancel()
+
+    def _show_progress(self, update: IterationUpdate) -> None:
+        p = update.progress
+        self.controls.show_fraction(p.iteration, p.max_iter,
+                                    f"iteration {p.iteration} · {STAGE_WORDS.get(p.stage, p.stage)}")
+        self.palette_view.show_palette(p.palette, p.shares)
+        if update.frame is not None:
+            self.canvas.set_result(update.frame)
+        self.progressed.emit(update)
+
+    def _outcome_arrived(self, outcome: Outcome) -> None:
+        self._outcome = outcome
+        self._measurement = None
+        result = outcome.result
+        self.canvas.set_result(outcome.image, outcome.preview)
+        self.palette_view.clear_selection()  # entries are numbered afresh: a selection would point elsewhere
+        self.palette_view.show_palette(result.palette, result.shares)
+        self.controls.show_fraction(1, 1, f"done · {result.n_iter} iterations · {outcome.seconds:.2f} s")
+        if result.notice:
+            self.message_bar.show_message(result.notice)
+        self.status.emit(f"{len(result.palette)} colours in {outcome.seconds:.2f} s")
+        self.quantized.emit(outcome)
+        self._start_measure()
+
+    def _run_failed(self, error: KMeansImageError) -> None:
+        self._restore_idle()
+        self._restore_last_result()
+        self.message_bar.show_message(f"k-means failed: {error}", error=True, details=_details(error))
+        self.status.emit(f"k-means failed: {error}")
+        self.failed.emit(str(error))
+
+    def _stopped(self) -> None:
+        self._restore_idle()
+        self._restore_last_result()
+        self.status.emit("Stopped; the last finished result is kept.")
+        self.cancelled.emit()
+
+    def _restore_idle(self) -> None:
+        self.controls.show_idle("stopped" if self._opened else "idle")
+
+    def _restore_last_result(self) -> None:
+        outcome = self._outcome
+        if outcome is not None:
+            self.canvas.set_result(outcome.image, outcome.preview)
+            self.palette_view.show_palette(outcome.palette, outcome.result.shares)
+            if self._measurement is not None and self._opened is not None:
+                self.stats.show_outcome(outcome)
+                self.stats.show_measurement(self._measurement, self._opened.loaded.file_size)
+            else:
+                self._start_measure()  # (shows the outcome too)
+        elif self._opened is not None:
+            self.canvas.set_result(None)
+            self.palette_view.show_palette(np.zeros((0, 3), np.uint8), np.zeros(0))
+            self.stats.show_image(self._opened)
+
+    # -- measuring ------------------------------------------------------------------------------
+
+    def _start_measure(self) -> None:
+        opened, outcome, fmt = self._opened, self._outcome, self.stats.fmt
+        if opened is None or outcome is None:
+            return
+        self.stats.show_outcome(outcome)
+        self.measurer.submit(lambda token: measure(opened, outcome, fmt, token), on_progress=self._show_quality,
+                             on_done=self._show_measurement, on_failed=lambda e: self.stats.show_measure_failed(str(e)))
+
+    def _show_quality(self, scores: Quality) -> None:
+        self.stats.show_quality(scores)
+
+    def _show_measurement(self, measurement: Measurement) -> None:
+        if self._opened is None:
+            return
+        self._measurement = measurement
+        self.stats.show_measurement(measurement, self._opened.loaded.file_size)
+        self.measured.emit(measurement)
+
+    # -- exporting ------------------------------------------------------------------------------
+
+    def export_to(self, path: str, fmt: str, dithered: bool, overwrite: bool = False) -> None:
+        """Save the current result to ``path`` on the export worker: ``exported`` or ``export_failed``
+        follows.  An existing file is replaced only with ``overwrite`` (else the message bar offers it)."""
+        opened, outcome = self._opened, self._outcome
+        if opened is None or outcome is None:
+            return
+        self.stats.set_format(fmt)
+        self.exporter.submit(lambda _token: export(path, opened, outcome, fmt, dithered, overwrite),
+                             on_done=self.exported.emit,
+                             on_failed=lambda error: self._export_refused(error, path, fmt, dithered))
+
+    def _export_refused(self, error: KMeansImageError, path: str, fmt: str, dithered: bool) -> None:
+        action = None
+        if isinstance(error, OutputExistsError):
+            action = ("Overwrite", lambda: self.export_to(path, fmt, dithered, overwrite=True))
+        self.message_bar.show_message(f"Not saved: {error}", error=True, details=_details(error), action=action)
+        self.export_failed.emit(str(error))
+
+    # -- highlight ------------------------------------------------------------------------------
+
+    @Slot(int)
+    def _highlight(self, entry: int) -> None:
+        outcome = self._outcome
+        if entry < 0 or outcome is None or entry >= len(outcome.palette) or self.worker.busy:
+            self.canvas.set_highlight(None)  # (while k-means runs the swatches are not the result's)
+            return
+        labels = outcome.labels
+        h, w = labels.shape
+        step = max(1, math.ceil(max(h, w) / PREVIEW_SIDE))
+        small = labels[::step, ::step]
+        self.canvas.set_highlight(shade_qimage(small == entry))
+        share = outcome.result.counts[entry] / labels.size if not outcome.params.dither else np.mean(small == entry)
+        self.status.emit(f"Highlighting {hex_color(outcome.palette[entry])}: {share * 100:.1f}% of the pixels")
+
+    # -- shutdown -------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop and join the worker threads (safe to call more than once)."""
+        self._debounce.stop()
+        for worker in (self.worker, self.measurer, self.exporter):
+            worker.stop()
+
+
+def _details(error: KMeansImageError) -> str:
+    return error.details if isinstance(error, JobError) else ""

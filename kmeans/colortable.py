@@ -1,0 +1,141 @@
+"""The distinct colours of an image with their pixel counts: what k-means runs on.
+
+k-means over an image's distinct colours, each weighted by its pixel count, is k-means over all of
+its pixels (the same objective, term for term) at a fraction of the work.  ``ColorTable`` is built
+once per image and reused for every K; it also maps a label per colour back onto every pixel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kmeans.colorspace import pack_rgb, to_working, unpack_rgb
+
+
+@dataclass(frozen=True, eq=False)
+class ColorTable:
+    """The distinct colours of an image with their pixel counts.
+
+    ``colors`` is (M, 3) uint8, or (M, 4) when some pixels are partly transparent; fully
+    transparent pixels are not in it (they are counted in ``n_transparent``).  ``has_alpha`` says
+    the image has any pixel that is not opaque, so its palette needs an alpha channel.
+    """
+
+    shape: tuple[int, int]
+    colors: np.ndarray
+    counts: np.ndarray
+    has_alpha: bool
+    n_transparent: int
+    _keys: np.ndarray | None = field(repr=False)  # (N,) 24-bit RGB keys, when colors is (M, 3)
+    _inverse: np.ndarray | None = field(repr=False)  # (N,) index into colors, when (M, 4)
+    _transparent: np.ndarray | None = field(repr=False)  # (N,) bool, or None
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)  # derived arrays, built once
+
+    @classmethod
+    def from_pixels(cls, pixels: np.ndarray) -> ColorTable:
+        """Build the table from an (H, W, 3) or (H, W, 4) uint8 array."""
+        pixels = check_pixels(pixels)
+        h, w, channels = pixels.shape
+        flat = pixels.reshape(-1, channels)
+        transparent = None
+        n_transparent = 0
+        has_alpha = False
+        if channels == 4:
+            alpha = flat[:, 3]
+            has_alpha = bool((alpha != 255).any())
+            if has_alpha:
+                transparent = alpha == 0
+                n_transparent = int(np.count_nonzero(transparent))
+                if n_transparent == 0:
+                    transparent = None
+                if ((alpha > 0) & (alpha < 255)).any():
+                    return cls._from_rgba(flat, (h, w), n_transparent, transparent)
+        keys = pack_rgb(flat)
+        visible = keys if transparent is None else keys[~transparent]
+        unique, counts = np.unique(visible, return_counts=True)
+        return cls((h, w), unpack_rgb(unique), counts, has_alpha, n_transparent, keys, None, transparent)
+
+    @classmethod
+    def _from_rgba(
+        cls, flat: np.ndarray, shape: tuple[int, int], n_transparent: int, transparent: np.ndarray | None
+    ) -> ColorTable:
+        keys = np.ascontiguousarray(flat).view(np.uint32).ravel()
+        if transparent is None:
+            unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+            inverse = inverse.astype(np.int32).ravel()
+        else:  # transparent pixels are not in the table: leave them out of the sort
+            unique, visible_inverse, counts = np.unique(keys[~transparent], return_inverse=True, return_counts=True)
+            inverse = np.full(keys.shape, -1, dtype=np.int32)
+            inverse[~transparent] = visible_inverse.ravel()
+        colors = np.ascontiguousarray(unique.view(np.uint8).reshape(-1, 4))
+        return cls(shape, colors, counts, True, n_transparent, None, inverse, transparent)
+
+    def cached(self, key: object, make: Callable[[], object]):
+        """The value stored under ``key``, made by ``make()`` the first time (per table)."""
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def coords(self, color_space: str) -> np.ndarray:
+        """The colours in a working space, (M, 3|4) float32 (computed once per space)."""
+        return self.cached(("coords", color_space), lambda: to_working(self.colors, color_space))
+
+    def bins(self, bits: int) -> tuple[int, np.ndarray]:
+        """How many bins are occupied when each channel keeps its top ``bits`` bits, and each
+        colour's bin (computed once per depth)."""
+
+        def make() -> tuple[int, np.ndarray]:
+            occupied, inverse = np.unique(bin_index(self.colors, bits), return_inverse=True)
+            return len(occupied), inverse.astype(np.intp).ravel()
+
+        return self.cached(("bins", bits), make)
+
+    @property
+    def n_pixels(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    @property
+    def n_colors(self) -> int:
+        """Distinct colours, counting fully transparent pixels as one."""
+        return len(self.colors) + (1 if self.n_transparent else 0)
+
+    def labels_for(self, color_labels: np.ndarray, transparent_label: int = 0) -> np.ndarray:
+        """(H, W) uint8 labels of every pixel, given the label of each distinct colour.
+
+        Not for two threads at once on the same table (they would share a lookup table).
+        """
+        color_labels = np.asarray(color_labels, dtype=np.uint8)
+        if self._keys is not None:
+            # Every pixel's key is a table colour, so only those entries are ever read: the
+            # table (16 MB) is allocated once and never cleared.
+            lut = self.cached("lut", lambda: np.empty(1 << 24, dtype=np.uint8))
+            lut[self.cached("color_keys", lambda: pack_rgb(self.colors))] = color_labels
+            labels = lut[self._keys]
+        else:
+            assert self._inverse is not None
+            labels = color_labels[np.maximum(self._inverse, 0)]
+        if self._transparent is not None:
+            labels[self._transparent] = transparent_label
+        return labels.reshape(self.shape)
+
+
+def check_pixels(pixels: np.ndarray) -> np.ndarray:
+    """Validate an image array: (H, W, 3) or (H, W, 4) uint8 with H, W >= 1."""
+    pixels = np.asarray(pixels)
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        raise ValueError(f"expected an (H, W, 3) or (H, W, 4) uint8 array, got {pixels.dtype} {pixels.shape}")
+    if pixels.shape[0] == 0 or pixels.shape[1] == 0:
+        raise ValueError("the image has no pixels")
+    return pixels
+
+
+def bin_index(colors: np.ndarray, bits: int) -> np.ndarray:
+    """Index of each colour's bin when every channel keeps its top ``bits`` bits."""
+    shift = 8 - bits
+    index = np.zeros(len(colors), dtype=np.int64)
+    for channel in range(colors.shape[1]):
+        index = (index << bits) | (colors[:, channel] >> shift)
+    return index

@@ -1,0 +1,43 @@
+"""The words the command line and the window share: counts, byte sizes, format and option names.
+
+Messages that belong to one front end (the command line's ``--force`` hint, the window's buttons)
+stay in that front end; the core's errors state facts only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: What to call each export format in a user interface.
+FORMAT_LABELS = {"png": "PNG (indexed)", "gif": "GIF", "webp": "WebP (lossless)", "bmp": "BMP"}
+#: What to call each colour space.
+COLOR_SPACE_LABELS = {"rgb": "RGB", "oklab": "OKLab"}
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """"1 colour", "3 colours"; ``plural`` for nouns that do not just take an s."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def file_size(n: int) -> str:
+    """A byte count for people: "812 B", "41.7 KB (42,648 B)", "2.66 MB (2,790,013 B)"."""
+    if n < 1024:
+        return f"{n:,} B"
+    if n < 1024**2:
+        return f"{n / 1024:,.1f} KB ({n:,} B)"
+    return f"{n / 1024**2:,.2f} MB ({n:,} B)"
+
+
+def size_change(bytes_before: int, bytes_after: int) -> str:
+    """The change in words: "12.3× smaller", or "1.4× larger" when the output grew."""
+    if bytes_after <= 0:
+        return "empty"
+    ratio = bytes_before / bytes_after
+    return f"{ratio:.1f}× smaller" if ratio >= 1 else f"{1 / ratio:.1f}× larger"
+
+
+def display_name(path: str | os.PathLike[str]) -> str:
+    """A file name fit to print: undecodable bytes shown as escapes, never an encoding error."""
+    name = Path(path).name or os.fspath(path)
+    return os.fsencode(name).decode("utf-8", "backslashreplace")

@@ -79,6 +79,7 @@ def test_progress_arrives_in_order_every_iteration(qtbot, window, photo_path):
     assert tab.controls.progress.value() == tab.controls.progress.maximum()
 
 
+@pytest.mark.slow
 def test_cancel_mid_run_keeps_the_previous_result(qtbot, window, big_path):
     first = open_and_wait(qtbot, window, big_path)
     tab = window.image_tab
@@ -212,6 +213,7 @@ def test_split_handle_drags(qtbot, window, photo_path):
     assert canvas.split == pytest.approx(0.25, abs=0.02)
 
 
+@pytest.mark.slow
 def test_gui_thread_keeps_ticking_while_a_big_image_quantizes(qtbot, window, big_path):
     gaps: list[float] = []
     last = [time.perf_counter()]
@@ -274,6 +276,7 @@ def test_recent_files_and_options_are_remembered(qtbot, settings, photo_path, tm
     again.close()
 
 
+@pytest.mark.slow
 def test_screenshot_from_the_command_line(tmp_path, photo_path):
     out = tmp_path / "shot.png"
     done = subprocess.run([sys.executable, "main.py", str(photo_path), "--screenshot", str(out)], cwd=ROOT,

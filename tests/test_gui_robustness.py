@@ -57,6 +57,7 @@ def test_too_large_asks_and_opens_when_allowed(qtbot, window, photo_path):
     assert "photo.png" in window.windowTitle()
 
 
+@pytest.mark.slow
 def test_two_hundred_rapid_k_changes(qtbot, window, big_path):
     open_and_wait(qtbot, window, big_path)
     tab = window.image_tab
@@ -83,6 +84,7 @@ def test_cancel_while_opening_keeps_the_old_image(qtbot, window, photo_path, big
     assert tab.outcome is not None
 
 
+@pytest.mark.slow
 def test_opening_a_new_image_mid_run(qtbot, window, big_path, photo_path):
     tab = window.image_tab
     with qtbot.waitSignal(tab.progressed, timeout=WAIT):
@@ -92,6 +94,7 @@ def test_opening_a_new_image_mid_run(qtbot, window, big_path, photo_path):
     assert outcome.labels.shape == (120, 160)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["close the window", "File > Quit"])
 def test_quitting_mid_run_stops_and_joins_the_threads(qtbot, settings, big_path, how):
     win = MainWindow(settings)
@@ -162,6 +165,7 @@ def test_export_to_an_unwritable_folder(qtbot, window, photo_path, tmp_path):
     assert "folder does not exist" in blocker.args[0]
 
 
+@pytest.mark.slow
 def test_closing_quickly_after_start_is_clean(qtbot, tmp_path, big_path):
     for _ in range(3):
         win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))

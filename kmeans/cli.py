@@ -132,9 +132,10 @@ def output_path(source: Path, args: argparse.Namespace) -> tuple[Path, str]:
 
 
 def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
+    from kmeans.colortable import ColorTable
     from kmeans.imagefile import encode, format_losses, load, save_palette, write_atomic
     from kmeans.metrics import compression_ratio, quality
-    from kmeans.quantization import dither, quantize
+    from kmeans.quantization import dither, quantize, result_quality
 
     started = time.perf_counter()
     target, fmt = output_path(source, args)
@@ -143,7 +144,8 @@ def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
     image = load(source, max_pixels=args.max_pixels or None)
     progress = _Progress(image.name, err) if not args.quiet else None
     try:
-        result = quantize(image.pixels, args.k, color_space=args.color_space, init=args.init, seed=args.seed,
+        table = ColorTable.from_pixels(image.pixels)
+        result = quantize(table, args.k, color_space=args.color_space, init=args.init, seed=args.seed,
                           max_iter=args.max_iter, callback=progress)
     except Cancelled:  # pragma: no cover - the command line never cancels
         raise KMeansImageError(f"{image.name}: cancelled") from None
@@ -156,7 +158,8 @@ def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
     if args.palette_out:
         save_palette(args.palette_out, result.palette, force=args.force)
     seconds = time.perf_counter() - started
-    scores = quality(image.pixels, result.palette[labels])
+    scores = quality(image.pixels, result.palette[labels]) if args.dither else \
+        result_quality(table, result, image.pixels.shape[2])
     notes = [n for n in (*image.notices, result.notice, format_losses(result.palette, fmt)) if n]
     ratio = compression_ratio(image.file_size, len(data))
     size_note = f"{ratio:.1f}x smaller" if ratio >= 1 else "LARGER than the input"

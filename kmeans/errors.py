@@ -6,6 +6,8 @@ command-line flag or button to use, because the core does not know who is readin
 
 from __future__ import annotations
 
+from typing import Protocol
+
 
 class KMeansImageError(Exception):
     """Base of every error this package raises about images and files."""
@@ -42,3 +44,9 @@ class OutputExistsError(ImageSaveError):
 
 class Cancelled(Exception):
     """A quantization was cancelled by its callback or cancel token."""
+
+
+class CancelToken(Protocol):
+    """Anything with ``is_set()``, such as ``threading.Event``: long work stops once it is set."""
+
+    def is_set(self) -> bool: ...

@@ -24,7 +24,14 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from kmeans.defaults import DEFAULT_FORMAT, DEFAULT_MAX_PIXELS, FORMATS, format_for
-from kmeans.errors import ImageLoadError, ImageSaveError, ImageTooLargeError, OutputExistsError
+from kmeans.errors import (
+    Cancelled,
+    CancelToken,
+    ImageLoadError,
+    ImageSaveError,
+    ImageTooLargeError,
+    OutputExistsError,
+)
 from kmeans.wording import display_name
 
 PALETTE_FORMATS = ("gpl", "hex")
@@ -196,17 +203,32 @@ def palette_image(palette: np.ndarray, labels: np.ndarray) -> Image.Image:
     return image
 
 
-def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = DEFAULT_FORMAT) -> bytes:
+class _Output(io.BytesIO):
+    """An in-memory file that stops the encoder (``Cancelled``) at its next write once ``cancel`` is set."""
+
+    def __init__(self, cancel: CancelToken | None):
+        super().__init__()
+        self._cancel = cancel
+
+    def write(self, data) -> int:  # type: ignore[override]
+        if self._cancel is not None and self._cancel.is_set():
+            raise Cancelled("encoding cancelled")
+        return super().write(data)
+
+
+def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = DEFAULT_FORMAT, *,
+           cancel: CancelToken | None = None) -> bytes:
     """The bytes of a palette image in ``fmt`` (png, gif, webp or bmp).
 
     PNG is indexed at the smallest bit depth that holds the palette (1, 2, 4 or 8), optimized;
     GIF keeps only fully transparent entries; WebP is lossless; BMP keeps no transparency.
+    Raises ``Cancelled`` soon after ``cancel.is_set()`` (between blocks of output).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     palette = np.asarray(palette, dtype=np.uint8)
     labels = np.asarray(labels)
-    buffer = io.BytesIO()
+    buffer = _Output(cancel)
     if fmt == "webp":
         pixels = palette[labels]
         mode = "RGBA" if pixels.shape[2] == 4 else "RGB"

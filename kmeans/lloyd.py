@@ -18,10 +18,10 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
+from kmeans.errors import CancelToken
 from kmeans.init import init_centroids
 
 _CHUNK_ELEMENTS = 1 << 20  # ~4 MB of float32 distances per chunk: fits in cache, measured fastest
@@ -30,12 +30,6 @@ _WORKERS = max(1, min(8, os.cpu_count() or 1))
 _PARALLEL_ROWS = 8192  # below this, splitting between threads costs more than it saves
 _MAX_RELAX = 1.8  # the largest over-relaxation factor of an accelerated Lloyd step
 _BRUTE_FORCE_SIZE = 1 << 18  # samples x clusters below which measuring all beats keeping bounds
-
-
-class CancelToken(Protocol):
-    """Anything with ``is_set()``, such as ``threading.Event``."""
-
-    def is_set(self) -> bool: ...
 
 
 @dataclass(frozen=True)

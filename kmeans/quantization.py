@@ -22,9 +22,10 @@ import numpy as np
 from kmeans.colorspace import COLOR_SPACES, from_working, to_working
 from kmeans.colortable import ColorTable, check_pixels
 from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_SEED, MAX_K
-from kmeans.errors import Cancelled
+from kmeans.errors import Cancelled, CancelToken
 from kmeans.init import init_centroids
-from kmeans.lloyd import CancelToken, IterationInfo, KMeansResult, run_lloyd
+from kmeans.lloyd import IterationInfo, KMeansResult, run_lloyd
+from kmeans.metrics import Quality, color_quality
 from kmeans.wording import count
 
 _SEED_SAMPLE = 4096  # k-means++ seeds on a sample of this many bins when a histogram has twice as many
@@ -64,9 +65,11 @@ class Quantized:
 
     ``palette`` (n, 3) or (n, 4) uint8, one row per entry, entries that are not opaque first and
     then by share of pixels; ``labels`` (H, W) uint8, so ``palette[labels]`` is the image.
-    ``counts`` (n,) pixels per entry.  ``inertia`` is the k-means objective in the working colour
-    space; ``centroids`` are the unrounded centres there.  ``notice`` says in
-    words when the palette has fewer entries than asked, else None.
+    ``counts`` (n,) pixels per entry.  ``color_labels`` (M,) is the entry of each of the table's
+    distinct colours (``ColorTable.colors``), so measures can work on colours instead of pixels.
+    ``inertia`` is the k-means objective in the working colour space; ``centroids`` are the
+    unrounded centres there.  ``notice`` says in words when the palette has fewer entries than
+    asked, else None.
     """
 
     palette: np.ndarray
@@ -81,6 +84,7 @@ class Quantized:
     distinct_colors: int
     seconds: float
     centroids: np.ndarray
+    color_labels: np.ndarray
     notice: str | None = None
 
     @property
@@ -320,7 +324,8 @@ def _finish(
         order = np.concatenate([[0], order[order != 0]])
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    labels = table.labels_for(rank[color_labels], transparent_label=0)
+    color_labels = rank[color_labels]
+    labels = table.labels_for(color_labels, transparent_label=0)
     return Quantized(
         palette=np.ascontiguousarray(palette[order]),
         labels=labels,
@@ -334,6 +339,7 @@ def _finish(
         distinct_colors=table.n_colors,
         seconds=time.perf_counter() - started,
         centroids=np.asarray(centroids),
+        color_labels=color_labels,
         notice=notice,
     )
 
@@ -361,3 +367,10 @@ def dither(pixels: np.ndarray, result: Quantized) -> np.ndarray:
         see_through = pixels[..., 3] < 255
         labels[see_through] = result.labels[see_through]
     return labels
+
+
+def result_quality(table: ColorTable, result: Quantized, channels: int) -> Quality:
+    """MSE, PSNR and mean ΔE of an undithered ``result`` against the image ``table`` was made from
+    (``channels``: 3 or 4, as the image's pixels), computed on its distinct colours."""
+    return color_quality(table.colors, table.counts, result.palette[result.color_labels], n_pixels=table.n_pixels,
+                         channels=channels)

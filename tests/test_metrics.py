@@ -82,3 +82,26 @@ def test_sizes():
     assert bits_per_pixel(1000, 8000) == 1.0
     assert compression_ratio(1000, 250) == 4.0
     assert compression_ratio(100, 200) == 0.5
+
+
+@pytest.mark.parametrize("kind", ["rgb", "rgba with holes", "partial alpha"])
+def test_quality_on_distinct_colours_equals_quality_on_pixels(kind):
+    from conftest import gradient_image
+
+    from kmeans import quantize
+    from kmeans.colortable import ColorTable
+    from kmeans.quantization import result_quality
+
+    pixels = gradient_image(40, 50, seed=4)
+    if kind != "rgb":
+        alpha = np.full((*pixels.shape[:2], 1), 255, np.uint8)
+        alpha[:10] = 0
+        if kind == "partial alpha":
+            alpha[10:20] = 128
+        pixels = np.concatenate([pixels, alpha], axis=2)
+    table = ColorTable.from_pixels(pixels)
+    result = quantize(table, 12)
+    fast = result_quality(table, result, pixels.shape[2])
+    slow = quality(pixels, result.to_array())
+    assert fast.mse == pytest.approx(slow.mse, rel=1e-12)
+    assert fast.delta_e == pytest.approx(slow.delta_e, rel=1e-9)

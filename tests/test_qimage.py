@@ -56,3 +56,12 @@ def test_shade_covers_only_what_is_not_kept():
     keep = np.array([[True, False]])
     shade = shade_qimage(keep)
     assert pixel(shade, 0, 0)[3] == 0 and pixel(shade, 1, 0)[3] == 255
+
+
+def test_preview_averages_transparent_pixels_premultiplied():
+    palette = np.array([[0, 0, 0, 0], [200, 100, 40, 255]], np.uint8)
+    labels = np.zeros((100, 300), np.uint8)
+    labels[:, 1::2] = 1  # half transparent: the colour must stay (200, 100, 40), at half alpha
+    preview = palette_preview(palette, labels, side=150)
+    red, green, blue, alpha = pixel(preview, 10, 10)
+    assert abs(alpha - 128) <= 1 and abs(red - 200) <= 2 and abs(green - 100) <= 2 and abs(blue - 40) <= 2

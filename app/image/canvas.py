@@ -32,19 +32,24 @@ HANDLE_GRAB = 10  # logical pixels either side of the split line that grab it
 
 
 class _Layer:
-    """An image at full resolution plus an optional downscaled copy of it."""
+    """One picture at one or more resolutions; ``width`` x ``height`` is its full size in image pixels.
 
-    def __init__(self, full: QImage, preview: QImage | None = None):
-        self.full = full
-        self.preview = preview if preview is not None and preview.width() < full.width() else None
+    A live frame of k-means is a single small image of a large picture: it is drawn stretched to
+    the full size, like any other downscaled copy.
+    """
+
+    def __init__(self, width: int, height: int, *images: QImage):
+        self.width, self.height = width, height
+        self.images = sorted(images, key=lambda image: image.width(), reverse=True)  # largest first
 
     def pick(self, zoom: float) -> tuple[QImage, float]:
-        """The image to draw at ``zoom`` (device px per full-res px) and its scale to full-res."""
-        if self.preview is not None:
-            scale = self.preview.width() / self.full.width()
-            if zoom <= scale:
-                return self.preview, scale
-        return self.full, 1.0
+        """The smallest image with at least ``zoom`` (device px per full-size px) of detail, else the
+        largest, and its scale to full size."""
+        chosen = self.images[0]
+        for image in self.images[1:]:
+            if image.width() / self.width >= zoom:
+                chosen = image
+        return chosen, chosen.width() / self.width
 
 
 class ImageCanvas(QWidget):
@@ -77,15 +82,20 @@ class ImageCanvas(QWidget):
 
     def set_original(self, full: QImage, preview: QImage | None = None) -> None:
         """Show a new image (resets the result and fits it to the view)."""
-        self._original = _Layer(full, preview)
+        self._original = _Layer(full.width(), full.height(), *([full] if preview is None else [full, preview]))
         self._result = None
         self._mask = None
         self._centre = QPointF(full.width() / 2, full.height() / 2)
         self.fit_to_window()
 
-    def set_result(self, full: QImage | None, preview: QImage | None = None) -> None:
-        """Show the quantized image (None: show the original on both sides)."""
-        self._result = _Layer(full, preview) if full is not None else None
+    def set_result(self, image: QImage | None, preview: QImage | None = None) -> None:
+        """Show the quantized image, at full size or smaller (a live frame), with an optional
+        downscaled copy; None shows the original on both sides."""
+        if image is None or self._original is None:
+            self._result = None
+        else:
+            images = [image] if preview is None else [image, preview]
+            self._result = _Layer(self._original.width, self._original.height, *images)
         self.update()
 
     def set_highlight(self, shade: QImage | None) -> None:
@@ -120,11 +130,11 @@ class ImageCanvas(QWidget):
     def fit_to_window(self) -> None:
         if self._original is None:
             return
-        full = self._original.full
+        full = self._original
         dpr = self.devicePixelRatioF()
         self._fit = True
-        self._centre = QPointF(full.width() / 2, full.height() / 2)
-        fit = min(self.width() * dpr / full.width(), self.height() * dpr / full.height())
+        self._centre = QPointF(full.width / 2, full.height / 2)
+        fit = min(self.width() * dpr / full.width, self.height() * dpr / full.height)
         self._set_zoom(min(max(fit, MIN_ZOOM), MAX_ZOOM))
 
     def actual_size(self) -> None:
@@ -175,10 +185,10 @@ class ImageCanvas(QWidget):
         if self._original is None:
             return QRectF()
         s = self._scale()
-        full = self._original.full
+        full = self._original
         left = self.width() / 2 - self._centre.x() * s
         top = self.height() / 2 - self._centre.y() * s
-        return QRectF(left, top, full.width() * s, full.height() * s)
+        return QRectF(left, top, full.width * s, full.height * s)
 
     def _split_x(self) -> float:
         return self.width() * self._split

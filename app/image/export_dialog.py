@@ -97,7 +97,8 @@ class ExportDialog(QDialog):
         self._size.setText("calculating…")
         opened, outcome, fmt, dithered = self._opened, self._outcome, self.fmt, self.dither
         self._note.setText(format_losses(outcome.palette, fmt) or "")
-        self._sizer.submit(lambda _token: len(export_bytes(opened, outcome, fmt, dithered)), on_done=self._show_size,
+        self._sizer.submit(lambda token: len(export_bytes(opened, outcome, fmt, dithered, cancel=token)),
+                           on_done=self._show_size,
                            on_failed=lambda error: self._size.setText(f"cannot encode: {error}"))
 
     def _show_size(self, size: int) -> None:

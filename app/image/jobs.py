@@ -25,7 +25,7 @@ from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_PIXEL
 from kmeans.imagefile import LoadedImage, encode, load, write_atomic
 from kmeans.lloyd import find_closest_centroids
 from kmeans.metrics import Quality, bits_per_pixel, quality
-from kmeans.quantization import Progress, Quantized, dither, quantize
+from kmeans.quantization import Progress, Quantized, dither, quantize, result_quality
 
 FRAME_INTERVAL = 0.2  # seconds between live frames of the image while k-means runs
 
@@ -193,22 +193,28 @@ def export_labels(opened: OpenedImage, outcome: Outcome, dithered: bool) -> np.n
     return dither(opened.pixels, outcome.result) if dithered else outcome.result.labels
 
 
-def export_bytes(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool) -> bytes:
+def export_bytes(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool, *,
+                 cancel: Token | None = None) -> bytes:
     """The exact bytes of the export of ``outcome`` in ``fmt``: the one encode path, so what the
     statistics and the export dialog show is what Export writes."""
-    return encode(outcome.palette, export_labels(opened, outcome, dithered), fmt)
+    return encode(outcome.palette, export_labels(opened, outcome, dithered), fmt, cancel=cancel)
 
 
 def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None = None) -> Measurement:
     """Quality against the original and the exact size of the export in ``fmt``.
 
-    The quality is reported first (``token.report``), as encoding a large image takes longer.
+    The quality is reported first (``token.report``): undithered, it is computed on the distinct
+    colours (exact, and a fraction of the work); encoding a large image takes longer, and stops
+    within one block of output once the token is cancelled.
     """
-    scores = quality(opened.pixels, outcome.palette[outcome.labels])
+    if outcome.params.dither:
+        scores = quality(opened.pixels, outcome.palette[outcome.labels])
+    else:
+        scores = result_quality(opened.table, outcome.result, opened.pixels.shape[2])
     if token is not None:
         token.check()
         token.report(scores)
-    size = len(export_bytes(opened, outcome, fmt, outcome.params.dither))
+    size = len(export_bytes(opened, outcome, fmt, outcome.params.dither, cancel=token))
     return Measurement(scores, fmt, size, bits_per_pixel(size, opened.table.n_pixels))
 
 

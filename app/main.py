@@ -49,7 +49,7 @@ def run(argv: list[str]) -> int:
         notice = f"{len(args.images)} images were given; opened the first." if len(args.images) > 1 else ""
         window.open_image(path, notice)
     if args.tab == "learn":
-        window.tabs.setCurrentWidget(window.blobs_tab)
+        window.tabs.setCurrentWidget(window.learn_tab)
     if args.screenshot:
         window.resize(1280, 840)  # the same picture whatever size was remembered
     window.show()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import urllib.parse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QTab
 from app.image.export_dialog import ExportDialog
 from app.image.jobs import Exported, Params
 from app.image.tab import ImageTab, TooLarge
-from app.learn.tab import BlobsTab
+from app.lazy_tab import LazyTab
 from kmeans import __version__
 from kmeans.defaults import (
     COLOR_SPACES,
@@ -35,6 +36,9 @@ from kmeans.defaults import (
 from kmeans.errors import KMeansImageError
 from kmeans.imagefile import save_palette
 from kmeans.wording import display_name, size_change
+
+if TYPE_CHECKING:
+    from app.learn.tab import BlobsTab
 
 APP_NAME = "K-means Image Compressor"
 ORGANIZATION = "kmeans-image-compressor"
@@ -79,10 +83,10 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("tabs")
         self.tabs.setDocumentMode(True)
-        self.blobs_tab = BlobsTab()
+        self.learn_tab = LazyTab(_make_learn_tab)
         self.tabs.addTab(self.image_tab, "Image")
         self.tabs.setTabToolTip(0, "Compress an image")
-        self.tabs.addTab(self.blobs_tab, "Learn k-means")
+        self.tabs.addTab(self.learn_tab, "Learn k-means")
         self.tabs.setTabToolTip(1, "Watch k-means work, step by step, on sample points")
         self.setCentralWidget(self.tabs)
         self._create_actions()
@@ -98,6 +102,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Drop an image on the window, or use File › Open.")
         self._restore_settings()
         self._update_actions()
+
+    @property
+    def blobs_tab(self) -> BlobsTab:
+        """The Learn tab's content (built now if the tab has not been shown yet)."""
+        return self.learn_tab.content()
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -366,7 +375,8 @@ class MainWindow(QMainWindow):
             self._save_settings()
             self.hide()  # feels instant even while a worker finishes its current step
             self.image_tab.shutdown()
-            self.blobs_tab.shutdown()
+            if self.learn_tab.built:
+                self.blobs_tab.shutdown()
         event.accept()
 
 
@@ -389,3 +399,10 @@ def _remembered_params(s: QSettings) -> Params:
         seed=seed,
         dither=str(s.value("dither", "false")).lower() == "true",
     )
+
+
+def _make_learn_tab() -> BlobsTab:
+    # matplotlib is imported here, the first time the Learn tab is shown: not at start-up.
+    from app.learn.tab import BlobsTab
+
+    return BlobsTab()

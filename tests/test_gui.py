@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.image.jobs import IterationUpdate, Outcome
 from app.main_window import MainWindow
 from app.sample import sample_image
+from kmeans import quantize
 
 ROOT = Path(__file__).resolve().parents[1]
 def test_opens_the_sample_and_shows_palette_and_stats(qtbot, window):
@@ -286,3 +287,22 @@ def test_screenshot_from_the_command_line(tmp_path, photo_path):
     assert done.returncode == 0, done.stderr
     with Image.open(out) as shot:
         assert shot.size[0] > 600 and shot.size[1] > 400
+
+
+def test_a_drag_shows_previews_and_the_result_lands_on_release(qtbot, window, photo_path):
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    slider = tab.controls.k_slider
+    previews, results = [], []
+    tab.previewed.connect(previews.append)
+    tab.quantized.connect(results.append)
+    slider.setSliderDown(True)  # held by the mouse
+    for k in (20, 40, 60):
+        with qtbot.waitSignal(tab.previewed, timeout=WAIT):
+            slider.setValue(k)
+    assert [p.params.k for p in previews] == [20, 40, 60] and results == []
+    assert tab.palette_view.count() == 60  # the palette follows the drag
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT):
+        slider.setSliderDown(False)  # let go: the reproducible result, at once
+    assert len(results) == 1 and results[0].params.k == 60
+    assert np.array_equal(results[0].palette, quantize(tab.opened.pixels, 60).palette)

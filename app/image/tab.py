@@ -26,9 +26,11 @@ from app.image.jobs import (
     OpenedImage,
     Outcome,
     Params,
+    Preview,
     export,
     measure,
     open_image,
+    preview_quantize,
     run_quantize,
 )
 from app.image.message_bar import MessageBar
@@ -61,6 +63,7 @@ class ImageTab(QWidget):
     image_opened = Signal(str)  # the path
     open_failed = Signal(str)  # the message
     progressed = Signal(object)  # IterationUpdate: one k-means iteration of the running job
+    previewed = Signal(object)  # Preview: a quick palette while the K slider is dragged
     quantized = Signal(object)  # Outcome
     cancelled = Signal()  # a run (or an open) was stopped; the last result stays
     failed = Signal(str)  # a run failed; the last result stays
@@ -81,6 +84,8 @@ class ImageTab(QWidget):
         self._open_notice = ""
         self.max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger images are asked about first
         self._submissions = 0  # quantization jobs sent to the worker (for tests and the benchmark)
+        self._previewing = False  # a drag preview is running
+        self._preview_stale = False  # K moved on while it ran
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
@@ -93,6 +98,7 @@ class ImageTab(QWidget):
         self.message_bar = MessageBar()
         self.controls = ColourControls()
         self.controls.changed.connect(self.schedule)
+        self.controls.k_slider.sliderReleased.connect(self.requantize)
         self.controls.cancel_button.clicked.connect(self.cancel)
         self.palette_view = PaletteView()
         self.palette_view.entry_selected.connect(self._highlight)
@@ -196,9 +202,40 @@ class ImageTab(QWidget):
 
     @Slot()
     def schedule(self) -> None:
-        """Quantize again after the debounce interval (restarted by every change)."""
-        if self._opened is not None:
+        """Quantize again after the debounce interval (restarted by every change); while the K
+        slider is held, show quick previews instead, and quantize as soon as it is let go."""
+        if self._opened is None:
+            return
+        if self.controls.k_slider.isSliderDown():
+            self._debounce.stop()
+            self._preview()
+        else:
             self._debounce.start()
+
+    def _preview(self) -> None:
+        """A preview for the slider's K; one at a time, the newest K next (never a queue)."""
+        if self._previewing:
+            self._preview_stale = True
+            return
+        opened, params = self._opened, self.params()
+        self._previewing, self._preview_stale = True, False
+        self.measurer.cancel()
+        self.stats.show_running(params.k)
+        self.controls.show_busy(f"previewing {params.k} colours…")
+        self.worker.submit(lambda token: preview_quantize(opened, params, token), on_done=self._preview_arrived,
+                           on_failed=self._run_failed, on_cancelled=self._preview_dropped)
+
+    def _preview_arrived(self, preview: Preview) -> None:
+        self._previewing = False
+        self.palette_view.show_palette(preview.palette, preview.shares)
+        self.canvas.set_result(preview.frame)
+        self.previewed.emit(preview)
+        if self._preview_stale and self.controls.k_slider.isSliderDown():
+            self._preview()
+
+    def _preview_dropped(self) -> None:
+        self._previewing = False
+        self._stopped()
 
     @Slot()
     def requantize(self) -> None:
@@ -209,6 +246,7 @@ class ImageTab(QWidget):
             return
         params = self.params()
         previous = self._outcome
+        self._previewing = False
         self.measurer.cancel()
         self._submissions += 1
         self.stats.show_running(params.k)

@@ -99,10 +99,16 @@ def _screenshot_when_ready(app: QApplication, window: MainWindow, out: str, tab:
     if tab == "learn":
         lesson = window.blobs_tab
 
+        def when_drawn() -> None:  # the charts are drawn on their own threads
+            if lesson.charts.drawing:
+                QTimer.singleShot(50, when_drawn)
+            else:
+                shoot()
+
         def lesson_ready() -> None:
             for _ in range(3):
                 lesson.step()
-            lesson.trials_ready.connect(shoot)
+            lesson.trials_ready.connect(when_drawn)
             lesson.try_initializations()
 
         lesson.elbow_ready.connect(lesson_ready)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -37,15 +38,16 @@ _LEVEL_GROWTH = 3  # a level must be this many times larger than the one before
 _LEVEL_SHRINK = 2  # and this many times smaller than the full set
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Progress:
     """One iteration of ``quantize``, as plain data for a progress display.
 
     ``stage`` is "seeding" (rival starts racing on the coarsest histogram), "coarse" (converging on
     colour histograms) or "fine" (all distinct colours); ``iteration`` counts every iteration run;
-    ``palette`` (K, 3|4) uint8 and ``shares`` (K,) fractions of the pixels, for this iteration;
-    ``centroids`` (K, 3|4) float32 are the unrounded centres in ``color_space`` (read-only), for
-    callers that assign colours to them without a round trip through sRGB.
+    ``centroids`` (K, 3|4) float32 are the unrounded centres in ``color_space`` (read-only) and
+    ``sizes`` (K,) the pixels in each cluster.  ``palette`` (K, 3|4) uint8 and ``shares`` (K,)
+    fractions of the pixels are worked out from them when first read, so iterations that nobody
+    displays cost nothing.
     """
 
     stage: str
@@ -53,10 +55,17 @@ class Progress:
     max_iter: int
     inertia: float
     shift: float
-    palette: np.ndarray
-    shares: np.ndarray
     centroids: np.ndarray
+    sizes: np.ndarray
     color_space: str
+
+    @cached_property
+    def palette(self) -> np.ndarray:
+        return from_working(self.centroids, self.color_space)
+
+    @cached_property
+    def shares(self) -> np.ndarray:
+        return self.sizes / max(float(self.sizes.sum()), 1e-300)
 
 
 @dataclass(frozen=True, eq=False)
@@ -282,9 +291,8 @@ class _Relay:
             max_iter=self.limit,
             inertia=info.inertia,
             shift=info.shift,
-            palette=from_working(info.centroids, self.color_space),
-            shares=info.sizes / max(info.sizes.sum(), 1e-300),
             centroids=info.centroids,
+            sizes=info.sizes,
             color_space=self.color_space,
         )
         return self.callback(progress)

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 
 from app.learn.lesson import ASSIGN, UPDATE, Lesson, compare_initializations, elbow, iterate
 from app.learn.tab import BlobsTab
@@ -131,6 +131,7 @@ def test_ten_initializations_highlight_the_best_and_load_any(qtbot, tab):
     with qtbot.waitSignal(tab.trials_ready, timeout=WAIT):
         tab.try_button.click()
     assert len(tab.trials) == 10
+    qtbot.waitUntil(lambda: not tab.charts.drawing, timeout=WAIT)  # the charts draw on their own threads
     best = tab.best_trial
     assert tab.trial_box.count() == 10 and "best" in tab.trial_box.itemText(best)
     bars = tab.charts.bars
@@ -165,3 +166,15 @@ def test_new_data_changes_the_points(qtbot, tab):
     assert tab.X.shape == before.shape and not np.array_equal(tab.X, before)
     tab.points_spin.setValue(120)
     assert tab.X.shape == (120, 2)
+
+
+def test_clicking_a_bar_loads_that_start(qtbot, tab):
+    with qtbot.waitSignal(tab.trials_ready, timeout=WAIT):
+        tab.try_button.click()
+    chart = tab.charts.inits
+    qtbot.waitUntil(lambda: not tab.charts.drawing, timeout=WAIT)
+    where = QPoint(chart.width() * 6 // 10, chart.height() // 2)
+    x, _y = chart.data_point(QPointF(where))
+    qtbot.mouseClick(chart, Qt.MouseButton.LeftButton, pos=where)
+    assert np.array_equal(tab.lesson.initial, tab.trials[round(x)].initial)
+    assert f"seed {round(x)}" in tab.caption.text()

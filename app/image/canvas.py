@@ -196,7 +196,10 @@ class ImageCanvas(QWidget):
     # -- painting -------------------------------------------------------------------------------
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
+        with QPainter(self) as painter:  # ended here, even if something raises while painting
+            self._paint(painter)
+
+    def _paint(self, painter: QPainter) -> None:
         painter.fillRect(self.rect(), self.palette().window().color().darker(108))
         if self._original is None:
             painter.setPen(self.palette().placeholderText().color())

@@ -17,7 +17,15 @@ import numpy as np
 from PIL import ImageFile
 from PySide6.QtGui import QImage
 
-from app.qimage import LIVE_SIDE, PREVIEW_SIDE, downscale, palette_preview, palette_qimage, to_qimage
+from app.qimage import (
+    LIVE_SIDE,
+    PREVIEW_SIDE,
+    downscale,
+    palette_preview,
+    palette_qimage,
+    quick_preview,
+    to_qimage,
+)
 from app.worker import Token
 from kmeans.colorspace import to_working
 from kmeans.colortable import ColorTable
@@ -27,7 +35,7 @@ from kmeans.lloyd import find_closest_centroids
 from kmeans.metrics import Quality, bits_per_pixel, quality
 from kmeans.quantization import Progress, Quantized, dither, quantize, result_quality
 
-FRAME_INTERVAL = 0.2  # seconds between live frames of the image while k-means runs
+FRAME_INTERVAL = 0.25  # seconds between live frames of the image while k-means runs
 
 # Pillow's encoders hold the GIL for one output block at a time: smaller blocks hand it back to
 # the GUI thread sooner while a large export is measured or written (same bytes, same speed).
@@ -85,18 +93,34 @@ class Preview:
 
 @dataclass(frozen=True, eq=False)
 class Outcome:
-    """A finished quantization, ready to show."""
+    """A finished quantization, ready to show: ``preview`` is the image at most PREVIEW_SIDE pixels
+    across, every n-th pixel (the image itself when it is that small); ``measure`` makes the
+    full-size one and a box-filtered preview."""
 
     params: Params
     result: Quantized
     labels: np.ndarray  # the labels shown and exported (dithered when asked)
-    image: QImage
     preview: QImage
     seconds: float
 
     @property
+    def complete(self) -> bool:
+        """The preview is the full-size image."""
+        return self.preview.width() == self.labels.shape[1]
+
+    @property
     def palette(self) -> np.ndarray:
         return self.result.palette
+
+
+@dataclass(frozen=True, eq=False)
+class Measuring:
+    """What ``measure`` has found so far: the full-size image and its box-filtered preview first,
+    then the quality."""
+
+    image: QImage | None = None
+    preview: QImage | None = None
+    quality: Quality | None = None
 
 
 @dataclass(frozen=True)
@@ -158,14 +182,8 @@ def run_quantize(opened: OpenedImage, params: Params, token: Token, previous: Ou
     token.check()
     labels = dither(opened.pixels, result) if params.dither else result.labels
     token.check()
-    return Outcome(
-        params=params,
-        result=result,
-        labels=labels,
-        image=palette_qimage(result.palette, labels),
-        preview=palette_preview(result.palette, labels),
-        seconds=time.perf_counter() - started,
-    )
+    # Only the downscaled copy the view shows at first; the full-size image comes from ``measure``.
+    return Outcome(params, result, labels, quick_preview(result.palette, labels), time.perf_counter() - started)
 
 
 PREVIEW_RTOL = 1e-2  # a drag preview stops when an iteration gains less than 1% (the final run: 0.3%)
@@ -179,11 +197,11 @@ def preview_quantize(opened: OpenedImage, params: Params, token: Token) -> Previ
 
 
 class _Frames:
-    """Makes a live frame of the small copy under the current centroids, at most every 0.2 s."""
+    """Makes a live frame of the small copy under the current centroids, at most every FRAME_INTERVAL."""
 
     def __init__(self, opened: OpenedImage):
         self.opened = opened
-        self.last = 0.0
+        self.last = time.perf_counter()  # the first frame after FRAME_INTERVAL: quick runs need none
 
     def next(self, progress: Progress) -> QImage | None:
         now = time.perf_counter()
@@ -221,19 +239,24 @@ def export_bytes(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool
 
 
 def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None = None) -> Measurement:
-    """Quality against the original and the exact size of the export in ``fmt``.
+    """What follows a result: its full-size image (when the preview is smaller), the quality against
+    the original, and the exact size of the export in ``fmt``.
 
-    The quality is reported first (``token.report``): undithered, it is computed on the distinct
-    colours (exact, and a fraction of the work); encoding a large image takes longer, and stops
-    within one block of output once the token is cancelled.
+    The first two are reported as ``Measuring`` (``token.report``) as soon as they are known.
+    Undithered, the quality is computed on the distinct colours (exact, and a fraction of the
+    work); encoding a large image takes longer, and stops within one block of output once the
+    token is cancelled.
     """
+    if token is not None and not outcome.complete:
+        token.report(Measuring(image=palette_qimage(outcome.palette, outcome.labels),
+                               preview=palette_preview(outcome.palette, outcome.labels)))
     if outcome.params.dither:
         scores = quality(opened.pixels, outcome.palette[outcome.labels])
     else:
         scores = result_quality(opened.table, outcome.result, opened.pixels.shape[2])
     if token is not None:
         token.check()
-        token.report(scores)
+        token.report(Measuring(quality=scores))
     size = len(export_bytes(opened, outcome, fmt, outcome.params.dither, cancel=token))
     return Measurement(scores, fmt, size, bits_per_pixel(size, opened.table.n_pixels))
 

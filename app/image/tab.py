@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from app.image.canvas import ImageCanvas
@@ -23,6 +24,7 @@ from app.image.controls import ColourControls
 from app.image.jobs import (
     IterationUpdate,
     Measurement,
+    Measuring,
     OpenedImage,
     Outcome,
     Params,
@@ -41,9 +43,9 @@ from app.worker import JobError, Worker
 from kmeans.defaults import DEFAULT_MAX_PIXELS
 from kmeans.errors import ImageTooLargeError, KMeansImageError, OutputExistsError
 from kmeans.imagefile import hex_color
-from kmeans.metrics import Quality
 
 DEBOUNCE_MS = 150
+PROGRESS_MS = 50  # the palette and progress bar follow k-means at most 20 times a second
 STAGE_WORDS = {"seeding": "trying starts", "coarse": "seeding", "fine": "refining"}
 
 
@@ -81,6 +83,7 @@ class ImageTab(QWidget):
         self._opened: OpenedImage | None = None
         self._outcome: Outcome | None = None
         self._measurement: Measurement | None = None
+        self._full_images: tuple[QImage, QImage] | None = None  # the outcome at full size and box-filtered
         self._open_notice = ""
         self.max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger images are asked about first
         self._submissions = 0  # quantization jobs sent to the worker (for tests and the benchmark)
@@ -90,6 +93,11 @@ class ImageTab(QWidget):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self.requantize)
+        self._latest: IterationUpdate | None = None  # progress not shown yet
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(PROGRESS_MS)
+        self._progress_timer.timeout.connect(self._show_latest_progress)
         self._build()
         self.worker.busy_changed.connect(self.controls.cancel_button.setEnabled)
 
@@ -251,6 +259,7 @@ class ImageTab(QWidget):
         self._submissions += 1
         self.stats.show_running(params.k)
         self.controls.show_fraction(0, 1, "starting…")
+        self._progress_timer.start()  # the first iterations are shown after PROGRESS_MS, if it is still running
         self.worker.submit(lambda token: run_quantize(opened, params, token, previous),
                            on_done=self._outcome_arrived, on_progress=self._show_progress,
                            on_failed=self._run_failed, on_cancelled=self._stopped)
@@ -262,19 +271,32 @@ class ImageTab(QWidget):
         self.worker.cancel()
 
     def _show_progress(self, update: IterationUpdate) -> None:
+        """Every iteration arrives here; the widgets show the newest at most every PROGRESS_MS
+        (redrawing 256 swatches for each of 40 quick iterations would slow k-means down)."""
+        if update.frame is not None:
+            self.canvas.set_result(update.frame)  # frames come at most every FRAME_INTERVAL already
+        self._latest = update
+        if not self._progress_timer.isActive():
+            self._show_latest_progress()
+        self.progressed.emit(update)
+
+    def _show_latest_progress(self) -> None:
+        update, self._latest = self._latest, None
+        if update is None or not self.worker.busy:
+            return
         p = update.progress
         self.controls.show_fraction(p.iteration, p.max_iter,
                                     f"iteration {p.iteration} · {STAGE_WORDS.get(p.stage, p.stage)}")
         self.palette_view.show_palette(p.palette, p.shares)
-        if update.frame is not None:
-            self.canvas.set_result(update.frame)
-        self.progressed.emit(update)
+        self._progress_timer.start()
 
     def _outcome_arrived(self, outcome: Outcome) -> None:
+        self._latest = None
         self._outcome = outcome
         self._measurement = None
+        self._full_images = None
         result = outcome.result
-        self.canvas.set_result(outcome.image, outcome.preview)
+        self.canvas.set_result(outcome.preview)
         self.palette_view.clear_selection()  # entries are numbered afresh: a selection would point elsewhere
         self.palette_view.show_palette(result.palette, result.shares)
         self.controls.show_fraction(1, 1, f"done · {result.n_iter} iterations · {outcome.seconds:.2f} s")
@@ -298,12 +320,13 @@ class ImageTab(QWidget):
         self.cancelled.emit()
 
     def _restore_idle(self) -> None:
+        self._latest = None
         self.controls.show_idle("stopped" if self._opened else "idle")
 
     def _restore_last_result(self) -> None:
         outcome = self._outcome
         if outcome is not None:
-            self.canvas.set_result(outcome.image, outcome.preview)
+            self._show_result_image()
             self.palette_view.show_palette(outcome.palette, outcome.result.shares)
             if self._measurement is not None and self._opened is not None:
                 self.stats.show_outcome(outcome)
@@ -322,11 +345,23 @@ class ImageTab(QWidget):
         if opened is None or outcome is None:
             return
         self.stats.show_outcome(outcome)
-        self.measurer.submit(lambda token: measure(opened, outcome, fmt, token), on_progress=self._show_quality,
+        self.measurer.submit(lambda token: measure(opened, outcome, fmt, token), on_progress=self._show_measuring,
                              on_done=self._show_measurement, on_failed=lambda e: self.stats.show_measure_failed(str(e)))
 
-    def _show_quality(self, scores: Quality) -> None:
-        self.stats.show_quality(scores)
+    def _show_measuring(self, found: Measuring) -> None:
+        if found.image is not None and found.preview is not None:
+            self._full_images = (found.image, found.preview)
+            self._show_result_image()
+        if found.quality is not None:
+            self.stats.show_quality(found.quality)
+
+    def _show_result_image(self) -> None:
+        outcome = self._outcome
+        if outcome is not None:
+            if self._full_images is None:
+                self.canvas.set_result(outcome.preview)
+            else:
+                self.canvas.set_result(*self._full_images)
 
     def _show_measurement(self, measurement: Measurement) -> None:
         if self._opened is None:

@@ -1,8 +1,10 @@
 """The Learn tab's four charts: the scatter of points and centroids, inertia per iteration, the
 elbow, and the ten initializations.
 
-Each artist is made once and updated in place (``set_offsets``, ``set_data``), then the canvas
-asks to be drawn (``draw_idle``); nothing here knows about workers or buttons.
+Each artist is made once and updated in place (``set_offsets``, ``set_data``).  Every update is a
+closure handed to its canvas's ``change``, which runs it on the canvas's drawing thread before the
+next drawing: the GUI thread never touches a figure after building it.  Nothing here knows about
+buttons or lessons' workers.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from matplotlib.colors import ListedColormap, to_rgba
 from PySide6.QtWidgets import QSizePolicy
 
 from app.learn.lesson import Lesson, Trial
-from app.learn.plots import plot_canvas, small_plot
+from app.learn.plots import PlotCanvas, plot_canvas, small_plot
 from kmeans import find_closest_centroids
 
 COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
@@ -67,43 +69,62 @@ class LessonCharts:
         self.bars = self.inits_ax.bar(range(10), np.zeros(10), color=NOT_YET)
         self.inits_ax.set_xticks(range(10))
 
-        def clicked(event) -> None:
-            if event.inaxes is self.inits_ax and event.xdata is not None:
-                on_bar_clicked(round(event.xdata))
+        self.inits.clicked.connect(lambda x, _y: on_bar_clicked(round(x)))
 
-        self.inits.mpl_connect("button_press_event", clicked)
+    @property
+    def canvases(self) -> tuple[PlotCanvas, ...]:
+        return self.scatter, self.inertia, self.elbow, self.inits
+
+    @property
+    def drawing(self) -> bool:
+        """Some chart is still being drawn."""
+        return any(canvas.drawing for canvas in self.canvases)
+
+    def shutdown(self) -> None:
+        for canvas in self.canvases:
+            canvas.shutdown()
 
     def set_points(self, X: np.ndarray) -> None:
         """New data: the points, the view limits and the grid the regions are shaded on."""
-        self._points.set_offsets(X)
         low, high = X.min(axis=0), X.max(axis=0)
         margin = (high - low).max() * 0.08 + 0.5
         limits = (low[0] - margin, high[0] + margin, low[1] - margin, high[1] + margin)
-        self.ax.set_xlim(limits[0], limits[1])
-        self.ax.set_ylim(limits[2], limits[3])
-        self._regions.set_extent(limits)
         gx = np.linspace(limits[0], limits[1], GRID)
         gy = np.linspace(limits[2], limits[3], GRID)
         self._grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
 
+        def change() -> None:
+            self._points.set_offsets(X)
+            self.ax.set_xlim(limits[0], limits[1])
+            self.ax.set_ylim(limits[2], limits[3])
+            self._regions.set_extent(limits)
+
+        self.scatter.change(change)
+
     def show_lesson(self, lesson: Lesson) -> None:
         """Points in their clusters' colours, centroids with their trails, regions, inertia."""
-        if lesson.labels is None:
-            self._points.set_facecolor(UNASSIGNED)
-        else:
-            self._points.set_facecolor(self._colours[lesson.labels % MAX_K])
-        self._centroids.set_offsets(lesson.centroids)
-        self._centroids.set_facecolor(self._colours[np.arange(lesson.k) % MAX_K])
+        labels = None if lesson.labels is None else lesson.labels.copy()
+        centroids, k, grid = lesson.centroids.copy(), lesson.k, self._grid
         trail = np.stack(lesson.trail)  # (steps, k, 2)
-        for j, line in enumerate(self._trails):
-            if j < lesson.k:
-                line.set_data(trail[:, j, 0], trail[:, j, 1])
+        inertias = list(lesson.inertias)
+
+        def change() -> None:
+            if labels is None:
+                self._points.set_facecolor(UNASSIGNED)
             else:
-                line.set_data([], [])
-        regions = find_closest_centroids(self._grid, lesson.centroids).reshape(GRID, GRID)
-        self._regions.set_data(regions % MAX_K)
-        self.scatter.draw_idle()
-        self._show_inertia(lesson.inertias)
+                self._points.set_facecolor(self._colours[labels % MAX_K])
+            self._centroids.set_offsets(centroids)
+            self._centroids.set_facecolor(self._colours[np.arange(k) % MAX_K])
+            for j, line in enumerate(self._trails):
+                if j < k:
+                    line.set_data(trail[:, j, 0], trail[:, j, 1])
+                else:
+                    line.set_data([], [])
+            regions = find_closest_centroids(grid, centroids).reshape(GRID, GRID)
+            self._regions.set_data(regions % MAX_K)
+
+        self.scatter.change(change)
+        self.inertia.change(lambda: self._show_inertia(inertias))
 
     def _show_inertia(self, values: list[float]) -> None:
         self._inertia_line.set_data(np.arange(1, len(values) + 1), values)
@@ -112,44 +133,53 @@ class LessonCharts:
         self.inertia_ax.relim()
         self.inertia_ax.autoscale_view()
         self.inertia_ax.set_xlim(0.5, max(len(values), 5) + 0.5)
-        self.inertia.draw_idle()
 
     def show_elbow(self, values: list[float], k: int) -> None:
         """Best inertia for K = 1..len(values), with ``k`` circled when known."""
-        self._elbow_line.set_data(np.arange(1, len(values) + 1), values)
-        self.elbow_ax.relim()
-        self.elbow_ax.autoscale_view()
-        self.elbow_ax.set_xlim(0.5, 10.5)
-        if len(values) >= k:
-            self._elbow_mark.set_data([k], [values[k - 1]])
-        else:
-            self._elbow_mark.set_data([], [])
-        self.elbow.draw_idle()
+        values = list(values)
+
+        def change() -> None:
+            self._elbow_line.set_data(np.arange(1, len(values) + 1), values)
+            self.elbow_ax.relim()
+            self.elbow_ax.autoscale_view()
+            self.elbow_ax.set_xlim(0.5, 10.5)
+            if len(values) >= k:
+                self._elbow_mark.set_data([k], [values[k - 1]])
+            else:
+                self._elbow_mark.set_data([], [])
+
+        self.elbow.change(change)
 
     def show_trials(self, trials: list[Trial], best: int | None) -> None:
         """A bar per trial so far; ``best`` (when all are in) in its own colour."""
-        for i, bar in enumerate(self.bars):
-            if i < len(trials):
-                bar.set_height(trials[i].inertia)
-                bar.set_color(BEST if i == best else TRIED)
-            else:
-                bar.set_height(0)
-                bar.set_color(NOT_YET)
-            bar.set_visible(bool(trials))
-        self._inits_hint.set_visible(not trials)
-        self.inits_ax.yaxis.set_visible(bool(trials))
-        self.inits_ax.relim()
-        self.inits_ax.autoscale_view()
-        if best is not None and trials:
-            inertias = [t.inertia for t in trials]
-            low, high = min(inertias), max(inertias)
-            pad = (high - low) * 0.3 + high * 0.02
-            self.inits_ax.set_ylim(max(0, low - pad), high + pad)
-        self.inits.draw_idle()
+        inertias = [t.inertia for t in trials]
+
+        def change() -> None:
+            for i, bar in enumerate(self.bars):
+                if i < len(inertias):
+                    bar.set_height(inertias[i])
+                    bar.set_color(BEST if i == best else TRIED)
+                else:
+                    bar.set_height(0)
+                    bar.set_color(NOT_YET)
+                bar.set_visible(bool(inertias))
+            self._inits_hint.set_visible(not inertias)
+            self.inits_ax.yaxis.set_visible(bool(inertias))
+            self.inits_ax.relim()
+            self.inits_ax.autoscale_view()
+            if best is not None and inertias:
+                low, high = min(inertias), max(inertias)
+                pad = (high - low) * 0.3 + high * 0.02
+                self.inits_ax.set_ylim(max(0, low - pad), high + pad)
+
+        self.inits.change(change)
 
     def outline_bar(self, index: int, n_trials: int) -> None:
         """Outline the bar of the trial that was loaded."""
-        for i, bar in enumerate(self.bars[:n_trials]):
-            bar.set_edgecolor("black" if i == index else "none")
-            bar.set_linewidth(2 if i == index else 0)
-        self.inits.draw_idle()
+
+        def change() -> None:
+            for i, bar in enumerate(self.bars[:n_trials]):
+                bar.set_edgecolor("black" if i == index else "none")
+                bar.set_linewidth(2 if i == index else 0)
+
+        self.inits.change(change)

@@ -379,3 +379,4 @@ class BlobsTab(QWidget):
         """Stop and join the tab's worker threads."""
         for worker in (self.runner, self.trials_worker, self.elbow_worker):
             worker.stop()
+        self.charts.shutdown()

@@ -1,13 +1,19 @@
-"""How the window feels on a large photo, driven offscreen.
+"""How the window feels: K at engine speed, statistics, dragging, stalls and start-up, offscreen.
 
-    python tests/benchmarks/bench_gui.py [IMAGE] [--drag-steps N]
+    python tests/benchmarks/bench_gui.py [IMAGE ...] [--repeat N] [--no-launch]
 
-Default IMAGE: ../shared/bench-images/demo-large-photo.jpg (10 MP).  Prints the time from opening
-to the first palette on screen (and from the end of decoding, the target being under 1 s), to the
-finished result and to its statistics; the longest gap between ticks of a 10 ms QTimer on the GUI
-thread while all that runs (the worst stall a person would feel; target under 50 ms); and, while
-the K slider is dragged from 16 to 200 and back, how many k-means jobs were started and the most
-that ever ran at once (target: one).
+Default IMAGEs: the 10 MP photo and kodim23 (0.4 MP) from ../shared/bench-images/.  For each image
+it prints, best of N (default 3), all in this one process:
+
+- K change -> final result shown (the status line's moment) against the core's ``quantize`` on the
+  same colour table with the same K and settings; target at most 1.25x (0.4 MP: at most +0.1 s);
+- result -> statistics complete (PSNR, ΔE and the exact export size); target within 1.0 s on 10 MP;
+- dragging the K slider (held) from 16 to 256: previews shown per second (target at least 4) and,
+  after release, the final result against 0.3 s + the core's time for that K;
+- the longest GUI-thread stall (a 10 ms timer's largest gap) while all that runs, and on the Learn
+  tab while the image worker quantizes (target at most 50 ms each);
+
+and, in fresh processes, launch -> window on screen and -> compressed sample (targets 1.5 s, 2.5 s).
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import subprocess
 import sys
 import tempfile
-import threading
+import textwrap
 import time
 from pathlib import Path
 
@@ -30,10 +37,12 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-import app.image.tab  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
+from kmeans import quantize  # noqa: E402
 
-DEFAULT_IMAGE = ROOT.parent / "shared" / "bench-images" / "demo-large-photo.jpg"
+BENCH = ROOT.parent / "shared" / "bench-images"
+DEFAULT_IMAGES = [BENCH / "demo-large-photo.jpg", BENCH / "kodim23.png"]
+KS = (16, 64, 256)
 
 
 class StallMeter:
@@ -51,107 +60,206 @@ class StallMeter:
         self.longest = max(self.longest, now - self.last)
         self.last = now
 
-    def start(self) -> None:
+    def __enter__(self) -> StallMeter:
         self.last = time.perf_counter()
-        self.longest = 0.0
+        self.timer.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.timer.stop()
+
+    def pause(self) -> None:
+        """Stop counting (the benchmark itself is about to block the GUI thread)."""
+        self._tick()
+        self.timer.stop()
+
+    def resume(self) -> None:
+        self.last = time.perf_counter()
         self.timer.start()
 
-    def stop(self) -> float:
-        self.timer.stop()
-        return self.longest
+
+class Bench:
+    def __init__(self, qapp: QApplication, folder: str):
+        self.qapp = qapp
+        self.window = MainWindow(QSettings(str(Path(folder) / "bench.ini"), QSettings.Format.IniFormat))
+        self.window.resize(1280, 840)
+        self.window.show()
+        self.tab = self.window.image_tab
+        self.events: dict[str, float] = {}
+        self.previews: list[float] = []
+        self.tab.quantized.connect(lambda _o: self.events.setdefault("result", time.perf_counter()))
+        self.tab.measured.connect(lambda _m: self.events.setdefault("measured", time.perf_counter()))
+        self.tab.previewed.connect(lambda _p: self.previews.append(time.perf_counter()))
+
+    def pump(self, seconds: float) -> None:
+        until = time.perf_counter() + seconds
+        while time.perf_counter() < until:
+            self.qapp.processEvents()
+            time.sleep(0.0005)
+
+    def wait_for(self, key: str, timeout: float = 120.0) -> float:
+        deadline = time.perf_counter() + timeout
+        while key not in self.events:
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"no {key} within {timeout} s")
+            self.qapp.processEvents()
+            time.sleep(0.0005)
+        return self.events[key]
+
+    def open(self, path: Path) -> None:
+        self.events.clear()
+        self.window.open_image(path)
+        self.wait_for("measured")
+
+    def k_change(self, k: int) -> tuple[float, float]:
+        """Seconds from K set (debounce over) to the result shown, and from there to the statistics."""
+        self.events.clear()
+        slider = self.tab.controls.k_slider
+        slider.blockSignals(True)
+        slider.setValue(k)
+        self.tab.controls.k_spin.setValue(k)
+        slider.blockSignals(False)
+        started = time.perf_counter()
+        self.tab.requantize()  # what the debounce calls when it fires
+        shown = self.wait_for("result")
+        return shown - started, self.wait_for("measured") - shown
+
+    def core(self, k: int) -> float:
+        params = self.tab.params()
+        started = time.perf_counter()
+        quantize(self.tab.opened.table, k, color_space=params.color_space, init=params.init, seed=params.seed)
+        return time.perf_counter() - started
+
+    def drag(self, low: int, high: int, seconds: float) -> tuple[float, float, int]:
+        """Hold the slider and move it from ``low`` to ``high`` over ``seconds``; previews per second
+        while held, seconds from release to the final result, and that K."""
+        slider = self.tab.controls.k_slider
+        self.previews.clear()
+        self.events.clear()
+        slider.setSliderDown(True)
+        started = time.perf_counter()
+        while (elapsed := time.perf_counter() - started) < seconds:
+            slider.setValue(round(low + (high - low) * elapsed / seconds))
+            self.pump(0.008)
+        held = time.perf_counter() - started
+        shown = [t for t in self.previews if t <= started + held]
+        self.events.clear()
+        released = time.perf_counter()
+        slider.setSliderDown(False)
+        final = self.wait_for("result") - released
+        self.wait_for("measured")
+        return len(shown) / held, final, slider.value()
+
+    def learn_tab_stall(self, seconds: float = 6.0) -> float:
+        """The longest GUI stall on the Learn tab (Run, Step, ten starts) while the image worker runs."""
+        window, tab = self.window, self.tab
+        lesson = window.blobs_tab
+        window.tabs.setCurrentWidget(window.learn_tab)
+        self.pump(1.0)  # its first draws
+        with StallMeter() as meter:
+            started = time.perf_counter()
+            k = 200
+            while time.perf_counter() - started < seconds:
+                if not tab.worker.busy:
+                    k = 456 - k  # 200, 256, 200, ...
+                    tab.controls.k_slider.setValue(k)
+                    tab.requantize()
+                lesson.step()
+                if not lesson.trials_worker.busy:
+                    lesson.try_initializations()
+                self.pump(0.25)
+        window.tabs.setCurrentWidget(tab)
+        self.pump(0.5)
+        return meter.longest
 
 
-class JobCounter:
-    """Wraps the quantize job to count how many start and how many run at once."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.started = self.running = self.most = 0
-        real = app.image.tab.run_quantize
-
-        def counted(*args, **kwargs):
-            with self.lock:
-                self.started += 1
-                self.running += 1
-                self.most = max(self.most, self.running)
-            try:
-                return real(*args, **kwargs)
-            finally:
-                with self.lock:
-                    self.running -= 1
-
-        app.image.tab.run_quantize = counted
-
-
-def wait_for(qapp: QApplication, condition, timeout: float = 120.0) -> None:
-    deadline = time.perf_counter() + timeout
-    while not condition():
-        if time.perf_counter() > deadline:
-            raise TimeoutError("the window did not finish in time")
-        qapp.processEvents()
-        time.sleep(0.001)
+def launch_times(repeat: int) -> tuple[float, float]:
+    """Best of ``repeat`` fresh processes: start -> window shown, start -> compressed sample."""
+    probe = textwrap.dedent("""
+        import sys, time
+        t0 = float(sys.argv[1])
+        sys.argv = ["main.py"]
+        from PySide6.QtCore import QTimer
+        import app.main_window as mw
+        real_show = mw.MainWindow.show
+        def show(self):
+            real_show(self)
+            QTimer.singleShot(0, lambda: print("shown", time.time() - t0, flush=True))
+            self.image_tab.quantized.connect(lambda _o: (print("compressed", time.time() - t0, flush=True),
+                                                         self.close()))
+        mw.MainWindow.show = show
+        from app.main import run
+        run([])
+    """)
+    shown, compressed = [], []
+    with tempfile.TemporaryDirectory() as config:
+        env = {**os.environ, "XDG_CONFIG_HOME": config}
+        for _ in range(repeat):
+            done = subprocess.run([sys.executable, "-c", probe, repr(time.time())], cwd=ROOT, env=env,
+                                  capture_output=True, text=True, timeout=120)
+            values = dict(line.split() for line in done.stdout.splitlines() if line[:1].isalpha())
+            shown.append(float(values["shown"]))
+            compressed.append(float(values["compressed"]))
+    return min(shown), min(compressed)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("image", nargs="?", default=str(DEFAULT_IMAGE))
-    parser.add_argument("--drag-steps", type=int, default=60, help="slider positions visited each way")
+    parser.add_argument("images", nargs="*", type=Path, default=DEFAULT_IMAGES)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-launch", action="store_true", help="skip the start-up measurement")
     args = parser.parse_args()
     qapp = QApplication.instance() or QApplication([sys.argv[0]])
-    counter = JobCounter()
+    rows: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory() as folder:
-        window = MainWindow(QSettings(str(Path(folder) / "bench.ini"), QSettings.Format.IniFormat))
-        window.resize(1280, 840)
-        window.show()
-        tab = window.image_tab
-        events: dict[str, float] = {}
-        tab.progressed.connect(lambda _u: events.setdefault("first palette", time.perf_counter()))
-        tab.quantized.connect(lambda _o: events.setdefault("finished", time.perf_counter()))
-        tab.measured.connect(lambda _m: events.setdefault("measured", time.perf_counter()))
-        meter = StallMeter()
-        for _ in range(10):
-            qapp.processEvents()
-
-        meter.start()
-        opened_at = time.perf_counter()
-        window.open_image(args.image)
-        wait_for(qapp, lambda: "measured" in events)
-        open_stall = meter.stop()
-        opening = dict(events)
-        decoded = tab.opened.decoded_at
-        loaded = tab.opened.loaded
-
-        # Drag K from 16 to 200 and back, a position every ~8 ms, as a hand would.
-        events.clear()
-        started_before = counter.started
-        meter.start()
-        positions = [round(16 + (200 - 16) * i / args.drag_steps) for i in range(args.drag_steps + 1)]
-        for k in positions + positions[::-1]:
-            tab.controls.k_slider.setValue(k)
-            until = time.perf_counter() + 0.008
-            while time.perf_counter() < until:
-                qapp.processEvents()
-        wait_for(qapp, lambda: "measured" in events and not tab.worker.busy and not tab.measurer.busy)
-        drag_stall = meter.stop()
-        window.close()
-
-    megapixels = loaded.width * loaded.height / 1e6
-    print(f"bench_gui: {loaded.name}, {loaded.width} x {loaded.height} ({megapixels:.1f} MP)")
-    rows = [
-        ("open -> end of decoding", f"{decoded - opened_at:.3f} s", ""),
-        ("end of decoding -> first palette shown", f"{opening['first palette'] - decoded:.3f} s", "< 1 s"),
-        ("open -> first palette shown", f"{opening['first palette'] - opened_at:.3f} s", ""),
-        ("open -> finished result shown", f"{opening['finished'] - opened_at:.3f} s", ""),
-        ("open -> statistics shown", f"{opening['measured'] - opened_at:.3f} s", ""),
-        ("longest GUI stall while opening", f"{open_stall * 1000:.1f} ms", "< 50 ms"),
-        ("longest GUI stall while dragging K", f"{drag_stall * 1000:.1f} ms", "< 50 ms"),
-        ("k-means jobs started by the drag", f"{counter.started - started_before} "
-         f"(of {2 * len(positions)} positions)", ""),
-        ("most k-means jobs running at once", f"{counter.most}", "1"),
-    ]
-    print(f"{'measure':42} {'value':>24}  target")
-    for name, value, target in rows:
-        print(f"{name:42} {value:>24}  {target}")
+        bench = Bench(qapp, folder)
+        for path in args.images:
+            with StallMeter() as meter:
+                bench.open(path)
+                loaded = bench.tab.opened.loaded
+                name = f"{loaded.name} ({loaded.width * loaded.height / 1e6:.1f} MP)"
+                large = loaded.width * loaded.height > 2e6
+                for k in KS:
+                    windows, stats, cores = [], [], []
+                    for i in range(args.repeat):
+                        # A neighbour first, so every measured run starts from a different result.
+                        bench.k_change(k + (1 if k < 256 else -1) * (i + 1))
+                        shown, measured = bench.k_change(k)
+                        windows.append(shown)
+                        stats.append(measured)
+                        meter.pause()  # the core runs on this thread: not a stall of the window's
+                        cores.append(bench.core(k))
+                        meter.resume()
+                    w, c = min(windows), min(cores)
+                    target = "<= 1.25x" if large else "<= +0.1 s"
+                    ok = w <= 1.25 * c if large else w <= c + 0.1
+                    rows.append((name, f"K={k}: window / core", f"{w:.3f} / {c:.3f} s = {w / c:.2f}x",
+                                 f"{target} {'ok' if ok else 'MISSED'}"))
+                    rows.append((name, f"K={k}: result -> statistics", f"{min(stats):.3f} s",
+                                 "<= 1.0 s" + ("" if not large else " ok" if min(stats) <= 1.0 else " MISSED")))
+                rate, final, k = bench.drag(16, 250, 4.0)  # (256 is the result already shown)
+                meter.pause()
+                core = bench.core(k)
+                meter.resume()
+                rows.append((name, "drag 16 -> 250: previews per second", f"{rate:.1f}",
+                             f">= 4 {'ok' if rate >= 4 else 'MISSED'}"))
+                rows.append((name, f"release -> result (K={k}) / 0.3 s + core", f"{final:.3f} / {0.3 + core:.3f} s",
+                             "ok" if final <= 0.3 + core else "MISSED"))
+            rows.append((name, "longest GUI stall on the image tab", f"{meter.longest * 1000:.0f} ms",
+                         f"<= 50 ms {'ok' if meter.longest <= 0.05 else 'MISSED'}"))
+        stall = bench.learn_tab_stall()
+        rows.append(("Learn tab", "longest GUI stall while the image worker runs", f"{stall * 1000:.0f} ms",
+                     f"<= 50 ms {'ok' if stall <= 0.05 else 'MISSED'}"))
+        bench.window.close()
+    if not args.no_launch:
+        shown, compressed = launch_times(args.repeat)
+        rows.append(("start-up", "launch -> window on screen", f"{shown:.2f} s",
+                     f"<= 1.5 s {'ok' if shown <= 1.5 else 'MISSED'}"))
+        rows.append(("start-up", "launch -> compressed sample", f"{compressed:.2f} s",
+                     f"<= 2.5 s {'ok' if compressed <= 2.5 else 'MISSED'}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return 0
 
 

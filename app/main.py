@@ -1,4 +1,4 @@
-"""Start the window: ``python main.py [IMAGE ...] [--screenshot OUT.png]``."""
+"""Start the window with options already parsed by ``app.launch`` (which runs no Qt before its checks)."""
 
 from __future__ import annotations
 
@@ -18,23 +18,8 @@ from kmeans import __version__
 SCREENSHOT_TIMEOUT_MS = 120_000
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="kmeans-image-compressor",
-        description=f"{APP_NAME}: open an image, choose K, watch k-means converge, export a small file. "
-        "Run 'main.py compress --help' for the command line.",
-    )
-    parser.add_argument("images", nargs="*", metavar="IMAGE", help="image to open (default: a sample photo)")
-    parser.add_argument("--tab", choices=("image", "learn"), default="image",
-                        help="start on the image tab or on the k-means lesson")
-    parser.add_argument("--screenshot", metavar="OUT.png",
-                        help="render the window to a PNG once the image is compressed, then quit")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    return parser
-
-
-def run(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """Open the window as ``app.launch.build_parser()``'s options say; returns the exit status."""
     app = QApplication.instance() or QApplication(sys.argv[:1])  # our options are argparse's, not Qt's
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORGANIZATION)

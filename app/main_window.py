@@ -12,14 +12,15 @@ import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Slot
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
 
 from app.image.export_dialog import ExportDialog
 from app.image.jobs import Exported, Params
 from app.image.tab import ImageTab, TooLarge
 from app.lazy_tab import LazyTab
+from app.sample import sample_image
 from kmeans import __version__
 from kmeans.defaults import (
     COLOR_SPACES,
@@ -33,14 +34,13 @@ from kmeans.defaults import (
     MAX_K,
     MIN_K,
 )
-from kmeans.errors import KMeansImageError
+from kmeans.errors import describe
 from kmeans.imagefile import save_palette
-from kmeans.wording import display_name, size_change
+from kmeans.wording import APP_NAME, display_name, size_change
 
 if TYPE_CHECKING:
     from app.learn.tab import BlobsTab
 
-APP_NAME = "K-means Image Compressor"
 ORGANIZATION = "kmeans-image-compressor"
 MAX_RECENT = 10
 IMAGE_FILTER = (
@@ -99,6 +99,11 @@ class MainWindow(QMainWindow):
         self.image_tab.exported.connect(self._exported)
         self.image_tab.export_failed.connect(lambda message: self.statusBar().showMessage(f"Not saved: {message}",
                                                                                           15000))
+        self.zoom_label = QLabel()
+        self.zoom_label.setObjectName("zoomLabel")
+        self.zoom_label.setToolTip("Zoom: 100% is one image pixel per screen pixel (Ctrl+0 fits, Ctrl+1 is 100%)")
+        self.statusBar().addPermanentWidget(self.zoom_label)
+        self.image_tab.canvas.zoom_changed.connect(lambda _zoom: self._show_zoom())
         self.statusBar().showMessage("Drop an image on the window, or use File › Open.")
         self._restore_settings()
         self._update_actions()
@@ -171,6 +176,10 @@ class MainWindow(QMainWindow):
                        self.action_original):
             action.setEnabled(has_image)
 
+    def _show_zoom(self) -> None:
+        canvas = self.image_tab.canvas
+        self.zoom_label.setText(f"Zoom {canvas.zoom_percent}%" + (" (fit)" if canvas.fitted else ""))
+
     # -- opening --------------------------------------------------------------------------------
 
     def open_image(self, path: str | os.PathLike[str], notice: str = "") -> None:
@@ -181,15 +190,17 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", self._last_folder(), IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", self.start_folder("lastFolder"), IMAGE_FILTER)
         if path:
             self.open_image(path)
 
     def _image_opened(self, path: str) -> None:
         self.setWindowTitle(f"{display_name(path)} — {APP_NAME}")
-        self.setWindowFilePath(path)
+        if _is_sample(path):  # the bundled photo's folder is nobody's "last folder"
+            self._update_actions()
+            return
         self._remember_recent(path)
-        self._settings.setValue("lastFolder", str(Path(path).parent))
+        self._settings.setValue("lastFolder", _stored_path(Path(path).parent))
         loaded = self.image_tab.opened.loaded if self.image_tab.opened else None
         if loaded is not None:
             self.statusBar().showMessage(f"{loaded.name}: {loaded.width} × {loaded.height}", 5000)
@@ -201,15 +212,11 @@ class MainWindow(QMainWindow):
         path, pixels = large.path, large.pixels
         need, have = pixels * BYTES_PER_PIXEL, _physical_memory()
         size = f"{display_name(path)} has {pixels:,} pixels ({pixels / 1e6:,.0f} megapixels)"
-        if have and need > 0.8 * have:
-            box = QMessageBox(QMessageBox.Icon.Warning, "Image too large",
-                              f"{size}. Compressing it would need about {need / 2**30:,.1f} GB of memory, and "
-                              f"this computer has {have / 2**30:,.1f} GB, so it was not opened.",
-                              QMessageBox.StandardButton.Ok, self)
-            box.setObjectName("largeImageRefusal")
-            box.finished.connect(lambda _answer: self.statusBar().showMessage(
-                f"Not opened: {display_name(path)} (too large)", 8000))
-            box.open()
+        if have and need > 0.8 * have:  # nothing to ask: say it in the message bar, as every refusal
+            text = (f"{size}: too large to open. Compressing it would need about {need / 2**30:,.1f} GB of memory, "
+                    f"and this computer has {have / 2**30:,.1f} GB.")
+            self.image_tab.message_bar.show_message(text, error=True, details=large.message)
+            self.statusBar().showMessage(f"Not opened: {display_name(path)} (too large)", 8000)
             return
         box = QMessageBox(QMessageBox.Icon.Question, "Very large image",
                           f"{size}. Compressing it needs about {need / 2**30:,.1f} GB of memory and may take "
@@ -258,7 +265,9 @@ class MainWindow(QMainWindow):
         opened, outcome = self.image_tab.opened, self.image_tab.outcome
         if opened is None or outcome is None:
             return None
-        dialog = ExportDialog(opened, outcome, self.image_tab.stats.fmt, self._last_folder(), self)
+        folder, note = self._writable_folder(self.start_folder("lastExportFolder"))
+        dialog = ExportDialog(opened, outcome, self.image_tab.stats.fmt, folder, self, known=self.image_tab.measurement,
+                              note=note)
         dialog.export_requested.connect(self.export_to)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
@@ -269,7 +278,7 @@ class MainWindow(QMainWindow):
         """Save the current result to ``path`` off the GUI thread; the status bar tells the size."""
         if self.image_tab.outcome is None:
             return
-        self._settings.setValue("lastFolder", str(Path(path).parent))
+        self._settings.setValue("lastExportFolder", _stored_path(Path(path).parent))
         self.statusBar().showMessage(f"Saving {display_name(path)}…")
         self.image_tab.export_to(path, fmt, dither, overwrite)
 
@@ -287,7 +296,10 @@ class MainWindow(QMainWindow):
             return
         opened = self.image_tab.opened
         stem = Path(opened.loaded.path).stem if opened else "palette"
-        suggestion = str(Path(self._last_folder()) / f"{stem}-k{len(outcome.palette)}.gpl")
+        folder, note = self._writable_folder(self.start_folder("lastExportFolder"))
+        if note:
+            self.statusBar().showMessage(note, 10000)
+        suggestion = str(Path(folder) / f"{stem}-k{len(outcome.palette)}.gpl")
         path, _ = QFileDialog.getSaveFileName(self, "Export palette", suggestion,
                                               "GIMP palette (*.gpl);;Hex list (*.txt)")
         if path:
@@ -300,10 +312,12 @@ class MainWindow(QMainWindow):
             return
         try:
             save_palette(path, outcome.palette, force=True)
-        except KMeansImageError as error:
-            self.image_tab.message_bar.show_message(f"Not saved: {error}", error=True)
-            self.statusBar().showMessage(f"Not saved: {error}", 15000)
+        except Exception as error:  # this action's error boundary: one plain sentence, never a traceback
+            plain = describe(error)
+            self.image_tab.message_bar.show_message(f"Not saved: {plain}", error=True, details=plain.details)
+            self.statusBar().showMessage(f"Not saved: {plain}", 15000)
             return
+        self._settings.setValue("lastExportFolder", _stored_path(Path(path).parent))
         self.statusBar().showMessage(f"Saved palette {display_name(path)} ({len(outcome.palette)} colours)", 10000)
 
     # -- recent files and settings --------------------------------------------------------------
@@ -311,17 +325,17 @@ class MainWindow(QMainWindow):
     def recent_files(self) -> list[str]:
         value = self._settings.value("recentFiles", [])
         files = [value] if isinstance(value, str) else list(value or [])
-        return [f for f in files if isinstance(f, str) and f]
+        return [_loaded_path(f) for f in files if isinstance(f, str) and f]
 
     def _remember_recent(self, path: str) -> None:
         path = os.path.abspath(path)
         files = [f for f in self.recent_files() if f != path]
-        self._settings.setValue("recentFiles", [path, *files][:MAX_RECENT])
+        self._settings.setValue("recentFiles", [_stored_path(f) for f in [path, *files][:MAX_RECENT]])
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         files = [f for f in self.recent_files() if os.path.exists(f)]
-        self._settings.setValue("recentFiles", files)  # missing files are dropped
+        self._settings.setValue("recentFiles", [_stored_path(f) for f in files])  # missing files are dropped
         for path in files:
             action = self.recent_menu.addAction(display_name(path))
             action.setToolTip(path)
@@ -330,9 +344,25 @@ class MainWindow(QMainWindow):
             empty = self.recent_menu.addAction("No recent files")
             empty.setEnabled(False)
 
-    def _last_folder(self) -> str:
-        folder = str(self._settings.value("lastFolder", "") or "")
-        return folder if folder and os.path.isdir(folder) else str(Path.home())
+    def start_folder(self, key: str) -> str:
+        """Where a file dialog starts: the folder last used for it, else Pictures, else home."""
+        folder = _loaded_path(str(self._settings.value(key, "") or ""))
+        if folder and os.path.isdir(folder):
+            return folder
+        pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+        return pictures if pictures and os.path.isdir(pictures) else str(Path.home())
+
+    @staticmethod
+    def _writable_folder(folder: str) -> tuple[str, str]:
+        """``folder`` if files can be written there, else a folder where they can, and a note saying so."""
+        if os.access(folder, os.W_OK | os.X_OK):
+            return folder, ""
+        places = (QStandardPaths.StandardLocation.PicturesLocation, QStandardPaths.StandardLocation.HomeLocation,
+                  QStandardPaths.StandardLocation.TempLocation)
+        for fallback in (QStandardPaths.writableLocation(place) for place in places):
+            if fallback and os.path.isdir(fallback) and os.access(fallback, os.W_OK | os.X_OK):
+                return fallback, f"{display_name(folder) or folder} cannot be written to; saving in {fallback} instead."
+        return folder, ""
 
     def _restore_settings(self) -> None:
         s = self._settings
@@ -399,6 +429,20 @@ def _remembered_params(s: QSettings) -> Params:
         seed=seed,
         dither=str(s.value("dither", "false")).lower() == "true",
     )
+
+
+def _stored_path(path: str | os.PathLike[str]) -> str:
+    """A path as settings can keep it: its bytes percent-encoded, so a name that is not UTF-8 survives."""
+    return urllib.parse.quote_from_bytes(os.fsencode(path), safe="/")
+
+
+def _loaded_path(stored: str) -> str:
+    return os.fsdecode(urllib.parse.unquote_to_bytes(stored))
+
+
+def _is_sample(path: str) -> bool:
+    sample = sample_image()
+    return sample is not None and os.path.abspath(path) == os.path.abspath(sample)
 
 
 def _make_learn_tab() -> BlobsTab:

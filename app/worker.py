@@ -7,13 +7,13 @@ iteration), and replaces any job still waiting.  Each job carries a generation n
 the current generation's callbacks are ever called, on the GUI thread (ndv's generation counter):
 a stale result can never overwrite a newer one, and nobody has to sort results by type.
 ``stop()`` cancels, wakes and joins the thread: closing the window mid-run never leaves a running
-thread behind.
+thread behind.  Whatever a job raises reaches ``on_failed`` as one ``KMeansImageError`` (a plain
+sentence, the technical part in ``details``): the worker is each window job's error boundary.
 """
 
 from __future__ import annotations
 
 import threading
-import traceback
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,20 +21,12 @@ from typing import Any, ClassVar
 
 from PySide6.QtCore import QMutex, QMutexLocker, QObject, QThread, QWaitCondition, Signal, Slot
 
-from kmeans.errors import Cancelled, KMeansImageError
+from kmeans.errors import Cancelled, KMeansImageError, describe
 
 
 def running_threads() -> list[str]:
     """Names of worker threads still running (tests use it to catch leaks)."""
     return [loop.objectName() for loop in list(_Loop.started_loops) if loop.isRunning()]
-
-
-class JobError(KMeansImageError):
-    """A job failed for a reason the core did not foresee (a bug, or memory); ``details`` says how."""
-
-    def __init__(self, message: str, details: str = ""):
-        super().__init__(message)
-        self.details = details
 
 
 class Token:
@@ -250,13 +242,8 @@ class _Loop(QThread):
                 result = job(token)
             except Cancelled:
                 worker._thread_cancelled.emit(token.generation)
-            except KMeansImageError as error:
-                worker._thread_failed.emit(token.generation, error)
-            except MemoryError:
-                worker._thread_failed.emit(token.generation, JobError("There is not enough memory for this image."))
-            except Exception as error:  # a bug: say so in plain words, keep the details for the curious
-                details = traceback.format_exc()
-                worker._thread_failed.emit(token.generation, JobError(f"Something went wrong: {error}", details))
+            except Exception as error:  # the one boundary of every window job: one plain sentence
+                worker._thread_failed.emit(token.generation, describe(error))
             else:
                 if token.is_set():
                     worker._thread_cancelled.emit(token.generation)

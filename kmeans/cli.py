@@ -15,6 +15,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -34,7 +35,7 @@ from kmeans.defaults import (
     MAX_K,
     format_for,
 )
-from kmeans.errors import Cancelled, ImageTooLargeError, KMeansImageError, OutputExistsError
+from kmeans.errors import Cancelled, ImageTooLargeError, KMeansImageError, OutputExistsError, describe, os_reason
 from kmeans.wording import display_name
 
 if TYPE_CHECKING:
@@ -50,10 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kmeans-compress",
         description="Reduce images to K colours by k-means and save small palette images.",
-        epilog="Outputs are named INPUT-kK.FORMAT beside the input (or in --out-dir) unless -o is given. "
-        "Exit status: 0 all done, 1 some file failed, 2 bad usage.",
+        epilog="Outputs are named INPUT-kK.FORMAT beside the input (or in --out-dir, created when missing) unless "
+        "-o is given. A folder stands for the images in it, by name (-r: and in its subfolders); files named "
+        "like outputs (NAME-kK.png, ...) are skipped there. Exit status: 0 all done, 1 some file failed, "
+        "2 bad usage.",
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files to compress")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders to compress")
+    parser.add_argument("-r", "--recursive", action="store_true", help="also take images in subfolders of folders")
     parser.add_argument("-k", type=int, default=DEFAULT_K, metavar="K",
                         help=f"palette size, 1..{MAX_K} (default {DEFAULT_K})")
     where = parser.add_mutually_exclusive_group()
@@ -74,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"refuse larger images (default {DEFAULT_MAX_PIXELS:,}; 0 for no limit)")
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="say the technical details of each error")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -89,36 +94,124 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
         parser.error("--max-iter must be at least 1")
     if args.max_pixels < 0:
         parser.error("--max-pixels must be 0 (no limit) or more")
-    if len(args.inputs) > 1 and (args.output or args.palette_out):
-        parser.error("-o and --palette-out take a single input")
-    if args.out_dir and not Path(args.out_dir).is_dir():
-        parser.error(f"--out-dir {args.out_dir}: no such folder")
-    if args.output and not args.format and format_for(args.output, "") == "":
-        parser.error(f"-o {args.output}: cannot tell the format from the name; use --format {{{','.join(FORMATS)}}}")
-
-    failed = 0
-    for item in args.inputs:
+    if args.output:
+        named = format_for(args.output, "")
+        if args.format and named and named != args.format:
+            parser.error(f"-o {args.output} names a {named.upper()} file but --format is {args.format}; "
+                         f"name it {Path(args.output).stem}{FORMATS[args.format][0]} or leave out --format")
+        if not args.format and not named:
+            parser.error(f"-o {args.output}: cannot tell the format from the name; use --format "
+                         f"{{{','.join(FORMATS)}}}")
+    report = _Report(out, err, quiet=args.quiet, verbose=args.verbose)
+    sources = _expand(args.inputs, args.recursive, report)
+    if len(sources) + report.failed > 1 and (args.output or args.palette_out):
+        parser.error("-o and --palette-out take a single input file")
+    if args.out_dir:
         try:
-            line = _compress_one(Path(item), args, err)
-        except ImageTooLargeError as error:
-            print(_printable(f"error: {error}; allow it with --max-pixels {error.pixels}", err), file=err, flush=True)
-            failed += 1
-        except OutputExistsError as error:
-            print(_printable(f"error: {error} (use --force to overwrite it)", err), file=err, flush=True)
-            failed += 1
-        except KMeansImageError as error:
-            print(_printable(f"error: {error}", err), file=err, flush=True)
-            failed += 1
-        except MemoryError:
-            print(_printable(f"error: {display_name(item)}: not enough memory", err), file=err, flush=True)
-            failed += 1
+            Path(args.out_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            report.failure(describe_path(args.out_dir, "cannot make the output folder", error))
+            return 1
+    for source in sources:
+        try:
+            report.success(_compress_one(source, args, err))
         except KeyboardInterrupt:
-            print("interrupted", file=err)
+            report.interrupted()
             return 130
-        else:
-            if not args.quiet:
-                print(_printable(line, out), file=out, flush=True)
-    return 1 if failed else 0
+        except OutputExistsError as error:
+            report.failure(error, hint=" (use --force to overwrite it)")
+        except ImageTooLargeError as error:
+            report.failure(error, hint=f"; allow it with --max-pixels {error.pixels}")
+        except KMeansImageError as error:  # the core's own: already names the file
+            report.failure(error)
+        except Exception as error:  # the one boundary of each file: one plain line, then the next file
+            plain = describe(error)
+            report.failure(KMeansImageError(f"{display_name(source)}: {plain}", plain.details))
+    return 1 if report.failed else 0
+
+
+def describe_path(path: str | os.PathLike[str], what: str, error: OSError) -> KMeansImageError:
+    return KMeansImageError(f"{display_name(path)}: {what}: {os_reason(error)}", f"{type(error).__name__}: {error}")
+
+
+def _expand(inputs: list[str], recursive: bool, report: _Report) -> list[Path]:
+    """The files to compress: files as given, folders as the images in them in name order."""
+    from PIL import Image
+
+    suffixes = {suffix for suffix, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        try:
+            is_folder = path.is_dir()
+        except OSError as error:  # a folder on the way that the user may not look into
+            report.failure(describe_path(path, "cannot be looked at", error))
+            continue
+        if not is_folder:
+            files.append(path)
+            continue
+        pattern = "**/*" if recursive else "*"
+        try:
+            found = sorted((p for p in path.glob(pattern) if p.suffix.lower() in suffixes
+                            and not _OUTPUT_NAME.search(p.name) and p.is_file()), key=lambda p: os.fsencode(p))
+        except OSError as error:
+            report.failure(describe_path(path, "cannot read the folder", error))
+            continue
+        if not found:
+            report.failure(KMeansImageError(f"{display_name(path)}: the folder has no images"
+                                            + ("" if recursive else " (use -r to look in its subfolders)")))
+        files.extend(found)
+    return files
+
+
+_OUTPUT_NAME = re.compile(r"-k\d+\.(png|gif|webp|bmp)$", re.IGNORECASE)
+
+
+class _Report:
+    """Prints each file's line, or its error; a closed standard output stops the printing, never the work."""
+
+    def __init__(self, out: TextIO, err: TextIO, *, quiet: bool, verbose: bool):
+        self.out, self.err = out, err
+        self.quiet, self.verbose = quiet, verbose
+        self.failed = 0
+        self._out_closed = False
+
+    def success(self, line: str) -> None:
+        if not self.quiet:
+            self._print(line, self.out)
+
+    def failure(self, error: KMeansImageError, hint: str = "") -> None:
+        self.failed += 1
+        self._print(f"error: {error}{hint}", self.err)
+        if self.verbose and error.details:
+            self._print("\n".join(f"  detail: {line}" for line in error.details.splitlines()), self.err)
+
+    def interrupted(self) -> None:
+        self._print("interrupted", self.err)
+
+    def _print(self, text: str, stream: TextIO) -> None:
+        if stream is self.out and self._out_closed:
+            return
+        try:
+            print(_printable(text, stream), file=stream, flush=True)
+        except BrokenPipeError:
+            # The reader went away (| head): stop printing there, go on compressing.
+            if stream is self.out:
+                self._out_closed = True
+                _silence(stream)
+        except (OSError, ValueError):
+            if stream is self.out:
+                self._out_closed = True
+
+
+def _silence(stream: TextIO) -> None:
+    """Point a closed pipe's descriptor at the null device, so Python's final flush stays quiet."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def output_path(source: Path, args: argparse.Namespace) -> tuple[Path, str]:
@@ -133,14 +226,13 @@ def output_path(source: Path, args: argparse.Namespace) -> tuple[Path, str]:
 
 def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
     from kmeans.colortable import ColorTable
-    from kmeans.imagefile import encode, format_losses, load, save_palette, write_atomic
+    from kmeans.imagefile import check_target, encode, format_losses, load, save_palette, write_atomic
     from kmeans.metrics import compression_ratio, quality
     from kmeans.quantization import dither, quantize, result_quality
 
     started = time.perf_counter()
     target, fmt = output_path(source, args)
-    if not args.force and target.exists():
-        raise OutputExistsError(f"{display_name(target)}: already exists", str(target))
+    check_target(target, force=args.force)  # before the work: a name that cannot be written says so now
     image = load(source, max_pixels=args.max_pixels or None)
     progress = _Progress(image.name, err) if not args.quiet else None
     try:
@@ -156,7 +248,12 @@ def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
     data = encode(result.palette, labels, fmt)
     write_atomic(target, data, force=args.force)
     if args.palette_out:
-        save_palette(args.palette_out, result.palette, force=args.force)
+        try:
+            save_palette(args.palette_out, result.palette, force=args.force)
+        except KMeansImageError as error:
+            hint = " (use --force to overwrite it)" if isinstance(error, OutputExistsError) else ""
+            raise KMeansImageError(f"{display_name(target)} was written, but not the palette: {error}{hint}",
+                                   error.details) from None
     seconds = time.perf_counter() - started
     scores = quality(image.pixels, result.palette[labels]) if args.dither else \
         result_quality(table, result, image.pixels.shape[2])

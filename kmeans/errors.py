@@ -6,11 +6,21 @@ command-line flag or button to use, because the core does not know who is readin
 
 from __future__ import annotations
 
+import errno
+import traceback
 from typing import Protocol
 
 
 class KMeansImageError(Exception):
-    """Base of every error this package raises about images and files."""
+    """Base of every error this package raises about images and files.
+
+    ``str(error)`` is one plain sentence for anyone; ``details`` the technical part (the library's
+    own words, a traceback), shown only on request (Details in the window, ``--verbose``).
+    """
+
+    def __init__(self, message: str, details: str = ""):
+        super().__init__(message)
+        self.details = details
 
 
 class ImageLoadError(KMeansImageError):
@@ -50,3 +60,36 @@ class CancelToken(Protocol):
     """Anything with ``is_set()``, such as ``threading.Event``: long work stops once it is set."""
 
     def is_set(self) -> bool: ...
+
+
+_OS_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "the disk is read-only",
+    errno.ENOENT: "the folder does not exist",
+    errno.ENOTDIR: "part of the path is a file, not a folder",
+    errno.ENAMETOOLONG: "the name is too long for this file system",
+    errno.ELOOP: "it is a link that leads back to itself",
+    errno.EISDIR: "it is a folder",
+    errno.EIO: "the disk reported a read or write error",
+}
+
+
+def os_reason(error: OSError) -> str:
+    """What an operating-system error means, in a few plain words."""
+    return _OS_REASONS.get(error.errno or 0) or (error.strerror or "the system refused").lower()
+
+
+def describe(error: BaseException) -> KMeansImageError:
+    """Any error as a ``KMeansImageError``: ours as they are; the system's, memory and everything
+    else as one plain sentence, with the technical words kept as details."""
+    if isinstance(error, KMeansImageError):
+        return error
+    details = "".join(traceback.format_exception(error)).strip()
+    if isinstance(error, MemoryError):
+        return KMeansImageError("There is not enough memory for this.", details)
+    if isinstance(error, OSError):
+        return KMeansImageError(f"The system refused: {os_reason(error)}.", details)
+    return KMeansImageError("Something unexpected went wrong; the details have the technical report.", details)

@@ -10,10 +10,12 @@ existing file unless told to.
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 import os
 import secrets
+import stat
+import struct
+import sys
 import threading
 import warnings
 from collections.abc import Callable
@@ -31,8 +33,9 @@ from kmeans.errors import (
     ImageSaveError,
     ImageTooLargeError,
     OutputExistsError,
+    os_reason,
 )
-from kmeans.wording import display_name
+from kmeans.wording import FORMAT_LABELS, display_name
 
 PALETTE_FORMATS = ("gpl", "hex")
 
@@ -78,22 +81,27 @@ def load(
     """Read an image file.
 
     Raises ``ImageTooLargeError`` (before decoding) when it has more than ``max_pixels`` pixels
-    (None: no limit), and ``ImageLoadError`` for anything else that stops it being read.
+    (None: no limit), and ``ImageLoadError`` for anything else that stops it being read: one plain
+    sentence naming the file, the library's own words in ``details``.  Warnings the decoders
+    print are kept in ``details`` too, never on the terminal.
     """
     path = Path(path)
     name = display_name(path)
+    fmt = "image"
     try:
-        file_size = path.stat().st_size
-        if path.is_dir():
-            raise ImageLoadError(f"{name}: is a folder, not an image file")
-        if file_size == 0:
+        info = os.stat(path)
+        kind = _not_a_file(info.st_mode)
+        if kind:
+            raise ImageLoadError(f"{name}: is {kind}, not an image file")
+        if info.st_size == 0:
             raise ImageLoadError(f"{name}: the file is empty")
-        with _open(path) as image:
+        with _quiet_decoders() as heard, _open(path) as image:
+            fmt = image.format or fmt
             pixels = image.width * image.height
             if max_pixels is not None and pixels > max_pixels:
                 raise ImageTooLargeError(
-                    f"{name}: {image.width} x {image.height} is {pixels:,} pixels ({pixels / 1e6:,.1f} "
-                    f"megapixels), more than the limit of {max_pixels:,}",
+                    f"{name}: this image is too large to open safely: {image.width:,} × {image.height:,} pixels "
+                    f"({_amount(pixels)}; the limit is {_amount(max_pixels)})",
                     pixels,
                     max_pixels,
                 )
@@ -101,30 +109,107 @@ def load(
             frames = getattr(image, "n_frames", 1)
             if frames > 1:
                 notices.append(f"{name} is an animation of {frames} frames; only the first is used.")
-            fmt = image.format or "unknown"
             array = _to_array(image, name, notices)
     except ImageLoadError:
         raise
-    except FileNotFoundError:
-        raise ImageLoadError(f"{name}: no such file") from None
-    except PermissionError:
-        raise ImageLoadError(f"{name}: permission denied") from None
-    except IsADirectoryError:
-        raise ImageLoadError(f"{name}: is a folder, not an image file") from None
-    except UnidentifiedImageError:
-        raise ImageLoadError(f"{name}: not an image file this program can read") from None
-    except MemoryError:
-        raise ImageLoadError(f"{name}: not enough memory to decode it") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ImageLoadError(f"{name}: the file is damaged or truncated ({_reason(error)})") from None
+    except UnidentifiedImageError as error:
+        raise ImageLoadError(f"{name}: not an image file this program can read", _details(error)) from None
+    except Image.DecompressionBombError as error:
+        raise ImageLoadError(f"{name}: this image is too large to open safely", _details(error)) from None
+    except MemoryError as error:
+        raise ImageLoadError(f"{name}: there is not enough memory to decode it", _details(error)) from None
+    except FileNotFoundError as error:
+        raise ImageLoadError(f"{name}: no such file", _details(error)) from None
+    except (IsADirectoryError, NotADirectoryError, PermissionError) as error:
+        raise ImageLoadError(f"{name}: {os_reason(error)}", _details(error)) from None
+    except OSError as error:
+        if error.errno is not None:  # the system's refusal, not a decoder's complaint
+            raise ImageLoadError(f"{name}: could not be read: {os_reason(error)}", _details(error)) from None
+        raise ImageLoadError(f"{name}: {_damage(error, fmt)}", _details(error)) from None
+    except (SyntaxError, ValueError, EOFError, struct.error) as error:
+        raise ImageLoadError(f"{name}: {_damage(error, fmt)}", _details(error)) from None
     except Exception as error:  # a decoder bug on a hostile file must still be one clear line
-        raise ImageLoadError(f"{name}: could not be decoded ({_reason(error)})") from None
-    return LoadedImage(path=path, pixels=array, format=fmt, file_size=file_size, notices=tuple(notices))
+        raise ImageLoadError(f"{name}: the {fmt} file could not be decoded", _details(error)) from None
+    notices.extend(f"{name}: the decoder warned: {line}" for line in heard if _worth_saying(line))
+    return LoadedImage(path=path, pixels=array, format=fmt, file_size=info.st_size, notices=tuple(notices))
 
 
-def _reason(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text[0].lower() + text[1:] if text else text
+def _amount(pixels: int) -> str:
+    return f"{pixels:,} pixels" if pixels < 1_000_000 else f"{pixels / 1e6:,.1f} megapixels"
+
+
+def _not_a_file(mode: int) -> str:
+    """What a path that is not a regular file is, in words ("" for a regular file)."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return ""
+
+
+def _damage(error: BaseException, fmt: str) -> str:
+    """What is wrong with a damaged file, from the decoder's complaint, in plain words."""
+    text = str(error).lower()
+    what = f"the {fmt} file is damaged" if fmt != "image" else "the file is damaged or not a complete image"
+    if "truncated" in text or isinstance(error, EOFError) or "end of file" in text or "ended" in text:
+        return f"{what} (it ends in the middle of the image data)"
+    if "text chunk" in text or "decompressed data too large" in text:
+        return f"{what} (it holds more text metadata than is safe to read)"
+    if "decoder error" in text or "broken data" in text or "crc" in text or "checksum" in text:
+        return f"{what} (its image data cannot be decoded)"
+    if isinstance(error, SyntaxError) or "header" in text or "not a " in text:
+        return f"{what} (its header is not valid)"
+    return what
+
+
+def _details(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".strip()
+
+
+_QUIET = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_decoders():
+    """Collect what decoders say while a file is read: Python warnings, and what C libraries such as
+    libtiff write to the standard error stream.  Yields the list the lines are added to."""
+    heard: list[str] = []
+    with _QUIET, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        saved, capture = _redirect_stderr()
+        try:
+            yield heard
+        finally:
+            if capture is not None:
+                os.dup2(saved, 2)
+                os.close(saved)
+                capture.seek(0)
+                heard.extend(line.strip() for line in capture.read().decode("utf-8", "replace").splitlines())
+                capture.close()
+            heard.extend(str(w.message) for w in caught)
+
+
+def _redirect_stderr() -> tuple[int, io.BufferedRandom | None]:
+    """Point file descriptor 2 at a temporary file; returns the saved descriptor and the file."""
+    import tempfile
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        return -1, None
+    capture = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _quiet_decoders
+    os.dup2(capture.fileno(), 2)
+    return saved, capture
+
+
+def _worth_saying(line: str) -> bool:
+    """Decoder warnings a user may care about (not Pillow's own size warning, which we handle)."""
+    return bool(line) and "decompression bomb" not in line.lower()
 
 
 def _open(path: Path) -> Image.Image:
@@ -203,6 +288,19 @@ def palette_image(palette: np.ndarray, labels: np.ndarray) -> Image.Image:
     return image
 
 
+#: The largest width and height each format can hold.
+MAX_SIDE = {"png": 2**31 - 1, "gif": 65_535, "webp": 16_383, "bmp": 2**31 - 1}
+
+
+def check_size(fmt: str, width: int, height: int) -> None:
+    """Raise ``ImageSaveError`` when ``fmt`` cannot hold an image this wide or tall (say so before
+    any encoding is spent on it)."""
+    side = MAX_SIDE[fmt]
+    if width > side or height > side:
+        raise ImageSaveError(f"{FORMAT_LABELS[fmt]} images can be at most {side:,} pixels wide and high; this one "
+                             f"is {width:,} × {height:,}. Choose another format.")
+
+
 class _Output(io.BytesIO):
     """An in-memory file that stops the encoder (``Cancelled``) at its next write once ``cancel`` is set."""
 
@@ -228,6 +326,7 @@ def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = DEFAULT_FORMAT, *
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     palette = np.asarray(palette, dtype=np.uint8)
     labels = np.asarray(labels)
+    check_size(fmt, labels.shape[1], labels.shape[0])
     buffer = _Output(cancel)
     if fmt == "webp":
         pixels = palette[labels]
@@ -277,15 +376,16 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | Callable[[io.Buffer
     path = Path(path)
     name = display_name(path)
     folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise ImageSaveError(f"{name}: is a folder")
-    if not force and path.exists():
-        raise _exists(path)
-    tmp = folder / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    existing = check_target(path, force=force)
+    tmp = folder / _temporary_name(path.name, folder)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as error:
-        raise ImageSaveError(f"{name}: cannot write in {display_name(folder) or '.'} ({_os_reason(error)})") from None
+        raise ImageSaveError(f"{name}: cannot write in {display_name(folder) or '.'} ({os_reason(error)})",
+                             _details(error)) from None
+    if existing is not None:  # an overwritten file keeps its permissions
+        with contextlib.suppress(OSError):
+            os.chmod(fd, stat.S_IMODE(existing.st_mode))
     try:
         with os.fdopen(fd, "wb") as handle:
             if callable(data):
@@ -303,10 +403,43 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | Callable[[io.Buffer
         raise
     except OSError as error:
         _remove(tmp)
-        raise ImageSaveError(f"{name}: could not be written ({_os_reason(error)}); nothing was saved") from None
+        raise ImageSaveError(f"{name}: could not be written ({os_reason(error)}); nothing was saved") from None
     except Exception as error:
         _remove(tmp)
-        raise ImageSaveError(f"{name}: could not be encoded ({_reason(error)}); nothing was saved") from None
+        raise ImageSaveError(f"{name}: could not be encoded; nothing was saved", _details(error)) from None
+
+
+def check_target(path: str | os.PathLike[str], *, force: bool = False) -> os.stat_result | None:
+    """Make sure a file can be written at ``path`` before any work is spent on it.
+
+    Returns the existing file's status when it will be replaced (``force``), else None.  Raises
+    ``OutputExistsError`` when it exists and ``force`` is not set, and ``ImageSaveError`` when it
+    is a folder, its name is too long, or its folder cannot be looked into.
+    """
+    path = Path(path)
+    name = display_name(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise ImageSaveError(f"{name}: cannot be written there: {os_reason(error)}", _details(error)) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ImageSaveError(f"{name}: is a folder")
+    if not force:
+        raise _exists(path)
+    return info
+
+
+def _temporary_name(name: str, folder: Path) -> str:
+    """A hidden name beside ``name`` that is as short as needed to fit wherever ``name`` fits."""
+    tag = f".{secrets.token_hex(4)}.tmp"
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        limit = 255
+    stem = os.fsencode(name)[: max(1, min(limit, 255) - len(tag) - 1)]
+    return os.fsdecode(b"." + stem) + tag
 
 
 def _place_new(tmp: Path, path: Path) -> None:
@@ -331,18 +464,6 @@ def _exists(path: Path) -> OutputExistsError:
 def _remove(path: Path) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
-
-
-def _os_reason(error: OSError) -> str:
-    if error.errno == errno.ENOSPC:
-        return "the disk is full"
-    if error.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    if error.errno == errno.EROFS:
-        return "the disk is read-only"
-    if error.errno == errno.ENOENT:
-        return "the folder does not exist"
-    return error.strerror or str(error)
 
 
 def save(
@@ -386,4 +507,5 @@ def hex_color(entry: np.ndarray) -> str:
 def save_palette(path: str | os.PathLike[str], palette: np.ndarray, *, force: bool = False) -> None:
     """Save the palette as ``.gpl`` (GIMP) when the suffix says so, else as a hex list."""
     kind = "gpl" if Path(path).suffix.lower() == ".gpl" else "hex"
-    write_atomic(path, format_palette(palette, kind, Path(path).stem).encode("utf-8"), force=force)
+    title = os.fsencode(Path(path).stem).decode("utf-8", "replace")  # a name's bytes need not be UTF-8
+    write_atomic(path, format_palette(palette, kind, title).encode("utf-8"), force=force)

@@ -44,6 +44,8 @@ class Progress:
 
     ``stage`` is "seeding" (rival starts racing on the coarsest histogram), "coarse" (converging on
     colour histograms) or "fine" (all distinct colours); ``iteration`` counts every iteration run;
+    ``run`` is which of the ``runs`` Lloyd runs this iteration belongs to (1-based; the last is on
+    all distinct colours), so a progress bar can move forward honestly;
     ``centroids`` (K, 3|4) float32 are the unrounded centres in ``color_space`` (read-only) and
     ``sizes`` (K,) the pixels in each cluster.  ``palette`` (K, 3|4) uint8 and ``shares`` (K,)
     fractions of the pixels are worked out from them when first read, so iterations that nobody
@@ -53,6 +55,8 @@ class Progress:
     stage: str
     iteration: int
     max_iter: int
+    run: int
+    runs: int
     inertia: float
     shift: float
     centroids: np.ndarray
@@ -184,7 +188,9 @@ def quantize(
         return result
 
     levels = _level_bits(table, k_colors) if start is None and coarse else []
-    if levels and n_init > 1:
+    racing = bool(levels) and n_init > 1
+    relay.runs = (n_init if racing else 0) + len(levels) + 1
+    if racing:
         # Rival seedings race to rough convergence on a small histogram; only the best goes on.
         rx, rw = _histogram(table, color_space, _race_bits(table, k_colors, levels[0]))
         races = [run(rx, rw, method, "seeding", max(rtol, _RACE_RTOL)) for _ in range(n_init)]
@@ -277,9 +283,12 @@ class _Relay:
         self.stage = "fine"
         self.limit = 0
         self.count = 0  # iterations so far, over every run and stage
+        self.run = 0  # the Lloyd run under way (a race, a histogram level, the last on all colours)
+        self.runs = 1  # how many there will be
 
     def begin(self, stage: str, max_iter: int) -> None:
         self.stage, self.limit = stage, self.count + max_iter
+        self.run += 1
 
     def __call__(self, info: IterationInfo) -> bool | None:
         self.count += 1
@@ -289,6 +298,8 @@ class _Relay:
             stage=self.stage,
             iteration=self.count,
             max_iter=self.limit,
+            run=self.run,
+            runs=self.runs,
             inertia=info.inertia,
             shift=info.shift,
             centroids=info.centroids,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+APP_NAME = "K-means Image Compressor"
 #: What to call each export format in a user interface.
 FORMAT_LABELS = {"png": "PNG (indexed)", "gif": "GIF", "webp": "WebP (lossless)", "bmp": "BMP"}
 #: What to call each colour space.

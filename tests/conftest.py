@@ -71,7 +71,7 @@ BAD: dict[str, tuple[str, Callable[[Path], None], str]] = {
     "png cut mid data": ("cut-middle.png", lambda p: p.write_bytes(PNG[: len(PNG) // 2]), ""),
     "png cut near the end": ("cut-end.png", lambda p: p.write_bytes(PNG[: len(PNG) * 9 // 10]), ""),
     "jpeg cut mid scan": ("cut.jpg", lambda p: p.write_bytes(JPEG[: len(JPEG) * 2 // 3]), ""),
-    "huge gif": ("huge.gif", lambda p: p.write_bytes(_huge_gif()), "60000 x 60000"),
+    "huge gif": ("huge.gif", lambda p: p.write_bytes(_huge_gif()), "60,000 × 60,000 pixels"),
     "directory": ("folder.png", lambda p: p.mkdir(), "folder"),
     "missing": ("missing.png", lambda p: None, "no such file"),
     "non-utf8 name": (os.fsdecode(b"bad-\xff-name.png"), lambda p: p.write_bytes(b"junk"), "not an image"),

@@ -165,7 +165,7 @@ def test_fewer_colours_than_k_is_said(tmp_path):
         ["a.png", "b.png", "-o", "c.png"],
         ["x.png", "-o", "out.jpg"],
         ["x.png", "--format", "tiff"],
-        ["x.png", "--out-dir", "/no/such/folder"],
+        ["x.png", "--format", "webp", "-o", "k.png"],
         [],
     ],
 )
@@ -178,8 +178,8 @@ def test_bad_usage_exits_2(args, capsys):
 def test_huge_image_is_refused_unless_allowed(photo_file):
     code, _, err = run(str(photo_file), "--max-pixels", "100")
     assert code == 1
-    assert err == "error: photo.png: 80 x 60 is 4,800 pixels (0.0 megapixels), more than the limit of 100; " \
-                  "allow it with --max-pixels 4800\n"
+    assert err == "error: photo.png: this image is too large to open safely: 80 × 60 pixels (4,800 pixels; " \
+                  "the limit is 100 pixels); allow it with --max-pixels 4800\n"
     assert run(str(photo_file), "--max-pixels", "0", "--force")[0] == 0
 
 
@@ -242,3 +242,62 @@ def test_no_progress_when_stderr_is_not_a_terminal(photo_file, monkeypatch):
     monkeypatch.setattr("kmeans.cli.PROGRESS_AFTER", 0.0)
     code, _out, err = run(str(photo_file), "-k", "8")
     assert code == 0 and err == ""
+
+
+def test_out_dir_is_made_when_missing(photo_file, tmp_path):
+    folder = tmp_path / "small" / "deeper"
+    code, out, _err = run(str(photo_file), "-k", "4", "--out-dir", str(folder), "--format", "webp")
+    assert code == 0 and (folder / "photo-k4.webp").exists() and out.startswith("photo-k4.webp")
+
+
+def test_a_format_that_contradicts_the_output_name_is_refused(photo_file, capsys):
+    code, _out, _err = run(str(photo_file), "--format", "webp", "-o", "k.png")
+    assert code == 2
+    assert "names a PNG file but --format is webp; name it k.webp or leave out --format" in capsys.readouterr().err
+    assert not photo_file.with_name("k.png").exists()
+
+
+def test_folders_are_their_images_in_name_order(tmp_path):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("b.png", "a.jpg", "sub/c.png"):
+        Image.fromarray(gradient_image(20, 30, seed=len(name))).save(folder / name)
+    (folder / "notes.txt").write_text("not an image")
+    (folder / "old-k4.png").write_bytes(b"an earlier output")
+    out_dir = tmp_path / "out"
+    code, out, err = run(str(folder), "-k", "4", "--out-dir", str(out_dir))
+    assert code == 0 and err == ""
+    assert [line.split()[0] for line in out.splitlines()] == ["a-k4.png", "b-k4.png"]
+    code, out, _err = run(str(folder), "-r", "-k", "4", "--out-dir", str(out_dir), "--force")
+    assert [line.split()[0] for line in out.splitlines()] == ["a-k4.png", "b-k4.png", "c-k4.png"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _out, err = run(str(empty))
+    assert code == 1 and "empty: the folder has no images (use -r to look in its subfolders)" in err
+
+
+def test_verbose_adds_the_technical_details(tmp_path):
+    cut = tmp_path / "cut.png"
+    buffer = io.BytesIO()
+    Image.fromarray(gradient_image(40, 60)).save(buffer, "PNG")
+    cut.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    code, _out, err = run(str(cut))
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("error: cut.png: the PNG file is damaged (it ends in the middle of the image data)")
+    code, _out, err = run(str(cut), "--verbose")
+    assert "  detail: " in err and err.count("\n") >= 2
+
+
+def test_a_closed_standard_output_stops_the_printing_not_the_work(tmp_path):
+    inputs = []
+    for name in ("a.png", "b.png", "c.png"):
+        Image.fromarray(gradient_image(30, 40, seed=len(inputs))).save(tmp_path / name)
+        inputs.append(str(tmp_path / name))
+    command = [sys.executable, "-m", "kmeans.cli", *inputs, "-k", "4"]
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        child.stdout.readline()
+        child.stdout.close()  # as `| head -1` does
+        err = child.stderr.read().decode()
+        code = child.wait(timeout=60)
+    assert code == 0 and "Traceback" not in err and err == ""
+    assert all((tmp_path / f"{n}-k4.png").exists() for n in "abc")

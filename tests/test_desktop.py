@@ -126,3 +126,53 @@ def test_file_open_event_opens_the_file(qtbot, tmp_path):
     finally:
         app.removeEventFilter(handler)
         window.close()
+
+
+def test_no_screen_is_said_plainly_and_a_screenshot_draws_off_screen(monkeypatch):
+    from app.launch import screen_problem
+
+    monkeypatch.setattr("sys.platform", "linux")
+    env: dict[str, str] = {}
+    assert "no screen to show the window on" in screen_problem(offscreen_ok=False, environ=env)
+    assert screen_problem(offscreen_ok=True, environ=env) == "" and env["QT_QPA_PLATFORM"] == "offscreen"
+
+
+def test_missing_x11_libraries_are_named_with_the_install_line(monkeypatch, capsys):
+    import app.launch
+
+    monkeypatch.setattr("sys.platform", "linux")
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(app.launch, "missing_xcb_libraries", lambda: ["libxcb-icccm.so.4", "libxcb-keysyms.so.1"])
+    assert gui([]) == 1
+    err = capsys.readouterr().err
+    assert "not installed: libxcb-icccm.so.4, libxcb-keysyms.so.1" in err
+    assert "sudo apt-get install libxcb-icccm4 libxcb-keysyms1" in err
+
+
+def test_ldd_output_names_what_is_missing(monkeypatch):
+    import subprocess
+
+    import app.launch
+
+    fake = ("\tlibQt6XcbQpa.so.6 => /x/libQt6XcbQpa.so.6 (0x1)\n\tlibxcb-icccm.so.4 => not found\n"
+            "\tlibxcb-keysyms.so.1 => not found\n")
+    monkeypatch.setattr(app.launch.shutil, "which", lambda name: "/usr/bin/ldd")
+    monkeypatch.setattr(app.launch.subprocess, "run",
+                        lambda *a, **k: subprocess.CompletedProcess(a, 0, stdout=fake, stderr=""))
+    if app.launch._xcb_plugin() is None:
+        pytest.skip("no X11 plugin in this Qt")
+    assert app.launch.missing_xcb_libraries() == ["libxcb-icccm.so.4", "libxcb-keysyms.so.1"]
+    assert app.launch.debian_package("libxkbcommon-x11.so.0") == "libxkbcommon-x11-0"
+
+
+def test_the_window_command_lists_every_option_and_runs_compress(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        gui(["--help"])
+    shown = capsys.readouterr().out
+    assert "--install-desktop" in shown and "--uninstall-desktop" in shown and "kmeans-compress --help" in shown
+    assert "main.py" not in shown
+    image = tmp_path / "x.png"
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(image)
+    assert gui(["compress", str(image), "-k", "2", "-q"]) == 0 and (tmp_path / "x-k2.png").exists()

@@ -91,7 +91,9 @@ def test_cancel_mid_run_keeps_the_previous_result(qtbot, window, big_path):
     assert tab.outcome is first
     assert tab.palette_view.count() == len(first.palette) == 16
     assert not tab.controls.cancel_button.isEnabled()
-    assert "stopped" in tab.controls.progress.format()
+    # The controls describe what is shown: K=16's result, not the 256 that was stopped.
+    assert tab.controls.progress.format().startswith("16 colours")
+    assert tab.controls.k_slider.value() == tab.controls.k_spin.value() == 16
 
 
 def test_five_quick_slider_moves_run_one_job(qtbot, window, photo_path):
@@ -197,11 +199,9 @@ def test_zoom_actions(qtbot, window, photo_path):
     window.action_fit.trigger()
     rect = canvas.image_rect()
     assert rect.width() <= canvas.width() + 1 and rect.height() <= canvas.height() + 1
+    assert window.zoom_label.text() == f"Zoom {canvas.zoom_percent}% (fit)"
     canvas.zoom_by(2.0, QPointF(10, 10))
-    qtbot.keyPress(canvas, Qt.Key.Key_Space)
-    assert canvas.showing_original
-    qtbot.keyRelease(canvas, Qt.Key.Key_Space)
-    assert not canvas.showing_original
+    assert window.zoom_label.text() == f"Zoom {canvas.zoom_percent}%"
 
 
 def test_split_handle_drags(qtbot, window, photo_path):
@@ -306,3 +306,107 @@ def test_a_drag_shows_previews_and_the_result_lands_on_release(qtbot, window, ph
         slider.setSliderDown(False)  # let go: the reproducible result, at once
     assert len(results) == 1 and results[0].params.k == 60
     assert np.array_equal(results[0].palette, quantize(tab.opened.pixels, 60).palette)
+
+
+def test_space_shows_the_original_wherever_focus_is_and_never_changes_k(qtbot, window, photo_path):
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    box = tab.controls.k_spin
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box, "8")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert box.value() == 8
+    qtbot.keyPress(box, Qt.Key.Key_Space)
+    assert tab.canvas.showing_original and box.value() == 8 and box.text() == "8"
+    qtbot.keyPress(box, Qt.Key.Key_Space, Qt.KeyboardModifier.NoModifier)  # held: auto-repeat is ignored
+    qtbot.keyRelease(box, Qt.Key.Key_Space)
+    assert not tab.canvas.showing_original and box.value() == 8
+    cancel = tab.controls.cancel_button
+    cancel.setEnabled(True)
+    cancel.setFocus()
+    clicked = []
+    cancel.clicked.connect(lambda: clicked.append(True))
+    qtbot.keyPress(cancel, Qt.Key.Key_Space)
+    qtbot.keyRelease(cancel, Qt.Key.Key_Space)
+    assert clicked == []  # Space is the original's key here, not a click
+
+
+def test_statistics_of_the_last_k_are_cleared_while_the_next_runs(qtbot, window, photo_path):
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    qtbot.waitUntil(lambda: tab.measurement is not None, timeout=WAIT)
+    assert tab.stats.value("psnr").endswith("dB")
+    tab.stats.show_running(40)
+    assert tab.stats.value("palette") == "40 colours (running…)"
+    assert all(tab.stats.value(key) == "…" for key in ("iterations", "psnr", "delta_e", "export"))
+
+
+def test_progress_speaks_plainly_and_moves_forward(qtbot, window, big_path):
+    open_and_wait(qtbot, window, big_path)
+    tab = window.image_tab
+    seen = []
+    tab.progressed.connect(lambda u: seen.append((u.progress.run, u.progress.runs)))
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT):
+        tab.controls.k_slider.setValue(40)
+    runs = [run for run, _ in seen]
+    assert runs == sorted(runs) and runs[-1] == seen[-1][1]  # the fill steps forward, ending at the last run
+    assert tab.controls.progress.format().startswith("40 colours ·")
+
+
+def test_a_failed_open_leaves_the_window_describing_what_is_shown(qtbot, window, photo_path, tmp_path):
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png")
+    with qtbot.waitSignal(tab.open_failed, timeout=WAIT):
+        window.open_image(bad)
+    assert tab.controls.progress.format().startswith("16 colours")  # not "stopped": K=16's result is intact
+    # A K chosen while a file opened and failed is computed afterwards.
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
+        window.open_image(bad)
+        tab.controls.k_slider.setValue(9)
+    assert len(blocker.args[0].palette) == 9 and tab.controls.k_spin.value() == 9
+
+
+def test_highlight_covers_both_halves_and_counts_pixels(qtbot, window, photo_path):
+    outcome = open_and_wait(qtbot, window, photo_path)
+    view = window.image_tab.palette_view
+    rect = view.visualItemRect(view.item(0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    entry = view.selected_entry
+    count = int(outcome.result.counts[entry])
+    assert f"{count:,} pixels" in window.statusBar().currentMessage()
+    canvas = window.image_tab.canvas
+    canvas.set_split(1.0)  # the whole view is the original: the highlight still shows there
+    shot = canvas.grab().toImage()
+    darkened = shot.pixelColor(canvas.width() // 2, canvas.height() // 2)
+    assert canvas.highlighting and darkened.isValid()
+
+
+def test_no_panning_when_the_image_fits(qtbot, window, photo_path):
+    open_and_wait(qtbot, window, photo_path)
+    canvas = window.image_tab.canvas
+    before = canvas.image_rect()
+    middle = QPoint(canvas.width() // 3, canvas.height() // 2)
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=middle)
+    qtbot.mouseMove(canvas, middle + QPoint(120, 80))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=middle + QPoint(120, 80))
+    assert canvas.image_rect() == before and canvas.fitted
+
+
+def test_the_export_dialog_shows_the_known_size_at_once(qtbot, window, photo_path):
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    qtbot.waitUntil(lambda: tab.measurement is not None, timeout=WAIT)
+    dialog = window.export_dialog()
+    assert dialog.size_bytes == tab.measurement.size  # no "calculating…" for what is already known
+    dialog.reject()
+
+
+def test_dialogs_start_in_the_last_folder_used_not_the_samples(qtbot, window, photo_path, tmp_path):
+    sample = sample_image()
+    open_and_wait(qtbot, window, sample)
+    assert Path(window.start_folder("lastFolder")) != sample.parent
+    open_and_wait(qtbot, window, photo_path)
+    assert Path(window.start_folder("lastFolder")) == photo_path.parent

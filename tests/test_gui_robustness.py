@@ -34,9 +34,9 @@ def test_bad_files_leave_the_current_image(qtbot, window, photo_path, tmp_path, 
     shown = kmeans.imagefile.display_name(bad)
     if kind == "huge gif":  # 3.6 gigapixels: more than this machine's memory, so refused with a reason
         assert blocker.args[0].pixels == 60000 * 60000
-        box = window.findChild(QMessageBox, "largeImageRefusal")
-        assert "3,600,000,000 pixels" in box.text() and "GB of memory" in box.text()
-        box.done(QMessageBox.StandardButton.Ok)
+        text = tab.message_bar.text  # nothing to answer, so no dialog: the message bar, as every refusal
+        assert "3,600,000,000 pixels" in text and "GB of memory" in text and "too large to open" in text
+        assert window.findChild(QMessageBox) is None
         assert shown in window.statusBar().currentMessage()
     else:
         assert blocker.args[0].startswith(shown)
@@ -112,12 +112,19 @@ def test_quitting_mid_run_stops_and_joins_the_threads(qtbot, settings, big_path,
     assert time.perf_counter() - started < 10
 
 
-def test_a_failing_quantization_is_shown_once_and_the_last_result_stays(qtbot, window, photo_path, monkeypatch):
+@pytest.mark.parametrize(("fault", "words"), [
+    (RuntimeError("injected failure"), "Something unexpected went wrong"),
+    (OSError(errno.EIO, "Input/output error"), "The system refused: the disk reported a read or write error."),
+    (ValueError("injected failure"), "Something unexpected went wrong"),
+    (MemoryError(), "There is not enough memory for this."),
+])
+def test_a_failing_job_is_one_plain_sentence_and_the_last_result_stays(qtbot, window, photo_path, monkeypatch,
+                                                                        fault, words):
     first = open_and_wait(qtbot, window, photo_path)
     tab = window.image_tab
 
     def explode(*args, **kwargs):
-        raise RuntimeError("injected failure")
+        raise fault
 
     monkeypatch.setattr(app.image.tab, "run_quantize", explode)
     failures = []
@@ -125,10 +132,12 @@ def test_a_failing_quantization_is_shown_once_and_the_last_result_stays(qtbot, w
     with qtbot.waitSignal(tab.failed, timeout=WAIT):
         tab.controls.k_slider.setValue(9)
     qtbot.wait(300)
-    assert failures == ["Something went wrong: injected failure"]
+    assert len(failures) == 1 and failures[0].startswith(words)
     assert tab.outcome is first and tab.palette_view.count() == 16
-    assert "injected failure" in tab.message_bar.text
+    assert tab.message_bar.text == f"k-means failed: {failures[0]}"
+    assert type(fault).__name__ in tab.message_bar.details  # the technical part, behind Details
     assert not tab.controls.cancel_button.isEnabled()
+    assert tab.controls.k_spin.value() == 16  # the controls describe what is shown
     monkeypatch.undo()
     with qtbot.waitSignal(tab.quantized, timeout=WAIT):
         tab.controls.k_slider.setValue(7)

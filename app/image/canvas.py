@@ -14,7 +14,6 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QImage,
-    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPainterPath,
@@ -73,7 +72,8 @@ class ImageCanvas(QWidget):
         self._fit = True
         self._centre = QPointF(0, 0)  # image coordinate (full-res px) at the view's centre
         self._split = 0.5
-        self._flipped = False  # Space held: show the original everywhere
+        self._held = False  # Space held: show the original everywhere
+        self._pinned = False  # View › Show Original: the same, until unchecked
         self._drag: str | None = None
         self._drag_from = QPointF()
         self._checker = _checkerboard()
@@ -111,11 +111,16 @@ class ImageCanvas(QWidget):
     @property
     def showing_original(self) -> bool:
         """The original is shown everywhere (Space held, or View › Show Original)."""
-        return self._flipped
+        return self._held or self._pinned
 
     @property
     def zoom(self) -> float:
         return self._zoom
+
+    @property
+    def fitted(self) -> bool:
+        """The zoom follows the window (fit to window), until the user zooms or pans."""
+        return self._fit
 
     @property
     def split(self) -> float:
@@ -139,7 +144,9 @@ class ImageCanvas(QWidget):
 
     def actual_size(self) -> None:
         self._fit = False
-        self._set_zoom(1.0)
+        self._set_zoom(1.0, update=False)
+        self._clamp_centre()
+        self.update()
 
     def zoom_in(self) -> None:
         self.zoom_by(ZOOM_STEP)
@@ -157,17 +164,33 @@ class ImageCanvas(QWidget):
         self._set_zoom(min(max(self._zoom * factor, MIN_ZOOM), MAX_ZOOM), update=False)
         after = self._to_image(anchor)
         self._centre += before - after
+        self._clamp_centre()
         self.update()
 
     def _set_zoom(self, zoom: float, update: bool = True) -> None:
-        changed = zoom != self._zoom
         self._zoom = zoom
-        if changed:
-            self.zoom_changed.emit(zoom)
+        self.zoom_changed.emit(zoom)  # (also when only "fitted" changed: the label says both)
         if update:
             self.update()
 
     # -- geometry -------------------------------------------------------------------------------
+
+    def _clamp_centre(self) -> None:
+        """Keep the image in view: centred on an axis where it fits, else covering the view."""
+        if self._original is None:
+            return
+        s = self._scale()
+        centre = []
+        for size, view, value in ((self._original.width, self.width(), self._centre.x()),
+                                  (self._original.height, self.height(), self._centre.y())):
+            half = view / 2 / s
+            centre.append(size / 2 if size * s <= view else min(max(value, half), size - half))
+        self._centre = QPointF(*centre)
+
+    @property
+    def zoom_percent(self) -> int:
+        """The zoom as people read it: 100 is one image pixel per screen pixel."""
+        return round(self._zoom * 100)
 
     def _scale(self) -> float:
         """Logical pixels per full-res image pixel."""
@@ -208,17 +231,19 @@ class ImageCanvas(QWidget):
         target = self.image_rect()
         painter.fillRect(target.intersected(QRectF(self.rect())), QBrush(self._checker))
         split_x = self._split_x()
-        show_result = self._result is not None and not self._flipped
+        flipped = self.showing_original
+        show_result = self._result is not None and not flipped
         if show_result:
             self._draw(painter, self._original, target, QRectF(0, 0, split_x, self.height()))
             self._draw(painter, self._result, target, QRectF(split_x, 0, self.width() - split_x, self.height()))
-            if self._mask is not None:
-                self._draw_mask(painter, target, QRectF(split_x, 0, self.width() - split_x, self.height()))
-            self._draw_handle(painter, split_x)
         else:
             self._draw(painter, self._original, target, QRectF(self.rect()))
-            if self._flipped:
-                self._draw_label(painter, "Original", Qt.AlignmentFlag.AlignLeft)
+        if self._mask is not None:  # over both halves: the highlighted pixels stay clear wherever one looks
+            self._draw_mask(painter, target, QRectF(self.rect()))
+        if show_result:
+            self._draw_handle(painter, split_x)
+        elif flipped:
+            self._draw_label(painter, "Original", Qt.AlignmentFlag.AlignLeft)
 
     def _draw(self, painter: QPainter, layer: _Layer, target: QRectF, clip: QRectF) -> None:
         image, scale = layer.pick(self._zoom)
@@ -308,9 +333,12 @@ class ImageCanvas(QWidget):
         elif self._drag == "pan":
             delta = position - self._drag_from
             self._drag_from = position
-            self._fit = False
+            before = QPointF(self._centre)
             self._centre -= delta / self._scale()
-            self.update()
+            self._clamp_centre()
+            if self._centre != before:
+                self._fit = False
+                self.update()
         elif self._near_handle(position.x()):
             self.setCursor(Qt.CursorShape.SplitHCursor)
         else:
@@ -329,28 +357,21 @@ class ImageCanvas(QWidget):
             self.zoom_by(ZOOM_STEP**steps, event.position())
         event.accept()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._flipped = True
-            self.update()
-            return
-        super().keyPressEvent(event)
-
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._flipped = False
-            self.update()
-            return
-        super().keyReleaseEvent(event)
+    def hold_original(self, held: bool) -> None:
+        """Show the original everywhere while Space is held (the image tab watches the key)."""
+        self._held = held
+        self.update()
 
     def show_original(self, on: bool) -> None:
-        """Show the original everywhere (as holding Space does)."""
-        self._flipped = on
+        """Show the original everywhere until told otherwise (View › Show Original)."""
+        self._pinned = on
         self.update()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         if self._fit:
             self.fit_to_window()
+        else:
+            self._clamp_centre()
         super().resizeEvent(event)
 
     def sizeHint(self) -> QSize:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.image.jobs import OpenedImage, Outcome, export_bytes
+from app.image.jobs import Measurement, OpenedImage, Outcome, export_bytes
 from app.worker import Worker
 from kmeans.defaults import FORMATS
 from kmeans.imagefile import format_losses
@@ -35,7 +35,8 @@ class ExportDialog(QDialog):
 
     export_requested = Signal(str, str, bool, bool)  # path, format, dither, overwrite confirmed
 
-    def __init__(self, opened: OpenedImage, outcome: Outcome, fmt: str, folder: str, parent: QWidget | None = None):
+    def __init__(self, opened: OpenedImage, outcome: Outcome, fmt: str, folder: str, parent: QWidget | None = None,
+                 *, known: Measurement | None = None, note: str = ""):
         super().__init__(parent)
         self.setObjectName("exportDialog")
         self.setWindowTitle("Export compressed image")
@@ -43,6 +44,7 @@ class ExportDialog(QDialog):
         self._opened = opened
         self._outcome = outcome
         self._folder = folder
+        self._known = known  # the statistics' exact size, for their format and the result's dithering
         self._sizer = Worker("exportSizeWorker", self)
         self.size_bytes: int | None = None
 
@@ -62,6 +64,10 @@ class ExportDialog(QDialog):
         self._size.setObjectName("exportSizeLabel")
         self._size.setAccessibleName("Predicted size")
         self._size.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._folder_note = QLabel(note)
+        self._folder_note.setObjectName("exportFolderNote")
+        self._folder_note.setWordWrap(True)
+        self._folder_note.setVisible(bool(note))
         self._note = QLabel()
         self._note.setWordWrap(True)
         self._note.setStyleSheet("color: #8a5300;")
@@ -71,6 +77,7 @@ class ExportDialog(QDialog):
         form.addRow("", self.dither_box)
         form.addRow("File size", self._size)
         form.addRow(self._note)
+        form.addRow(self._folder_note)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Save).setText("Save as…")
         buttons.button(QDialogButtonBox.StandardButton.Save).setToolTip("Choose a file name and save")
@@ -97,6 +104,11 @@ class ExportDialog(QDialog):
         self._size.setText("calculating…")
         opened, outcome, fmt, dithered = self._opened, self._outcome, self.fmt, self.dither
         self._note.setText(format_losses(outcome.palette, fmt) or "")
+        known = self._known
+        if known is not None and known.fmt == fmt and dithered == outcome.params.dither:
+            self._sizer.cancel()
+            self._show_size(known.size)  # the window has encoded exactly this already
+            return
         self._sizer.submit(lambda token: len(export_bytes(opened, outcome, fmt, dithered, cancel=token)),
                            on_done=self._show_size,
                            on_failed=lambda error: self._size.setText(f"cannot encode: {error}"))

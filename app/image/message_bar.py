@@ -66,6 +66,11 @@ class MessageBar(QFrame):
         return self._text.text() if self.isVisibleTo(self.parentWidget()) else ""
 
     @property
+    def details(self) -> str:
+        """The technical details offered behind the Details button, or ""."""
+        return self._details.text() if self.text else ""
+
+    @property
     def action_text(self) -> str:
         """The label of the action offered with the message, or ""."""
         return self._action.text() if self._on_action is not None else ""

@@ -86,7 +86,11 @@ class StatsPanel(QGroupBox):
         self._warning.hide()
 
     def show_running(self, k: int) -> None:
+        """K colours are being found: the last result's numbers would be stale, so they go."""
         self._set("palette", f"{k} colours (running…)")
+        for key in ("iterations", "time", "psnr", "delta_e", "bpp", "export"):
+            self._set(key, "…")
+        self._warning.hide()
 
     def show_outcome(self, outcome: Outcome) -> None:
         result = outcome.result

@@ -11,13 +11,25 @@ is never kept waiting by an encoder.  Exports run on a third.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal, Slot
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QImage, QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QSizePolicy,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.image.canvas import ImageCanvas
 from app.image.controls import ColourControls
@@ -39,14 +51,14 @@ from app.image.message_bar import MessageBar
 from app.image.palette_view import PaletteView
 from app.image.stats_panel import StatsPanel
 from app.qimage import PREVIEW_SIDE, shade_qimage
-from app.worker import JobError, Worker
+from app.worker import Worker
 from kmeans.defaults import DEFAULT_MAX_PIXELS
 from kmeans.errors import ImageTooLargeError, KMeansImageError, OutputExistsError
 from kmeans.imagefile import hex_color
+from kmeans.wording import display_name
 
 DEBOUNCE_MS = 150
 PROGRESS_MS = 50  # the palette and progress bar follow k-means at most 20 times a second
-STAGE_WORDS = {"seeding": "trying starts", "coarse": "seeding", "fine": "refining"}
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,8 @@ class ImageTab(QWidget):
         self._open_notice = ""
         self.max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger images are asked about first
         self._submissions = 0  # quantization jobs sent to the worker (for tests and the benchmark)
+        self._opening = False  # a file is being decoded
+        self._started = 0.0  # when the running quantization was asked for
         self._previewing = False  # a drag preview is running
         self._preview_stale = False  # K moved on while it ran
         self._debounce = QTimer(self)
@@ -100,6 +114,7 @@ class ImageTab(QWidget):
         self._progress_timer.timeout.connect(self._show_latest_progress)
         self._build()
         self.worker.busy_changed.connect(self.controls.cancel_button.setEnabled)
+        QApplication.instance().installEventFilter(self)  # Space shows the original wherever focus is
 
     def _build(self) -> None:
         self.canvas = ImageCanvas()
@@ -174,14 +189,17 @@ class ImageTab(QWidget):
         path = str(path)
         max_pixels = None if allow_large else self.max_pixels
         self._open_notice = notice
+        self._opening = True
+        self._previewing = False
         self._debounce.stop()
         self.measurer.cancel()
-        self.controls.show_busy("opening…")
+        self.controls.show_busy(f"opening {display_name(path)}…")
         self.worker.submit(lambda token: open_image(path, max_pixels, token), on_done=self._image_arrived,
                            on_failed=lambda error: self._open_refused(path, error),
-                           on_cancelled=self._stopped)
+                           on_cancelled=self._open_cancelled)
 
     def _image_arrived(self, opened: OpenedImage) -> None:
+        self._opening = False
         self._opened = opened
         self._outcome = None
         self._measurement = None
@@ -199,12 +217,28 @@ class ImageTab(QWidget):
         self.requantize()
 
     def _open_refused(self, path: str, error: KMeansImageError) -> None:
-        self._restore_idle()
+        self._open_stopped()
         if isinstance(error, ImageTooLargeError):
             self.too_large.emit(TooLarge(path, error.pixels, error.limit, str(error)))
             return
-        self.message_bar.show_message(str(error), error=True, details=_details(error))
+        self.message_bar.show_message(str(error), error=True, details=error.details)
         self.open_failed.emit(str(error))
+
+    def _open_cancelled(self) -> None:
+        self._open_stopped()
+        self.status.emit("Not opened; the image that was shown stays.")
+        self.cancelled.emit()
+
+    def _open_stopped(self) -> None:
+        """The image that was shown stays, and so does its result; a K chosen meanwhile is computed."""
+        self._opening = False
+        wanted = self.params()
+        self._restore_idle()
+        self._restore_last_result()
+        outcome = self._outcome
+        if self._opened is not None and (outcome is None or outcome.params != wanted):
+            self.controls.set_params(wanted)
+            self.requantize()
 
     # -- quantizing -----------------------------------------------------------------------------
 
@@ -212,7 +246,7 @@ class ImageTab(QWidget):
     def schedule(self) -> None:
         """Quantize again after the debounce interval (restarted by every change); while the K
         slider is held, show quick previews instead, and quantize as soon as it is let go."""
-        if self._opened is None:
+        if self._opened is None or self._opening:  # (an image being opened is quantized when it arrives)
             return
         if self.controls.k_slider.isSliderDown():
             self._debounce.stop()
@@ -250,15 +284,16 @@ class ImageTab(QWidget):
         """Quantize now with the current parameters (the running job stops)."""
         self._debounce.stop()
         opened = self._opened
-        if opened is None:
+        if opened is None or self._opening:
             return
         params = self.params()
         previous = self._outcome
         self._previewing = False
         self.measurer.cancel()
         self._submissions += 1
+        self._started = time.perf_counter()
         self.stats.show_running(params.k)
-        self.controls.show_fraction(0, 1, "starting…")
+        self.controls.show_fraction(0, 1, f"finding {params.k} colours…")
         self._progress_timer.start()  # the first iterations are shown after PROGRESS_MS, if it is still running
         self.worker.submit(lambda token: run_quantize(opened, params, token, previous),
                            on_done=self._outcome_arrived, on_progress=self._show_progress,
@@ -285,8 +320,11 @@ class ImageTab(QWidget):
         if update is None or not self.worker.busy:
             return
         p = update.progress
-        self.controls.show_fraction(p.iteration, p.max_iter,
-                                    f"iteration {p.iteration} · {STAGE_WORDS.get(p.stage, p.stage)}")
+        # The fill moves a step at each of quantize's runs (starts, histograms, all colours): honest,
+        # as nobody knows beforehand how many passes the last one takes.
+        seconds = time.perf_counter() - self._started
+        self.controls.show_fraction(p.run - 1, p.runs,
+                                    f"finding {len(p.palette)} colours… pass {p.iteration} · {seconds:.1f} s")
         self.palette_view.show_palette(p.palette, p.shares)
         self._progress_timer.start()
 
@@ -299,7 +337,7 @@ class ImageTab(QWidget):
         self.canvas.set_result(outcome.preview)
         self.palette_view.clear_selection()  # entries are numbered afresh: a selection would point elsewhere
         self.palette_view.show_palette(result.palette, result.shares)
-        self.controls.show_fraction(1, 1, f"done · {result.n_iter} iterations · {outcome.seconds:.2f} s")
+        self.controls.show_fraction(1, 1, _done_words(outcome))
         if result.notice:
             self.message_bar.show_message(result.notice)
         self.status.emit(f"{len(result.palette)} colours in {outcome.seconds:.2f} s")
@@ -307,9 +345,10 @@ class ImageTab(QWidget):
         self._start_measure()
 
     def _run_failed(self, error: KMeansImageError) -> None:
+        self._previewing = False
         self._restore_idle()
         self._restore_last_result()
-        self.message_bar.show_message(f"k-means failed: {error}", error=True, details=_details(error))
+        self.message_bar.show_message(f"k-means failed: {error}", error=True, details=error.details)
         self.status.emit(f"k-means failed: {error}")
         self.failed.emit(str(error))
 
@@ -320,8 +359,14 @@ class ImageTab(QWidget):
         self.cancelled.emit()
 
     def _restore_idle(self) -> None:
+        """The bar and the controls describe what is shown: the last result, or nothing yet."""
         self._latest = None
-        self.controls.show_idle("stopped" if self._opened else "idle")
+        outcome = self._outcome
+        if outcome is not None:
+            self.controls.set_params(outcome.params)
+            self.controls.show_fraction(1, 1, _done_words(outcome))
+        else:
+            self.controls.show_idle("no result yet" if self._opened else "idle")
 
     def _restore_last_result(self) -> None:
         outcome = self._outcome
@@ -387,7 +432,7 @@ class ImageTab(QWidget):
         action = None
         if isinstance(error, OutputExistsError):
             action = ("Overwrite", lambda: self.export_to(path, fmt, dithered, overwrite=True))
-        self.message_bar.show_message(f"Not saved: {error}", error=True, details=_details(error), action=action)
+        self.message_bar.show_message(f"Not saved: {error}", error=True, details=error.details, action=action)
         self.export_failed.emit(str(error))
 
     # -- highlight ------------------------------------------------------------------------------
@@ -403,17 +448,48 @@ class ImageTab(QWidget):
         step = max(1, math.ceil(max(h, w) / PREVIEW_SIDE))
         small = labels[::step, ::step]
         self.canvas.set_highlight(shade_qimage(small == entry))
-        share = outcome.result.counts[entry] / labels.size if not outcome.params.dither else np.mean(small == entry)
-        self.status.emit(f"Highlighting {hex_color(outcome.palette[entry])}: {share * 100:.1f}% of the pixels")
+        count = int(np.count_nonzero(labels == entry)) if outcome.params.dither else int(outcome.result.counts[entry])
+        self.status.emit(f"Highlighting {hex_color(outcome.palette[entry])}: {count:,} pixels "
+                         f"({count / labels.size * 100:.1f}% of the image)")
+
+    # -- Space: the original while held -----------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Space held anywhere in this tab shows the original; it never reaches a control (a K box
+        would lose its value, a button would be pressed).  Text being typed into keeps its spaces."""
+        if event.type() not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) or not isinstance(event, QKeyEvent):
+            return False
+        if event.key() != Qt.Key.Key_Space or event.modifiers() not in (Qt.KeyboardModifier.NoModifier,
+                                                                         Qt.KeyboardModifier.KeypadModifier):
+            return False
+        if not self._space_is_ours():
+            return False
+        if not event.isAutoRepeat():
+            self.canvas.hold_original(event.type() == QEvent.Type.KeyPress)
+        return True
+
+    def _space_is_ours(self) -> bool:
+        if not self.isVisible() or QApplication.activePopupWidget() or QApplication.activeModalWidget():
+            return False
+        focus = QApplication.focusWidget()
+        if focus is None:
+            return self.window().isActiveWindow()
+        if focus.window() is not self.window() or not (focus is self or self.isAncestorOf(focus)):
+            return False
+        editing_text = isinstance(focus, QLineEdit | QTextEdit | QPlainTextEdit) and not isinstance(
+            focus.parentWidget(), QAbstractSpinBox)
+        return not editing_text
 
     # -- shutdown -------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
         """Stop and join the worker threads (safe to call more than once)."""
+        QApplication.instance().removeEventFilter(self)
         self._debounce.stop()
         for worker in (self.worker, self.measurer, self.exporter):
             worker.stop()
 
 
-def _details(error: KMeansImageError) -> str:
-    return error.details if isinstance(error, JobError) else ""
+def _done_words(outcome: Outcome) -> str:
+    result = outcome.result
+    return f"{len(result.palette)} colours · {result.n_iter} passes · {outcome.seconds:.2f} s"

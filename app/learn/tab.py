@@ -57,8 +57,15 @@ class BlobsTab(QWidget):
         self.elbow_worker = Worker("blobsElbowWorker", self)
         self.trials: list[Trial] = []
         self.elbow_values: list[float] = []
+        self._shown_once = False
         self._build()
         self.new_data(keep_seed=True)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._shown_once:  # Space, Enter and R work at once: focus a control that does not eat them
+            self._shown_once = True
+            self.step_button.setFocus()
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -109,9 +116,9 @@ class BlobsTab(QWidget):
         self.init_box.setAccessibleName("Initialization")
         self.init_box.setToolTip("Random: K random points (the tutorial's). k-means++: spread-out starts.")
         self.init_seed_spin = self._spin("initSeedSpinBox", 0, 2**31 - 1, 0, "Seed of the initialization")
-        for control in (self.k_spin, self.init_seed_spin):
-            control.valueChanged.connect(lambda _v: self.restart())
+        self.k_spin.valueChanged.connect(lambda _v: self.restart())
         self.init_box.currentIndexChanged.connect(lambda _i: self.restart())
+        self.init_seed_spin.valueChanged.connect(lambda _v: self.restart(keep_trials=True))
         self.step_button = self._button("stepButton", "Step", "Run the next half-step (Space)", self.step)
         self.run_button = self._button("runButton", "Run", "Run or pause the iterations (Enter)", self.toggle_run)
         self.reset_button = self._button("resetButton", "Reset", "Back to the initial centroids (R)", self.reset)
@@ -208,12 +215,22 @@ class BlobsTab(QWidget):
                                  on_progress=self._elbow_arrived, on_done=self._elbow_finished)
 
     @Slot()
-    def restart(self) -> None:
-        """A new lesson on the current points with the current K and initialization."""
+    def restart(self, keep_trials: bool = False) -> None:
+        """A new lesson on the current points with the current K, initialization and seed.
+
+        The ten initializations stay when only the seed changed (they are of the same K and method),
+        with the bar of that seed outlined.
+        """
         self.runner.cancel()
-        self.lesson = Lesson(self.X, self.k_spin.value(), str(self.init_box.currentData()),
-                             self.init_seed_spin.value())
-        self._clear_trials()
+        seed = self.init_seed_spin.value()
+        self.lesson = Lesson(self.X, self.k_spin.value(), str(self.init_box.currentData()), seed)
+        if not keep_trials:
+            self._clear_trials()
+        else:
+            shown = next((i for i, t in enumerate(self.trials) if t.seed == seed), -1)
+            self.charts.outline_bar(shown, len(self.trials))
+            if shown >= 0:
+                self.trial_box.setCurrentIndex(shown)
         self._say(f"{self.lesson.k} centroids placed by {self._method_words()}. Press Step (Space) to assign "
                   "each point to its closest centroid, or Run (Enter) to watch k-means converge.")
         self._draw()
@@ -327,7 +344,10 @@ class BlobsTab(QWidget):
             return
         trial = self.trials[index]
         self.runner.cancel()
-        self.lesson.use_initial(trial.initial)
+        self.lesson = Lesson(self.X, self.lesson.k, self.lesson.method, trial.seed)  # its start, and Reset's
+        self.init_seed_spin.blockSignals(True)
+        self.init_seed_spin.setValue(trial.seed)  # the boxes describe what is on screen
+        self.init_seed_spin.blockSignals(False)
         self._say(f"Loaded the start of seed {trial.seed}: it ends at inertia {trial.inertia:.1f} after "
                   f"{iterations(trial.n_iter)}. Step or Run to watch it.")
         self._draw()

@@ -188,8 +188,8 @@ def launch_times(repeat: int) -> tuple[float, float]:
             self.image_tab.quantized.connect(lambda _o: (print("compressed", time.time() - t0, flush=True),
                                                          self.close()))
         mw.MainWindow.show = show
-        from app.main import run
-        run([])
+        from app.launch import gui
+        gui([])
     """)
     shown, compressed = [], []
     with tempfile.TemporaryDirectory() as config:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import errno
+import os
 import time
 
+import numpy as np
 import pytest
 from conftest import BAD, WAIT, drop, open_and_wait
+from PIL import Image
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -185,3 +188,32 @@ def test_closing_quickly_after_start_is_clean(qtbot, tmp_path, big_path):
         win.close()
         assert time.perf_counter() - started < 10
         assert running_threads() == []
+
+
+@pytest.mark.parametrize("size", [(1, 2049), (2, 4097), (3, 10000), (1, 100000)])
+def test_tall_narrow_images_quantize_in_the_window(qtbot, window, tmp_path, size):
+    path = tmp_path / "tall.png"
+    width, height = size
+    pixels = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
+    outcome = open_and_wait(qtbot, window, path)
+    assert outcome.labels.shape == (height, width) and len(outcome.palette) == 16
+    qtbot.waitUntil(lambda: window.image_tab.measurement is not None, timeout=WAIT)
+
+
+def test_a_non_utf8_name_keeps_its_bytes_in_the_title_and_in_open_recent(qtbot, window, tmp_path):
+    path = tmp_path / os.fsdecode(b"caf\xe9.png")  # Latin-1, not UTF-8
+    Image.fromarray(np.full((20, 30, 3), 90, np.uint8)).save(path)
+    with qtbot.waitSignal(window.image_tab.quantized, timeout=WAIT):
+        drop(window, path)
+    assert "caf\\xe9.png" in window.windowTitle()
+    assert window.recent_files()[0] == str(path) and os.path.exists(window.recent_files()[0])
+
+
+def test_export_palette_to_a_place_that_cannot_be_written_is_said(qtbot, window, photo_path, tmp_path):
+    open_and_wait(qtbot, window, photo_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    window.save_palette_to(str(blocker / "palette.gpl"))  # a "folder" that is a file
+    text = window.image_tab.message_bar.text
+    assert text.startswith("Not saved: palette.gpl") and "Traceback" not in text

@@ -74,7 +74,7 @@ class TooLarge:
 class ImageTab(QWidget):
     """Everything about the open image; the window owns the menus and the file dialogs."""
 
-    image_opened = Signal(str)  # the path
+    image_opened = Signal(object)  # the path (a str that may hold undecodable bytes: not a QString)
     open_failed = Signal(str)  # the message
     progressed = Signal(object)  # IterationUpdate: one k-means iteration of the running job
     previewed = Signal(object)  # Preview: a quick palette while the K slider is dragged

@@ -39,6 +39,7 @@ from kmeans.imagefile import save_palette
 from kmeans.wording import APP_NAME, display_name, size_change
 
 if TYPE_CHECKING:
+    from app.learn.lesson import ImageColours
     from app.learn.tab import BlobsTab
 
 ORGANIZATION = "kmeans-image-compressor"
@@ -83,7 +84,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("tabs")
         self.tabs.setDocumentMode(True)
-        self.learn_tab = LazyTab(_make_learn_tab)
+        self.learn_tab = LazyTab(self._make_learn_tab)
         self.tabs.addTab(self.image_tab, "Image")
         self.tabs.setTabToolTip(0, "Compress an image")
         self.tabs.addTab(self.learn_tab, "Learn k-means")
@@ -107,6 +108,24 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Drop an image on the window, or use File › Open.")
         self._restore_settings()
         self._update_actions()
+
+    def _make_learn_tab(self) -> BlobsTab:
+        # matplotlib is imported here, the first time the Learn tab is shown: not at start-up.
+        from app.learn.tab import BlobsTab
+
+        tab = BlobsTab()
+        tab.set_image_colours(self._image_colours())
+        return tab
+
+    def _image_colours(self) -> ImageColours | None:
+        """The open image's colours as plain data for the Learn tab (which knows nothing of the image tab)."""
+        from app.learn.lesson import ImageColours
+
+        opened = self.image_tab.opened
+        if opened is None:
+            return None
+        loaded, table = opened.loaded, opened.table
+        return ImageColours(loaded.name, loaded.width, loaded.height, table.colors, table.counts)
 
     @property
     def blobs_tab(self) -> BlobsTab:
@@ -196,6 +215,8 @@ class MainWindow(QMainWindow):
 
     def _image_opened(self, path: str) -> None:
         self.setWindowTitle(f"{display_name(path)} — {APP_NAME}")
+        if self.learn_tab.built:
+            self.blobs_tab.set_image_colours(self._image_colours())
         if _is_sample(path):  # the bundled photo's folder is nobody's "last folder"
             self._update_actions()
             return
@@ -445,8 +466,3 @@ def _is_sample(path: str) -> bool:
     return sample is not None and os.path.abspath(path) == os.path.abspath(sample)
 
 
-def _make_learn_tab() -> BlobsTab:
-    # matplotlib is imported here, the first time the Learn tab is shown: not at start-up.
-    from app.learn.tab import BlobsTab
-
-    return BlobsTab()

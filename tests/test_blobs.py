@@ -178,3 +178,30 @@ def test_clicking_a_bar_loads_that_start(qtbot, tab):
     qtbot.mouseClick(chart, Qt.MouseButton.LeftButton, pos=where)
     assert np.array_equal(tab.lesson.initial, tab.trials[round(x)].initial)
     assert f"seed {round(x)}" in tab.caption.text()
+
+
+def test_the_lesson_runs_on_an_images_colours(qtbot, tab):
+    from app.learn.lesson import ImageColours
+
+    rng = np.random.default_rng(3)
+    colors = np.concatenate([rng.normal(c, 8, (60, 3)) for c in ((200, 30, 30), (30, 160, 40), (20, 40, 200))])
+    colors = np.clip(colors, 0, 255).astype(np.uint8)
+    image = ImageColours("parrots.png", 640, 480, colors, np.full(len(colors), 10))
+    assert not tab.source_box.model().item(1).isEnabled()
+    tab.set_image_colours(image)
+    tab.source_box.setCurrentIndex(1)
+    assert tab.sample is not None and tab.X.shape == (tab.points_spin.value(), 2)
+    assert not tab.centres_spin.isEnabled()
+    assert "Each point is a pixel of parrots.png in its own colour" in tab.caption.text()
+    words = tab.arithmetic.text()
+    assert "307,200 pixels × 24 bits = 900 KB" in words and "With K = 4: 2 bits a pixel" in words
+    tab.init_box.setCurrentIndex(tab.init_box.findData("k-means++"))
+    tab.k_spin.setValue(3)
+    for _ in range(12):
+        tab.step()
+    qtbot.waitUntil(lambda: not tab.charts.drawing, timeout=WAIT)
+    faces = tab.charts._centroids.get_facecolor()[:, :3]
+    # Three clusters of reds, greens and blues: each centroid wears the colour its pixels average to.
+    assert sorted(np.argmax(faces, axis=1).tolist()) == [0, 1, 2]
+    tab.set_image_colours(None)
+    assert tab.source_box.currentIndex() == 0 and tab.sample is None

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from matplotlib.colors import ListedColormap, to_rgba
+from matplotlib.colors import to_rgba
 from PySide6.QtWidgets import QSizePolicy
 
-from app.learn.lesson import Lesson, Trial
+from app.learn.lesson import ColourSample, Lesson, Trial, mean_colours
 from app.learn.plots import PlotCanvas, plot_canvas, small_plot
 from kmeans import find_closest_centroids
 
@@ -38,15 +38,15 @@ class LessonCharts:
         self.ax = figure.add_subplot()
         self.ax.set_aspect("equal", adjustable="datalim")
         self.ax.tick_params(labelsize=8)
-        regions_cmap = ListedColormap([to_rgba(c, 0.16) for c in COLOURS])
-        self._regions = self.ax.imshow(np.zeros((2, 2)), origin="lower", cmap=regions_cmap, vmin=-0.5,
-                                       vmax=MAX_K - 0.5, interpolation="nearest", zorder=0, aspect="auto")
+        self._regions = self.ax.imshow(np.zeros((2, 2, 4)), origin="lower", interpolation="nearest", zorder=0,
+                                       aspect="auto")
         self._points = self.ax.scatter([], [], s=16, c=UNASSIGNED, edgecolors="none", zorder=2)
         self._trails = [self.ax.plot([], [], "-o", color=c, lw=1.6, ms=3, alpha=0.85, zorder=3)[0] for c in COLOURS]
-        self._centroids = self.ax.scatter([], [], s=240, marker="X", c=[], edgecolors="black", linewidths=1.3,
-                                          zorder=4)
+        self._centroids = self.ax.scatter(np.zeros(0), np.zeros(0), s=240, marker="X", facecolors="white",
+                                          edgecolors="black", linewidths=1.3, zorder=4)
         self._grid = np.zeros((0, 2))
         self._colours = np.array([to_rgba(c) for c in COLOURS])
+        self._sample: ColourSample | None = None  # when the points are an image's colours
 
         self.inertia, self.inertia_ax, self._inertia_hint = small_plot(
             "inertiaCanvas", "Inertia per iteration", "iteration", "inertia",
@@ -84,8 +84,11 @@ class LessonCharts:
         for canvas in self.canvases:
             canvas.shutdown()
 
-    def set_points(self, X: np.ndarray) -> None:
-        """New data: the points, the view limits and the grid the regions are shaded on."""
+    def set_points(self, X: np.ndarray, sample: ColourSample | None = None) -> None:
+        """New data: the points (an image's colours when ``sample`` is given: each point is then drawn
+        in its own colour, and each cluster in the colour its points average to), the view limits
+        and the grid the regions are shaded on."""
+        self._sample = sample
         low, high = X.min(axis=0), X.max(axis=0)
         margin = (high - low).max() * 0.08 + 0.5
         limits = (low[0] - margin, high[0] + margin, low[1] - margin, high[1] + margin)
@@ -95,6 +98,8 @@ class LessonCharts:
 
         def change() -> None:
             self._points.set_offsets(X)
+            self._points.set_sizes([22 if sample is not None else 16])
+            self._points.set_edgecolor("#00000040" if sample is not None else "none")
             self.ax.set_xlim(limits[0], limits[1])
             self.ax.set_ylim(limits[2], limits[3])
             self._regions.set_extent(limits)
@@ -107,21 +112,31 @@ class LessonCharts:
         centroids, k, grid = lesson.centroids.copy(), lesson.k, self._grid
         trail = np.stack(lesson.trail)  # (steps, k, 2)
         inertias = list(lesson.inertias)
+        sample = self._sample
 
         def change() -> None:
-            if labels is None:
-                self._points.set_facecolor(UNASSIGNED)
+            if sample is not None:
+                self._points.set_facecolor(sample.rgb / 255.0)
+                colours = np.full((k, 4), [0.85, 0.85, 0.85, 1.0])
+                if labels is not None:
+                    colours[:, :3] = mean_colours(sample, labels, k)
+                regions_alpha = 0.35
             else:
-                self._points.set_facecolor(self._colours[labels % MAX_K])
+                self._points.set_facecolor(UNASSIGNED if labels is None else self._colours[labels % MAX_K])
+                colours = self._colours[np.arange(k) % MAX_K]
+                regions_alpha = 0.16
             self._centroids.set_offsets(centroids)
-            self._centroids.set_facecolor(self._colours[np.arange(k) % MAX_K])
+            self._centroids.set_facecolor(colours)
             for j, line in enumerate(self._trails):
+                line.set_color("#303030" if sample is not None else COLOURS[j])
                 if j < k:
                     line.set_data(trail[:, j, 0], trail[:, j, 1])
                 else:
                     line.set_data([], [])
             regions = find_closest_centroids(grid, centroids).reshape(GRID, GRID)
-            self._regions.set_data(regions % MAX_K)
+            shades = colours.copy()
+            shades[:, 3] = regions_alpha
+            self._regions.set_data(shades[regions])
 
         self.scatter.change(change)
         self.inertia.change(lambda: self._show_inertia(inertias))

@@ -167,3 +167,70 @@ def elbow(X: np.ndarray, ks: range = range(1, 11), n_init: int = 10, report=None
         if report is not None:
             report(values)
     return values
+
+
+@dataclass(frozen=True, eq=False)
+class ImageColours:
+    """An open image's distinct colours with their pixel counts (plain data from the image tab)."""
+
+    name: str
+    width: int
+    height: int
+    colors: np.ndarray  # (M, 3|4) uint8
+    counts: np.ndarray  # (M,)
+
+    @property
+    def n_pixels(self) -> int:
+        return self.width * self.height
+
+
+@dataclass(frozen=True, eq=False)
+class ColourSample:
+    """Pixels picked from an image, placed on the two principal axes of their OKLab colours.
+
+    ``X`` (n, 2) are the points k-means works on; ``rgb`` (n, 3) uint8 the pixels' own colours;
+    ``lab`` (n, 3) their OKLab coordinates (for the colour of a cluster's mean).
+    """
+
+    X: np.ndarray
+    rgb: np.ndarray
+    lab: np.ndarray
+
+
+def colour_sample(image: ImageColours, n: int, seed: int) -> ColourSample:
+    """``n`` pixels drawn at random (a colour as often as it occurs), seen along the two directions
+    in which the image's colours vary most, so the lesson's 2-D picture is the palette problem."""
+    from kmeans.colorspace import linear_to_oklab, u8_to_linear
+
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(len(image.colors), size=n, p=image.counts / image.counts.sum())
+    rgb = np.ascontiguousarray(image.colors[picked, :3])
+    lab = linear_to_oklab(u8_to_linear(rgb))
+    centred = lab - lab.mean(axis=0)
+    _u, _s, axes = np.linalg.svd(centred, full_matrices=False)
+    X = centred @ axes[:2].T * 100  # OKLab differences of 0.01 are about a just noticeable step: x100
+    return ColourSample(X, rgb, lab)
+
+
+def mean_colours(sample: ColourSample, labels: np.ndarray, k: int) -> np.ndarray:
+    """(k, 3) float sRGB in [0, 1]: the colour each cluster's pixels average to (grey when empty)."""
+    from kmeans.colorspace import linear_to_srgb, oklab_to_linear
+
+    counts = np.bincount(labels, minlength=k)[:, None]
+    sums = np.stack([np.bincount(labels, weights=sample.lab[:, j], minlength=k) for j in range(3)], axis=1)
+    means = np.where(counts > 0, sums / np.maximum(counts, 1), [0.6, 0.0, 0.0])
+    return linear_to_srgb(oklab_to_linear(means))
+
+
+def compression_words(image: ImageColours, k: int) -> str:
+    """The tutorial's arithmetic on the real image: 24 bits a pixel against log2(K) plus the palette."""
+    bits = max(1, int(np.ceil(np.log2(max(k, 2)))))
+    raw = image.n_pixels * 24 / 8
+    packed = image.n_pixels * bits / 8 + k * 3
+    return (f"{image.name}: {image.n_pixels:,} pixels × 24 bits = {_kb(raw)}. With K = {k}: {bits} bits a pixel "
+            f"+ a palette of {k} × 24 bits = {_kb(packed)}, {raw / packed:.1f}× smaller (before the file "
+            "format's own compression).")
+
+
+def _kb(n_bytes: float) -> str:
+    return f"{n_bytes / 1024:,.0f} KB" if n_bytes < 1024**2 else f"{n_bytes / 1024**2:,.1f} MB"

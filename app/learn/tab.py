@@ -27,12 +27,25 @@ from PySide6.QtWidgets import (
 )
 
 from app.learn.charts import MAX_K, LessonCharts
-from app.learn.lesson import Lesson, RunStep, Trial, compare_initializations, elbow, iterate, iterations
+from app.learn.lesson import (
+    ColourSample,
+    ImageColours,
+    Lesson,
+    RunStep,
+    Trial,
+    colour_sample,
+    compare_initializations,
+    compression_words,
+    elbow,
+    iterate,
+    iterations,
+)
 from app.worker import Token, Worker
 from kmeans import make_blobs
 from kmeans.errors import Cancelled
 
 RUN_INTERVAL = 0.45  # seconds between iterations of the Run animation
+BLOBS, IMAGE = "blobs", "image"  # where the points come from
 INITS_CAPTION = (
     "Ten starts, ten results. k-means only finds a local minimum of the inertia, and which one depends "
     "on where the centroids start, so different seeds can end in different clusterings. The lowest "
@@ -57,6 +70,8 @@ class BlobsTab(QWidget):
         self.elbow_worker = Worker("blobsElbowWorker", self)
         self.trials: list[Trial] = []
         self.elbow_values: list[float] = []
+        self.sample: ColourSample | None = None  # the points, when they are an image's colours
+        self._image: ImageColours | None = None
         self._shown_once = False
         self._build()
         self.new_data(keep_seed=True)
@@ -76,6 +91,11 @@ class BlobsTab(QWidget):
         self.caption.setMinimumHeight(40)
         self.caption.setAccessibleName("What k-means just did")
         self.caption.setStyleSheet("font-size: 13px;")
+        self.arithmetic = QLabel()
+        self.arithmetic.setObjectName("compressionCaption")
+        self.arithmetic.setWordWrap(True)
+        self.arithmetic.setAccessibleName("What K colours save on this image")
+        self.arithmetic.hide()
 
         self.charts = LessonCharts(on_bar_clicked=self.load_trial)
         self.canvas = self.charts.scatter
@@ -92,6 +112,15 @@ class BlobsTab(QWidget):
         self.spread_spin.setAccessibleName("Spread of each blob")
         self.spread_spin.setToolTip("Standard deviation of each blob")
         self.data_seed_spin = self._spin("dataSeedSpinBox", 0, 2**31 - 1, 0, "Seed of the data")
+        self.source_box = QComboBox()
+        self.source_box.setObjectName("pointsSourceBox")
+        self.source_box.addItem("Sample blobs (make_blobs)", BLOBS)
+        self.source_box.addItem("This image's colours", IMAGE)
+        self.source_box.setAccessibleName("Where the points come from")
+        self.source_box.setToolTip("The tutorial's blobs, or pixels of the open image on the two directions in which "
+                                   "its colours vary most: k-means then finds that image's palette")
+        self.source_box.model().item(1).setEnabled(False)  # until an image is open
+        self.source_box.currentIndexChanged.connect(lambda _i: self.new_data(keep_seed=True))
         self.new_data_button = QPushButton("New data")
         self.new_data_button.setObjectName("newDataButton")
         self.new_data_button.setAccessibleName("New data")
@@ -99,8 +128,9 @@ class BlobsTab(QWidget):
         self.new_data_button.clicked.connect(lambda: self.new_data(keep_seed=False))
         for spin in (self.points_spin, self.centres_spin, self.spread_spin, self.data_seed_spin):
             spin.valueChanged.connect(lambda _v: self.new_data(keep_seed=True))
-        data_box = QGroupBox("Data: make_blobs")
+        data_box = QGroupBox("Data")
         data_form = QFormLayout(data_box)
+        data_form.addRow("From", self.source_box)
         data_form.addRow("Points", self.points_spin)
         data_form.addRow("Blobs", self.centres_spin)
         data_form.addRow("Spread", self.spread_spin)
@@ -164,6 +194,7 @@ class BlobsTab(QWidget):
             plots.addWidget(canvas, 1)
         left = QVBoxLayout()
         left.addWidget(self.caption)
+        left.addWidget(self.arithmetic)
         left.addWidget(self.canvas, 1)
         left.addLayout(plots)
         layout = QHBoxLayout(self)
@@ -205,9 +236,17 @@ class BlobsTab(QWidget):
             self.data_seed_spin.blockSignals(True)
             self.data_seed_spin.setValue(int(np.random.default_rng().integers(0, 100_000)))
             self.data_seed_spin.blockSignals(False)
-        self.X, self.y = make_blobs(self.points_spin.value(), self.centres_spin.value(), self.spread_spin.value(),
+        from_image = self.source_box.currentData() == IMAGE and self._image is not None
+        for spin in (self.centres_spin, self.spread_spin):
+            spin.setEnabled(not from_image)
+        if from_image:
+            self.sample = colour_sample(self._image, self.points_spin.value(), self.data_seed_spin.value())
+            self.X = self.sample.X
+        else:
+            self.sample = None
+            self.X, _y = make_blobs(self.points_spin.value(), self.centres_spin.value(), self.spread_spin.value(),
                                     self.data_seed_spin.value())
-        self.charts.set_points(self.X)
+        self.charts.set_points(self.X, self.sample)
         self.restart()
         X = self.X
         self.elbow_values = []
@@ -231,10 +270,27 @@ class BlobsTab(QWidget):
             self.charts.outline_bar(shown, len(self.trials))
             if shown >= 0:
                 self.trial_box.setCurrentIndex(shown)
-        self._say(f"{self.lesson.k} centroids placed by {self._method_words()}. Press Step (Space) to assign "
-                  "each point to its closest centroid, or Run (Enter) to watch k-means converge.")
+        intro = ""
+        if self.sample is not None and self._image is not None:
+            intro = (f"Each point is a pixel of {self._image.name} in its own colour, placed by the two directions "
+                     "in which the image's colours vary most. ")
+            self.arithmetic.setText(compression_words(self._image, self.lesson.k))
+        self.arithmetic.setVisible(self.sample is not None)
+        self._say(f"{intro}{self.lesson.k} centroids placed by {self._method_words()}. Press Step (Space) to "
+                  "assign each point to its closest centroid, or Run (Enter) to watch k-means converge.")
         self._draw()
         self._draw_elbow()
+
+    def set_image_colours(self, image: ImageColours | None) -> None:
+        """The open image's colours, offered as the points (and used at once if they are chosen)."""
+        self._image = image
+        self.source_box.model().item(1).setEnabled(image is not None)
+        self.source_box.setItemText(1, f"Colours of {image.name}" if image else "This image's colours")
+        if self.source_box.currentData() == IMAGE:
+            if image is None:
+                self.source_box.setCurrentIndex(0)  # (redraws)
+            else:
+                self.new_data(keep_seed=True)
 
     def _method_words(self) -> str:
         return "k-means++" if self.lesson.method == "k-means++" else "picking random points"

@@ -205,3 +205,25 @@ def test_the_lesson_runs_on_an_images_colours(qtbot, tab):
     assert sorted(np.argmax(faces, axis=1).tolist()) == [0, 1, 2]
     tab.set_image_colours(None)
     assert tab.source_box.currentIndex() == 0 and tab.sample is None
+
+
+def test_keys_work_as_soon_as_the_tab_is_shown(qtbot):
+    fresh = BlobsTab()
+    qtbot.addWidget(fresh)
+    fresh.show()
+    assert fresh.focusWidget() is fresh.step_button  # not the Points box, which would eat Space
+    fresh.shutdown()
+
+
+def test_the_boxes_describe_the_start_on_screen(qtbot, tab):
+    with qtbot.waitSignal(tab.trials_ready, timeout=WAIT):
+        tab.try_button.click()
+    tab.load_trial(1)
+    assert tab.init_seed_spin.value() == 1  # the Seed box follows the loaded start
+    for _ in range(4):
+        tab.step()
+    tab.reset()
+    assert np.array_equal(tab.lesson.centroids, tab.trials[1].initial)
+    tab.init_seed_spin.setValue(3)  # another seed: the chart of ten starts stays, its bar outlined
+    assert len(tab.trials) == 10 and tab.trial_box.currentIndex() == 3
+    assert np.array_equal(tab.lesson.initial, tab.trials[3].initial)

@@ -263,7 +263,7 @@ class ImageTab(QWidget):
         self._previewing, self._preview_stale = True, False
         self.measurer.cancel()
         self.stats.show_running(params.k)
-        self.controls.show_busy(f"previewing {params.k} colours…")
+        self.controls.show_fraction(0, 1, f"previewing {params.k} colours…")
         self.worker.submit(lambda token: preview_quantize(opened, params, token), on_done=self._preview_arrived,
                            on_failed=self._run_failed, on_cancelled=self._preview_dropped)
 

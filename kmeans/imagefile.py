@@ -35,6 +35,7 @@ from kmeans.errors import (
     OutputExistsError,
     os_reason,
 )
+from kmeans.png import encode_png
 from kmeans.wording import FORMAT_LABELS, display_name
 
 PALETTE_FORMATS = ("gpl", "hex")
@@ -318,7 +319,8 @@ def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = DEFAULT_FORMAT, *
            cancel: CancelToken | None = None) -> bytes:
     """The bytes of a palette image in ``fmt`` (png, gif, webp or bmp).
 
-    PNG is indexed at the smallest bit depth that holds the palette (1, 2, 4 or 8), optimized;
+    PNG is indexed at the smallest bit depth that holds the palette (1, 2, 4 or 8), rows unfiltered,
+    deflated at level 9 (``kmeans.png``);
     GIF keeps only fully transparent entries; WebP is lossless; BMP keeps no transparency.
     Raises ``Cancelled`` soon after ``cancel.is_set()`` (between blocks of output).
     """
@@ -333,10 +335,10 @@ def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = DEFAULT_FORMAT, *
         mode = "RGBA" if pixels.shape[2] == 4 else "RGB"
         Image.fromarray(pixels, mode=mode).save(buffer, "WEBP", lossless=True, quality=75, method=4)  # cwebp's defaults
         return buffer.getvalue()
-    image = palette_image(palette, labels)
     if fmt == "png":
-        image.save(buffer, "PNG", optimize=True)
-    elif fmt == "gif":
+        return encode_png(palette, labels, cancel=cancel)
+    image = palette_image(palette, labels)
+    if fmt == "gif":
         transparency = None
         if palette.shape[1] == 4 and (palette[:, 3] == 0).any():
             transparency = int(np.flatnonzero(palette[:, 3] == 0)[0])

@@ -19,4 +19,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # a frozen bundle starts the Learn tab's drawing process through here
     sys.exit(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
 import urllib.parse
 from collections.abc import Callable
@@ -103,6 +104,7 @@ def no_leaks(request):
         QApplication.processEvents()
     leaked = [w for w in QApplication.topLevelWidgets() if w not in before and w.isVisible()]
     assert running_threads() == [], "worker threads left running"
+    assert [p.name for p in multiprocessing.active_children()] == [], "processes left running"
     assert leaked == [], f"top-level widgets left open: {leaked}"
 
 

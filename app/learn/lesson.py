@@ -212,16 +212,6 @@ def colour_sample(image: ImageColours, n: int, seed: int) -> ColourSample:
     return ColourSample(X, rgb, lab)
 
 
-def mean_colours(sample: ColourSample, labels: np.ndarray, k: int) -> np.ndarray:
-    """(k, 3) float sRGB in [0, 1]: the colour each cluster's pixels average to (grey when empty)."""
-    from kmeans.colorspace import linear_to_srgb, oklab_to_linear
-
-    counts = np.bincount(labels, minlength=k)[:, None]
-    sums = np.stack([np.bincount(labels, weights=sample.lab[:, j], minlength=k) for j in range(3)], axis=1)
-    means = np.where(counts > 0, sums / np.maximum(counts, 1), [0.6, 0.0, 0.0])
-    return linear_to_srgb(oklab_to_linear(means))
-
-
 def compression_words(image: ImageColours, k: int) -> str:
     """The tutorial's arithmetic on the real image: 24 bits a pixel against log2(K) plus the palette."""
     bits = max(1, int(np.ceil(np.log2(max(k, 2)))))

@@ -1,123 +1,178 @@
-"""Matplotlib plots for the Learn tab, drawn off the GUI thread.
+"""Matplotlib pictures for the Learn tab, drawn in a process of their own.
 
-Laying out and rasterising a small figure takes matplotlib 50-75 ms, and several times that while
-the image worker holds the CPU: far more than the GUI thread can give.  So a ``PlotCanvas`` never
-draws on the GUI thread.  Its figure belongs to a worker thread: the GUI hands it *changes*
-(closures that move artists), and the worker applies them, draws the figure with Agg at the
-widget's size and sends back a picture, which the widget paints.  Only one figure is drawn at a
-time (matplotlib's font cache is shared), and only while the widget is visible.  ``small_plot``
-makes the tab's three small charts alike.
+``FigureServer`` starts the drawing process (``app.learn.figures.serve``), sends it plain data and
+requests for pictures, and hands the pictures back on the GUI thread; a ``PlotCanvas`` only
+paints the last picture of its figure and turns clicks into data coordinates.  A canvas asks for
+a picture only while visible, and has at most one request out at a time: changes made meanwhile
+are drawn by the next one, so a burst of steps never queues drawings.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import queue
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.text import Text
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, QThread, Signal
 from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QWidget
 
-from app.worker import Token, Worker
-
-_DRAWING = threading.Lock()  # one figure at a time: matplotlib's fonts are shared between figures
+from app.learn import figures
 
 
 @dataclass(frozen=True, eq=False)
 class _Picture:
-    """A drawn figure, and where each axes landed (to turn clicks into data coordinates)."""
-
     pixels: np.ndarray  # (H, W, 4) uint8 RGBA
     dpr: float
-    axes: tuple[tuple[tuple[float, float, float, float], tuple[float, float], tuple[float, float]], ...]
+    axes: tuple  # each axes' ((x0, y0, width, height) in pixels from the bottom, xlim, ylim)
+
+
+class _Reader(QThread):
+    """Waits for the drawing process's answers and passes them on (as a queued signal)."""
+
+    received = Signal(object)
+
+    def __init__(self, connection) -> None:
+        super().__init__()
+        self._connection = connection
+
+    def run(self) -> None:
+        while True:
+            try:
+                message = self._connection.recv()
+            except (EOFError, OSError):
+                return
+            self.received.emit(message)
+
+
+class FigureServer(QObject):
+    """The drawing process and the canvases that show its figures."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt threads
+        self._connection, child = context.Pipe()
+        self._process = context.Process(target=figures.serve, args=(child,), name="kmeans-figures", daemon=True)
+        self._process.start()
+        child.close()
+        self._reader = _Reader(self._connection)
+        self._reader.received.connect(self._received)
+        self._reader.start()
+        # Sending waits while the process is busy drawing and the pipe is full: never on the GUI thread.
+        self._outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write, name="figuresWriter", daemon=True)
+        self._writer.start()
+        self._canvases: dict[str, PlotCanvas] = {}
+        self._stopped = False
+
+    def canvas(self, name: str) -> PlotCanvas:
+        canvas = PlotCanvas(name, self)
+        self._canvases[name] = canvas
+        return canvas
+
+    def call(self, method: str, *args, redraw: tuple[str, ...]) -> None:
+        """Run ``LessonFigures.method(*args)`` in the drawing process, then redraw ``redraw``."""
+        self._send(("call", method, args))
+        for name in redraw:
+            self._canvases[name].changed()
+
+    def request(self, name: str, width: int, height: int, dpr: float, number: int) -> None:
+        self._send(("draw", name, width, height, dpr, number))
+
+    def _send(self, message: object) -> None:
+        if not self._stopped:
+            self._outbox.put(message)
+
+    def _write(self) -> None:
+        """On the writer thread: send each message in order; None is the last."""
+        while True:
+            message = self._outbox.get()
+            try:
+                self._connection.send(message)
+            except (OSError, ValueError):  # the process has gone: the charts stay as they were
+                return
+            if message is None:
+                return
+
+    def _received(self, message: tuple) -> None:
+        if message[0] == "picture":
+            _kind, name, number, pixels, axes = message
+            canvas = self._canvases.get(name)
+            if canvas is not None:
+                canvas.show_picture(number, pixels, axes)
+
+    @property
+    def drawing(self) -> bool:
+        return not self._stopped and any(canvas.drawing for canvas in self._canvases.values())
+
+    def stop(self) -> None:
+        """End the drawing process, the writer and the reader (idempotent)."""
+        if not self._stopped:
+            self._send(None)
+            self._stopped = True
+        self._writer.join(5)
+        self._process.join(5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._connection.close()
+        self._reader.wait()
 
 
 class PlotCanvas(QWidget):
-    """Shows a matplotlib figure drawn on its own worker thread.
-
-    Change the figure only through ``change(fn)``; ``clicked(x, y)`` gives the data coordinates of a
-    click inside the first axes.
-    """
+    """Paints the latest picture of one figure; ``clicked(x, y)`` in the data coordinates of its axes."""
 
     clicked = Signal(float, float)
 
-    def __init__(self, figure: Figure, margins: tuple[int, int, int, int], parent: QWidget | None = None):
+    def __init__(self, name: str, server: FigureServer, parent: QWidget | None = None):
         super().__init__(parent)
-        self.figure = figure
-        FigureCanvasAgg(figure)
-        self._margins = margins  # left, right, top, bottom, in logical pixels
-        self._changes: list[Callable[[], None]] = []
-        self._lock = threading.Lock()  # guards _changes
+        self.setObjectName(f"{name}Canvas" if name != "scatter" else "blobsCanvas")
+        self._name = name
+        self._server = server
+        (width, height), _margins = figures.FIGURES[name]
+        self._size_hint = QSize(round(width * 100), round(height * 100))  # as matplotlib's own Qt canvas
         self._picture: _Picture | None = None
         self._image: QImage | None = None
-        self._stale = True
-        self._drawer = Worker("plotWorker", self)
-        width, height = figure.get_size_inches()
-        self._size_hint = QSize(round(width * 100), round(height * 100))  # as matplotlib's own Qt canvas
+        self._dirty = True  # the figure changed since the last picture was asked for
+        self._asked = 0  # number of the picture asked for last (0: none out)
+        self._serial = 0
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.setMinimumSize(120, 100)
 
     def sizeHint(self) -> QSize:
         return self._size_hint
 
-    def change(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` (which moves artists) on the drawing thread, then redraw."""
-        with self._lock:
-            self._changes.append(fn)
-        self.draw_idle()
-
-    def draw_idle(self) -> None:
-        """Redraw soon, if visible (else when next shown)."""
-        self._stale = True
-        if self.isVisible() and self.width() > 0 and self.height() > 0:
-            self._stale = False
-            size, dpr = (self.width(), self.height()), self.devicePixelRatioF()
-            self._drawer.submit(lambda token: self._draw(size, dpr, token), on_done=self._show)
-
     @property
     def drawing(self) -> bool:
-        """A drawing is under way or waiting."""
-        return self._drawer.busy or (self._stale and self.isVisible())
+        """A picture is on its way, or one is due."""
+        return self._asked != 0 or (self._dirty and self.isVisible())
 
-    def shutdown(self) -> None:
-        self._drawer.stop()
+    def changed(self) -> None:
+        self._dirty = True
+        self._ask()
 
-    # -- on the drawing thread ------------------------------------------------------------------
+    def _ask(self) -> None:
+        if not self._dirty or self._asked or not self.isVisible() or self.width() <= 0 or self.height() <= 0:
+            return
+        self._dirty = False
+        self._serial += 1
+        self._asked = self._serial
+        self._server.request(self._name, self.width(), self.height(), self.devicePixelRatioF(), self._asked)
 
-    def _draw(self, size: tuple[int, int], dpr: float, token: Token) -> _Picture | None:
-        with _DRAWING:
-            with self._lock:
-                changes, self._changes = self._changes, []
-            for fn in changes:
-                fn()
-            token.check()  # a newer drawing was asked for: let it draw, with these changes applied
-            figure = self.figure
-            left, right, top, bottom = self._margins
-            w, h = max(size[0], left + right + 10), max(size[1], top + bottom + 10)
-            figure.subplots_adjust(left=left / w, right=1 - right / w, top=1 - top / h, bottom=bottom / h)
-            figure.set_dpi(100 * dpr)
-            figure.set_size_inches(size[0] / 100, size[1] / 100)
-            figure.canvas.draw()
-            pixels = np.array(figure.canvas.buffer_rgba())
-            axes = tuple((ax.bbox.bounds, ax.get_xlim(), ax.get_ylim()) for ax in figure.axes)
-        return _Picture(pixels, dpr, axes)
-
-    # -- back on the GUI thread -----------------------------------------------------------------
-
-    def _show(self, picture: _Picture) -> None:
-        pixels = picture.pixels
+    def show_picture(self, number: int, pixels: np.ndarray, axes: tuple) -> None:
+        if number != self._asked:
+            return
+        self._asked = 0
         h, w = pixels.shape[:2]
+        dpr = w / max(self.width(), 1)
         image = QImage(pixels.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
         image.buffer = pixels  # the QImage does not own its pixels: this reference does
-        image.setDevicePixelRatio(picture.dpr)
-        self._picture, self._image = picture, image
+        image.setDevicePixelRatio(dpr)
+        self._picture, self._image = _Picture(pixels, dpr, axes), image
         self.update()
+        self._ask()  # changes made while this one was drawn
 
     def paintEvent(self, event: QPaintEvent) -> None:
         with QPainter(self) as painter:  # ended here, even if something raises while painting
@@ -128,12 +183,11 @@ class PlotCanvas(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self.draw_idle()
+        self.changed()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self._stale:
-            self.draw_idle()
+        self._ask()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         point = self.data_point(event.position())
@@ -152,31 +206,3 @@ class PlotCanvas(QWidget):
         if not (x0 <= px <= x0 + width and y0 <= py <= y0 + height):
             return None
         return xmin + (px - x0) / width * (xmax - xmin), ymin + (py - y0) / height * (ymax - ymin)
-
-
-def plot_canvas(name: str, width: float, height: float,
-                margins: tuple[int, int, int, int] = (62, 12, 26, 40)) -> tuple[PlotCanvas, Figure]:
-    """A named canvas with one empty figure."""
-    figure = Figure(figsize=(width, height))
-    canvas = PlotCanvas(figure, margins)
-    canvas.setObjectName(name)
-    return canvas, figure
-
-
-def small_plot(name: str, title: str, xlabel: str, ylabel: str, *, description: str, tip: str,
-               hint: str = "") -> tuple[PlotCanvas, Axes, Text | None]:
-    """One of the small charts under the scatter plot: its canvas, its axes and its hint text."""
-    canvas, figure = plot_canvas(name, 3.0, 2.0)
-    canvas.setAccessibleName(description)
-    canvas.setToolTip(tip)
-    canvas.setMinimumHeight(190)
-    ax = figure.add_subplot()
-    ax.set_title(title, fontsize=9)
-    ax.set_xlabel(xlabel, fontsize=8)
-    ax.set_ylabel(ylabel, fontsize=8)
-    ax.tick_params(labelsize=7)
-    shown = None
-    if hint:
-        shown = ax.text(0.5, 0.5, hint, ha="center", va="center", transform=ax.transAxes, fontsize=8,
-                        color="#777777")
-    return canvas, ax, shown

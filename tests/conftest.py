@@ -79,6 +79,18 @@ BAD: dict[str, tuple[str, Callable[[Path], None], str]] = {
 }
 
 
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """Run the command line in this process: (exit status, stdout, stderr); usage errors exit 2."""
+    from kmeans.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        code = main(list(args), stdout=out, stderr=err)
+    except SystemExit as exit_:  # argparse's usage errors
+        code = int(exit_.code or 0)
+    return code, out.getvalue(), err.getvalue()
+
+
 # -- the window: fixtures and helpers shared by the GUI tests ------------------------------------
 
 WAIT = 60_000  # ms: generous, for slow CI machines; a passing test never waits this long

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import gradient_image
+from conftest import gradient_image, run_cli
 from PIL import Image
 
 import kmeans.imagefile
@@ -20,13 +20,6 @@ from kmeans.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        code = main(list(args), stdout=out, stderr=err)
-    except SystemExit as exit_:  # argparse's usage errors
-        code = int(exit_.code or 0)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture
@@ -37,7 +30,7 @@ def photo_file(tmp_path) -> Path:
 
 
 def test_success_writes_a_small_palette_png(photo_file):
-    code, out, err = run(str(photo_file), "-k", "8")
+    code, out, err = run_cli(str(photo_file), "-k", "8")
     target = photo_file.with_name("photo-k8.png")
     assert code == 0 and err == ""
     assert out.startswith("photo-k8.png  80x60  K=8 ")
@@ -49,14 +42,15 @@ def test_success_writes_a_small_palette_png(photo_file):
 def test_options_are_honoured(photo_file, tmp_path):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    code, _, _ = run(str(photo_file), "-k", "4", "--out-dir", str(out_dir), "--format", "gif", "--dither",
+    code, _, _ = run_cli(str(photo_file), "-k", "4", "--out-dir", str(out_dir), "--format", "gif", "--dither",
                      "--color-space", "rgb", "--init", "random", "--seed", "3", "--max-iter", "5", "--quiet")
     assert code == 0
     assert [p.name for p in out_dir.iterdir()] == ["photo-k4.gif"]
 
 
 def test_output_file_and_palette(photo_file, tmp_path):
-    code, _out, _ = run(str(photo_file), "-o", str(tmp_path / "small.webp"), "--palette-out", str(tmp_path / "p.gpl"))
+    code, _out, _ = run_cli(str(photo_file), "-o", str(tmp_path / "small.webp"),
+                            "--palette-out", str(tmp_path / "p.gpl"))
     assert code == 0
     with Image.open(tmp_path / "small.webp") as image:
         assert image.format == "WEBP"
@@ -69,7 +63,7 @@ def test_bad_files_get_one_line_each_and_the_rest_are_done(photo_file, tmp_path)
     data = photo_file.read_bytes()
     truncated = tmp_path / "cut.png"
     truncated.write_bytes(data[: len(data) // 2])
-    code, out, err = run(str(text), str(truncated), str(photo_file), str(tmp_path / "missing.png"))
+    code, out, err = run_cli(str(text), str(truncated), str(photo_file), str(tmp_path / "missing.png"))
     assert code == 1
     lines = err.splitlines()
     assert len(lines) == 3
@@ -84,11 +78,11 @@ def test_bad_files_get_one_line_each_and_the_rest_are_done(photo_file, tmp_path)
 def test_existing_output_is_kept_without_force(photo_file):
     target = photo_file.with_name("photo-k16.png")
     target.write_bytes(b"keep me")
-    code, _, err = run(str(photo_file))
+    code, _, err = run_cli(str(photo_file))
     assert code == 1
     assert err.strip() == "error: photo-k16.png: already exists (use --force to overwrite it)"
     assert target.read_bytes() == b"keep me"
-    assert run(str(photo_file), "--force")[0] == 0
+    assert run_cli(str(photo_file), "--force")[0] == 0
     assert target.read_bytes() != b"keep me"
 
 
@@ -114,7 +108,7 @@ def unwritable_dir(tmp_path, monkeypatch) -> Path:
 
 
 def test_unwritable_folder(photo_file, unwritable_dir):
-    code, _out, err = run(str(photo_file), "--out-dir", str(unwritable_dir))
+    code, _out, err = run_cli(str(photo_file), "--out-dir", str(unwritable_dir))
     assert code == 1
     assert err.count("\n") == 1 and "permission denied" in err and "photo-k16.png" in err
     assert list(unwritable_dir.iterdir()) == []
@@ -138,7 +132,7 @@ def test_full_disk_leaves_no_partial_file(photo_file, monkeypatch):
             super().close()
 
     monkeypatch.setattr(kmeans.imagefile.os, "fdopen", lambda fd, mode: FullDisk(fd))
-    code, _, err = run(str(photo_file))
+    code, _, err = run_cli(str(photo_file))
     assert code == 1 and "disk is full" in err
     assert sorted(p.name for p in photo_file.parent.iterdir()) == ["photo.png"]
 
@@ -146,14 +140,14 @@ def test_full_disk_leaves_no_partial_file(photo_file, monkeypatch):
 def test_output_larger_than_input_is_said(tmp_path):
     path = tmp_path / "tiny.png"
     Image.new("RGB", (64, 64), (10, 20, 30)).save(path, optimize=True)
-    code, out, _ = run(str(path), "--format", "bmp")
+    code, out, _ = run_cli(str(path), "--format", "bmp")
     assert code == 0 and "LARGER than the input" in out
 
 
 def test_fewer_colours_than_k_is_said(tmp_path):
     path = tmp_path / "flat.png"
     Image.new("RGB", (10, 10), (10, 20, 30)).save(path)
-    code, out, _ = run(str(path), "-k", "64")
+    code, out, _ = run_cli(str(path), "-k", "64")
     assert code == 0 and "K=1 " in out and "only 1 distinct colour, so the palette has 1 entry instead of 64" in out
 
 
@@ -170,17 +164,17 @@ def test_fewer_colours_than_k_is_said(tmp_path):
     ],
 )
 def test_bad_usage_exits_2(args, capsys):
-    code, _, _ = run(*args)
+    code, _, _ = run_cli(*args)
     assert code == 2
     assert "usage:" in capsys.readouterr().err
 
 
 def test_huge_image_is_refused_unless_allowed(photo_file):
-    code, _, err = run(str(photo_file), "--max-pixels", "100")
+    code, _, err = run_cli(str(photo_file), "--max-pixels", "100")
     assert code == 1
     assert err == "error: photo.png: this image is too large to open safely: 80 × 60 pixels (4,800 pixels; " \
                   "the limit is 100 pixels); allow it with --max-pixels 4800\n"
-    assert run(str(photo_file), "--max-pixels", "0", "--force")[0] == 0
+    assert run_cli(str(photo_file), "--max-pixels", "0", "--force")[0] == 0
 
 
 QT_OR_PLOTS = ("PySide6", "shiboken6", "matplotlib", "app")
@@ -217,7 +211,7 @@ def test_version_needs_neither_numpy_nor_pillow():
 
 
 def test_pixels_round_trip_through_the_command_line(photo_file):
-    assert run(str(photo_file), "-k", "16", "--quiet")[0] == 0
+    assert run_cli(str(photo_file), "-k", "16", "--quiet")[0] == 0
     with Image.open(photo_file.with_name("photo-k16.png")) as image:
         pixels = np.asarray(image.convert("RGB"))
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) == 16
@@ -240,18 +234,18 @@ def test_a_long_file_shows_progress_on_a_terminal(photo_file, monkeypatch):
 
 def test_no_progress_when_stderr_is_not_a_terminal(photo_file, monkeypatch):
     monkeypatch.setattr("kmeans.cli.PROGRESS_AFTER", 0.0)
-    code, _out, err = run(str(photo_file), "-k", "8")
+    code, _out, err = run_cli(str(photo_file), "-k", "8")
     assert code == 0 and err == ""
 
 
 def test_out_dir_is_made_when_missing(photo_file, tmp_path):
     folder = tmp_path / "small" / "deeper"
-    code, out, _err = run(str(photo_file), "-k", "4", "--out-dir", str(folder), "--format", "webp")
+    code, out, _err = run_cli(str(photo_file), "-k", "4", "--out-dir", str(folder), "--format", "webp")
     assert code == 0 and (folder / "photo-k4.webp").exists() and out.startswith("photo-k4.webp")
 
 
 def test_a_format_that_contradicts_the_output_name_is_refused(photo_file, capsys):
-    code, _out, _err = run(str(photo_file), "--format", "webp", "-o", "k.png")
+    code, _out, _err = run_cli(str(photo_file), "--format", "webp", "-o", "k.png")
     assert code == 2
     assert "names a PNG file but --format is webp; name it k.webp or leave out --format" in capsys.readouterr().err
     assert not photo_file.with_name("k.png").exists()
@@ -265,14 +259,14 @@ def test_folders_are_their_images_in_name_order(tmp_path):
     (folder / "notes.txt").write_text("not an image")
     (folder / "old-k4.png").write_bytes(b"an earlier output")
     out_dir = tmp_path / "out"
-    code, out, err = run(str(folder), "-k", "4", "--out-dir", str(out_dir))
+    code, out, err = run_cli(str(folder), "-k", "4", "--out-dir", str(out_dir))
     assert code == 0 and err == ""
     assert [line.split()[0] for line in out.splitlines()] == ["a-k4.png", "b-k4.png"]
-    code, out, _err = run(str(folder), "-r", "-k", "4", "--out-dir", str(out_dir), "--force")
+    code, out, _err = run_cli(str(folder), "-r", "-k", "4", "--out-dir", str(out_dir), "--force")
     assert [line.split()[0] for line in out.splitlines()] == ["a-k4.png", "b-k4.png", "c-k4.png"]
     empty = tmp_path / "empty"
     empty.mkdir()
-    code, _out, err = run(str(empty))
+    code, _out, err = run_cli(str(empty))
     assert code == 1 and "empty: the folder has no images (use -r to look in its subfolders)" in err
 
 
@@ -281,10 +275,10 @@ def test_verbose_adds_the_technical_details(tmp_path):
     buffer = io.BytesIO()
     Image.fromarray(gradient_image(40, 60)).save(buffer, "PNG")
     cut.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
-    code, _out, err = run(str(cut))
+    code, _out, err = run_cli(str(cut))
     assert code == 1 and err.count("\n") == 1
     assert err.startswith("error: cut.png: the PNG file is damaged (it ends in the middle of the image data)")
-    code, _out, err = run(str(cut), "--verbose")
+    code, _out, err = run_cli(str(cut), "--verbose")
     assert "  detail: " in err and err.count("\n") >= 2
 
 

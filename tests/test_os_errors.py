@@ -4,36 +4,18 @@ and the next file or action goes on.  Runs as any user: what root cannot be refu
 from __future__ import annotations
 
 import errno
-import io
 import os
 import stat
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import gradient_image
+from conftest import gradient_image, run_cli
 from PIL import Image
 
 import kmeans.imagefile
-from kmeans.cli import main
 from kmeans.errors import ImageLoadError, ImageSaveError
 from kmeans.imagefile import encode, load, save_palette, write_atomic
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        code = main(list(args), stdout=out, stderr=err)
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    return code, out.getvalue(), err.getvalue()
-
-
-@pytest.fixture
-def photo_file(tmp_path) -> Path:
-    path = tmp_path / "photo.png"
-    Image.fromarray(gradient_image(30, 40)).save(path)
-    return path
 
 
 @pytest.fixture
@@ -58,23 +40,23 @@ def sealed(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.mark.parametrize("where", ["-o", "--palette-out", "input"])
-def test_a_folder_the_user_cannot_enter_is_one_line_and_the_rest_goes_on(photo_file, sealed, where):
-    other = photo_file.with_name("other.png")
+def test_a_folder_the_user_cannot_enter_is_one_line_and_the_rest_goes_on(photo_path, sealed, where):
+    other = photo_path.with_name("other.png")
     Image.fromarray(gradient_image(20, 20)).save(other)
     if where == "input":
-        code, out, err = run(str(sealed / "in.png"), str(other), "-k", "4")
+        code, out, err = run_cli(str(sealed / "in.png"), str(other), "-k", "4")
         assert "other-k4.png" in out
     elif where == "-o":
-        code, out, err = run(str(photo_file), "-o", str(sealed / "out.png"))
+        code, out, err = run_cli(str(photo_path), "-o", str(sealed / "out.png"))
     else:
-        code, out, err = run(str(photo_file), "-k", "4", "--palette-out", str(sealed / "p.gpl"))
+        code, out, err = run_cli(str(photo_path), "-k", "4", "--palette-out", str(sealed / "p.gpl"))
         assert "photo-k4.png was written, but not the palette" in err
     assert code == 1 and "Traceback" not in err and err.count("\n") == 1
     assert "permission denied" in err
 
 
-def test_a_name_too_long_for_the_file_system_is_said(photo_file):
-    code, _out, err = run(str(photo_file), "-o", str(photo_file.parent / ("x" * 258 + ".png")))
+def test_a_name_too_long_for_the_file_system_is_said(photo_path):
+    code, _out, err = run_cli(str(photo_path), "-o", str(photo_path.parent / ("x" * 258 + ".png")))
     assert code == 1 and "the name is too long for this file system" in err and "Traceback" not in err
 
 
@@ -96,10 +78,10 @@ def test_webp_wider_than_the_format_allows_is_refused_before_encoding():
         encode(np.zeros((1, 3), np.uint8), np.zeros((1, 20_000), np.uint8), "webp")
 
 
-def test_wide_webp_in_the_command_line_goes_on(tmp_path, photo_file):
+def test_wide_webp_in_the_command_line_goes_on(tmp_path, photo_path):
     wide = tmp_path / "wide.png"
     Image.new("RGB", (17_000, 2), (10, 200, 30)).save(wide)
-    code, out, err = run(str(wide), str(photo_file), "-k", "4", "--format", "webp")
+    code, out, err = run_cli(str(wide), str(photo_path), "-k", "4", "--format", "webp")
     assert code == 1 and "WebP (lossless) images can be at most 16,383 pixels" in err and "photo-k4.webp" in out
 
 
@@ -114,31 +96,31 @@ def test_a_link_loop_and_a_named_pipe_are_named_for_what_they_are(tmp_path):
         load(pipe)
 
 
-def test_an_existing_folder_as_output_is_called_a_folder(photo_file, tmp_path):
+def test_an_existing_folder_as_output_is_called_a_folder(photo_path, tmp_path):
     folder = tmp_path / "taken.png"
     folder.mkdir()
-    code, _out, err = run(str(photo_file), "-o", str(folder))
+    code, _out, err = run_cli(str(photo_path), "-o", str(folder))
     assert code == 1 and err == "error: taken.png: is a folder\n"
 
 
-def test_force_keeps_the_permissions_of_the_file_it_replaces(photo_file):
-    target = photo_file.with_name("photo-k16.png")
+def test_force_keeps_the_permissions_of_the_file_it_replaces(photo_path):
+    target = photo_path.with_name("photo-k16.png")
     target.write_bytes(b"old")
     target.chmod(0o600)
-    assert run(str(photo_file), "--force")[0] == 0
+    assert run_cli(str(photo_path), "--force")[0] == 0
     assert stat.S_IMODE(target.stat().st_mode) == 0o600 and target.read_bytes() != b"old"
 
 
 @pytest.mark.parametrize("fault", [OSError(errno.EIO, "Input/output error"), ValueError("bad value"), MemoryError()])
-def test_the_command_line_boundary_turns_any_fault_into_one_line(photo_file, monkeypatch, fault):
-    other = photo_file.with_name("other.png")
+def test_the_command_line_boundary_turns_any_fault_into_one_line(photo_path, monkeypatch, fault):
+    other = photo_path.with_name("other.png")
     Image.fromarray(gradient_image(20, 20)).save(other)
     real = kmeans.imagefile.load
     monkeypatch.setattr(kmeans.imagefile, "load", lambda path, **kw: (_ for _ in ()).throw(fault)
                         if Path(path).name == "photo.png" else real(path, **kw))
-    code, out, err = run(str(photo_file), str(other), "-k", "4")
+    code, out, err = run_cli(str(photo_path), str(other), "-k", "4")
     assert code == 1 and err.count("\n") == 1 and err.startswith("error: photo.png: ") and "Traceback" not in err
     assert "other-k4.png" in out
-    code, _out, err = run(str(photo_file), "-k", "4", "--verbose")
+    code, _out, err = run_cli(str(photo_path), "-k", "4", "--verbose")
     assert "  detail: " in err
 

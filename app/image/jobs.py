@@ -35,7 +35,7 @@ from kmeans.lloyd import find_closest_centroids
 from kmeans.metrics import Quality, bits_per_pixel, quality
 from kmeans.quantization import Progress, Quantized, dither, quantize, result_quality
 
-FRAME_INTERVAL = 0.25  # seconds between live frames of the image while k-means runs
+FRAME_INTERVAL = 0.4  # seconds between live frames of the image while k-means runs (each costs a pass)
 
 # Pillow's encoders hold the GIL for one output block at a time: smaller blocks hand it back to
 # the GUI thread sooner while a large export is measured or written (same bytes, same speed).

@@ -238,19 +238,23 @@ def export_bytes(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool
     return encode(outcome.palette, export_labels(opened, outcome, dithered), fmt, cancel=cancel)
 
 
-def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None = None) -> Measurement:
-    """What follows a result: its full-size image (when the preview is smaller), the quality against
-    the original, and the exact size of the export in ``fmt``.
+def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None = None, *,
+            images: bool = True, known: Quality | None = None) -> Measurement:
+    """What follows a result: its full-size image (when ``images`` and the preview is smaller), the
+    quality against the original, and the exact size of the export in ``fmt``.
 
-    The first two are reported as ``Measuring`` (``token.report``) as soon as they are known.
+    The first two are reported as ``Measuring`` (``token.report``) as soon as they are known; a
+    quality already ``known`` for this result is reported again, not recomputed.
     Undithered, the quality is computed on the distinct colours (exact, and a fraction of the
     work); encoding a large image takes longer, and stops within one block of output once the
     token is cancelled.
     """
-    if token is not None and not outcome.complete:
+    if token is not None and images and not outcome.complete:
         token.report(Measuring(image=palette_qimage(outcome.palette, outcome.labels),
                                preview=palette_preview(outcome.palette, outcome.labels)))
-    if outcome.params.dither:
+    if known is not None:  # (the same result measured again for another format)
+        scores = known
+    elif outcome.params.dither:
         scores = quality(opened.pixels, outcome.palette[outcome.labels])
     else:
         scores = result_quality(opened.table, outcome.result, opened.pixels.shape[2])

@@ -55,6 +55,7 @@ from app.worker import Worker
 from kmeans.defaults import DEFAULT_MAX_PIXELS
 from kmeans.errors import ImageTooLargeError, KMeansImageError, OutputExistsError
 from kmeans.imagefile import hex_color
+from kmeans.metrics import Quality
 from kmeans.wording import display_name
 
 DEBOUNCE_MS = 150
@@ -96,6 +97,7 @@ class ImageTab(QWidget):
         self._outcome: Outcome | None = None
         self._measurement: Measurement | None = None
         self._full_images: tuple[QImage, QImage] | None = None  # the outcome at full size and box-filtered
+        self._quality: Quality | None = None  # the outcome's PSNR and ΔE, once measured
         self._open_notice = ""
         self.max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger images are asked about first
         self._submissions = 0  # quantization jobs sent to the worker (for tests and the benchmark)
@@ -203,6 +205,8 @@ class ImageTab(QWidget):
         self._opened = opened
         self._outcome = None
         self._measurement = None
+        self._full_images = None
+        self._quality = None
         self.canvas.set_original(opened.original, opened.original_preview)
         self.palette_view.show_palette(np.zeros((0, 3), np.uint8), np.zeros(0))
         self.palette_view.clear_selection()
@@ -333,6 +337,7 @@ class ImageTab(QWidget):
         self._outcome = outcome
         self._measurement = None
         self._full_images = None
+        self._quality = None
         result = outcome.result
         self.canvas.set_result(outcome.preview)
         self.palette_view.clear_selection()  # entries are numbered afresh: a selection would point elsewhere
@@ -390,7 +395,10 @@ class ImageTab(QWidget):
         if opened is None or outcome is None:
             return
         self.stats.show_outcome(outcome)
-        self.measurer.submit(lambda token: measure(opened, outcome, fmt, token), on_progress=self._show_measuring,
+        images = self._full_images is None  # (made once per result, not again for another format)
+        known = self._quality
+        self.measurer.submit(lambda token: measure(opened, outcome, fmt, token, images=images, known=known),
+                             on_progress=self._show_measuring,
                              on_done=self._show_measurement, on_failed=lambda e: self.stats.show_measure_failed(str(e)))
 
     def _show_measuring(self, found: Measuring) -> None:
@@ -398,6 +406,7 @@ class ImageTab(QWidget):
             self._full_images = (found.image, found.preview)
             self._show_result_image()
         if found.quality is not None:
+            self._quality = found.quality
             self.stats.show_quality(found.quality)
 
     def _show_result_image(self) -> None:

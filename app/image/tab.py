@@ -203,10 +203,7 @@ class ImageTab(QWidget):
     def _image_arrived(self, opened: OpenedImage) -> None:
         self._opening = False
         self._opened = opened
-        self._outcome = None
-        self._measurement = None
-        self._full_images = None
-        self._quality = None
+        self._set_outcome(None)
         self.canvas.set_original(opened.original, opened.original_preview)
         self.palette_view.show_palette(np.zeros((0, 3), np.uint8), np.zeros(0))
         self.palette_view.clear_selection()
@@ -334,10 +331,7 @@ class ImageTab(QWidget):
 
     def _outcome_arrived(self, outcome: Outcome) -> None:
         self._latest = None
-        self._outcome = outcome
-        self._measurement = None
-        self._full_images = None
-        self._quality = None
+        self._set_outcome(outcome)
         result = outcome.result
         self.canvas.set_result(outcome.preview)
         self.palette_view.clear_selection()  # entries are numbered afresh: a selection would point elsewhere
@@ -348,6 +342,13 @@ class ImageTab(QWidget):
         self.status.emit(f"{len(result.palette)} colours in {outcome.seconds:.2f} s")
         self.quantized.emit(outcome)
         self._start_measure()
+
+    def _set_outcome(self, outcome: Outcome | None) -> None:
+        """A new result (or none): what the measuring job found belongs to the old one."""
+        self._outcome = outcome
+        self._measurement = None
+        self._full_images = None
+        self._quality = None
 
     def _run_failed(self, error: KMeansImageError) -> None:
         self._previewing = False

@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
         try:
             Path(args.out_dir).mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            report.failure(describe_path(args.out_dir, "cannot make the output folder", error))
+            report.failure(_describe_path(args.out_dir, "cannot make the output folder", error))
             return 1
     for source in sources:
         try:
@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
     return 1 if report.failed else 0
 
 
-def describe_path(path: str | os.PathLike[str], what: str, error: OSError) -> KMeansImageError:
+def _describe_path(path: str | os.PathLike[str], what: str, error: OSError) -> KMeansImageError:
+    """An operating-system error about a path given on the command line, as one plain sentence."""
     return KMeansImageError(f"{display_name(path)}: {what}: {os_reason(error)}", f"{type(error).__name__}: {error}")
 
 
@@ -145,7 +146,7 @@ def _expand(inputs: list[str], recursive: bool, report: _Report) -> list[Path]:
         try:
             is_folder = path.is_dir()
         except OSError as error:  # a folder on the way that the user may not look into
-            report.failure(describe_path(path, "cannot be looked at", error))
+            report.failure(_describe_path(path, "cannot be looked at", error))
             continue
         if not is_folder:
             files.append(path)
@@ -155,7 +156,7 @@ def _expand(inputs: list[str], recursive: bool, report: _Report) -> list[Path]:
             found = sorted((p for p in path.glob(pattern) if p.suffix.lower() in suffixes
                             and not _OUTPUT_NAME.search(p.name) and p.is_file()), key=lambda p: os.fsencode(p))
         except OSError as error:
-            report.failure(describe_path(path, "cannot read the folder", error))
+            report.failure(_describe_path(path, "cannot read the folder", error))
             continue
         if not found:
             report.failure(KMeansImageError(f"{display_name(path)}: the folder has no images"

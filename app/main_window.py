@@ -35,7 +35,7 @@ from kmeans.defaults import (
     MIN_K,
 )
 from kmeans.errors import describe
-from kmeans.imagefile import save_palette
+from kmeans.palettefile import save_palette
 from kmeans.wording import APP_NAME, display_name, size_change
 
 if TYPE_CHECKING:

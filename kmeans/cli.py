@@ -226,9 +226,11 @@ def output_path(source: Path, args: argparse.Namespace) -> tuple[Path, str]:
 
 
 def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
+    from kmeans.atomic import check_target, write_atomic
     from kmeans.colortable import ColorTable
-    from kmeans.imagefile import check_target, encode, format_losses, load, save_palette, write_atomic
+    from kmeans.imagefile import encode, format_losses, load
     from kmeans.metrics import compression_ratio, quality
+    from kmeans.palettefile import save_palette
     from kmeans.quantization import dither, quantize, result_quality
 
     started = time.perf_counter()

@@ -82,6 +82,11 @@ def os_reason(error: OSError) -> str:
     return _OS_REASONS.get(error.errno or 0) or (error.strerror or "the system refused").lower()
 
 
+def details_of(error: BaseException) -> str:
+    """The technical words of an error, for the details (type and message)."""
+    return f"{type(error).__name__}: {error}".strip()
+
+
 def describe(error: BaseException) -> KMeansImageError:
     """Any error as a ``KMeansImageError``: ours as they are; the system's, memory and everything
     else as one plain sentence, with the technical words kept as details."""

@@ -12,19 +12,18 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import secrets
 import stat
 import struct
 import sys
 import threading
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from kmeans.atomic import write_atomic
 from kmeans.defaults import DEFAULT_FORMAT, DEFAULT_MAX_PIXELS, FORMATS, format_for
 from kmeans.errors import (
     Cancelled,
@@ -32,13 +31,11 @@ from kmeans.errors import (
     ImageLoadError,
     ImageSaveError,
     ImageTooLargeError,
-    OutputExistsError,
+    details_of,
     os_reason,
 )
 from kmeans.png import encode_png
 from kmeans.wording import FORMAT_LABELS, display_name
-
-PALETTE_FORMATS = ("gpl", "hex")
 
 _PILLOW_LIMIT = threading.Lock()
 
@@ -114,23 +111,23 @@ def load(
     except ImageLoadError:
         raise
     except UnidentifiedImageError as error:
-        raise ImageLoadError(f"{name}: not an image file this program can read", _details(error)) from None
+        raise ImageLoadError(f"{name}: not an image file this program can read", details_of(error)) from None
     except Image.DecompressionBombError as error:
-        raise ImageLoadError(f"{name}: this image is too large to open safely", _details(error)) from None
+        raise ImageLoadError(f"{name}: this image is too large to open safely", details_of(error)) from None
     except MemoryError as error:
-        raise ImageLoadError(f"{name}: there is not enough memory to decode it", _details(error)) from None
+        raise ImageLoadError(f"{name}: there is not enough memory to decode it", details_of(error)) from None
     except FileNotFoundError as error:
-        raise ImageLoadError(f"{name}: no such file", _details(error)) from None
+        raise ImageLoadError(f"{name}: no such file", details_of(error)) from None
     except (IsADirectoryError, NotADirectoryError, PermissionError) as error:
-        raise ImageLoadError(f"{name}: {os_reason(error)}", _details(error)) from None
+        raise ImageLoadError(f"{name}: {os_reason(error)}", details_of(error)) from None
     except OSError as error:
         if error.errno is not None:  # the system's refusal, not a decoder's complaint
-            raise ImageLoadError(f"{name}: could not be read: {os_reason(error)}", _details(error)) from None
-        raise ImageLoadError(f"{name}: {_damage(error, fmt)}", _details(error)) from None
+            raise ImageLoadError(f"{name}: could not be read: {os_reason(error)}", details_of(error)) from None
+        raise ImageLoadError(f"{name}: {_damage(error, fmt)}", details_of(error)) from None
     except (SyntaxError, ValueError, EOFError, struct.error) as error:
-        raise ImageLoadError(f"{name}: {_damage(error, fmt)}", _details(error)) from None
+        raise ImageLoadError(f"{name}: {_damage(error, fmt)}", details_of(error)) from None
     except Exception as error:  # a decoder bug on a hostile file must still be one clear line
-        raise ImageLoadError(f"{name}: the {fmt} file could not be decoded", _details(error)) from None
+        raise ImageLoadError(f"{name}: the {fmt} file could not be decoded", details_of(error)) from None
     notices.extend(f"{name}: the decoder warned: {line}" for line in heard if _worth_saying(line))
     return LoadedImage(path=path, pixels=array, format=fmt, file_size=info.st_size, notices=tuple(notices))
 
@@ -166,9 +163,6 @@ def _damage(error: BaseException, fmt: str) -> str:
         return f"{what} (its header is not valid)"
     return what
 
-
-def _details(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}".strip()
 
 
 _QUIET = threading.Lock()
@@ -363,111 +357,6 @@ def format_losses(palette: np.ndarray, fmt: str) -> str | None:
     return None
 
 
-# -- saving -----------------------------------------------------------------------------------
-
-
-def write_atomic(path: str | os.PathLike[str], data: bytes | Callable[[io.BufferedWriter], None], *,
-                 force: bool = False) -> None:
-    """Write a file completely or not at all.
-
-    ``data`` is the bytes, or a function that writes them to a binary file object.  The bytes go
-    to a temporary file in the same folder, which is synced and then renamed over ``path``.  An
-    existing ``path`` is kept unless ``force``; on any failure the temporary file is removed and
-    ``ImageSaveError`` says what happened.
-    """
-    path = Path(path)
-    name = display_name(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    existing = check_target(path, force=force)
-    tmp = folder / _temporary_name(path.name, folder)
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as error:
-        raise ImageSaveError(f"{name}: cannot write in {display_name(folder) or '.'} ({os_reason(error)})",
-                             _details(error)) from None
-    if existing is not None:  # an overwritten file keeps its permissions
-        with contextlib.suppress(OSError):
-            os.chmod(fd, stat.S_IMODE(existing.st_mode))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            if callable(data):
-                data(handle)
-            else:
-                handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if force:
-            os.replace(tmp, path)
-        else:
-            _place_new(tmp, path)
-    except ImageSaveError:
-        _remove(tmp)
-        raise
-    except OSError as error:
-        _remove(tmp)
-        raise ImageSaveError(f"{name}: could not be written ({os_reason(error)}); nothing was saved") from None
-    except Exception as error:
-        _remove(tmp)
-        raise ImageSaveError(f"{name}: could not be encoded; nothing was saved", _details(error)) from None
-
-
-def check_target(path: str | os.PathLike[str], *, force: bool = False) -> os.stat_result | None:
-    """Make sure a file can be written at ``path`` before any work is spent on it.
-
-    Returns the existing file's status when it will be replaced (``force``), else None.  Raises
-    ``OutputExistsError`` when it exists and ``force`` is not set, and ``ImageSaveError`` when it
-    is a folder, its name is too long, or its folder cannot be looked into.
-    """
-    path = Path(path)
-    name = display_name(path)
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        raise ImageSaveError(f"{name}: cannot be written there: {os_reason(error)}", _details(error)) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ImageSaveError(f"{name}: is a folder")
-    if not force:
-        raise _exists(path)
-    return info
-
-
-def _temporary_name(name: str, folder: Path) -> str:
-    """A hidden name beside ``name`` that is as short as needed to fit wherever ``name`` fits."""
-    tag = f".{secrets.token_hex(4)}.tmp"
-    try:
-        limit = os.pathconf(folder, "PC_NAME_MAX")
-    except (OSError, ValueError, AttributeError):
-        limit = 255
-    stem = os.fsencode(name)[: max(1, min(limit, 255) - len(tag) - 1)]
-    return os.fsdecode(b"." + stem) + tag
-
-
-def _place_new(tmp: Path, path: Path) -> None:
-    """Move ``tmp`` to ``path`` only if ``path`` does not exist, without a race where possible."""
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise _exists(path) from None
-    except OSError:
-        # No hard links here (some file systems): check, then rename.
-        if path.exists():
-            raise _exists(path) from None
-        os.replace(tmp, path)
-        return
-    _remove(tmp)
-
-
-def _exists(path: Path) -> OutputExistsError:
-    return OutputExistsError(f"{display_name(path)}: already exists", os.fspath(path))
-
-
-def _remove(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
-
-
 def save(
     path: str | os.PathLike[str],
     palette: np.ndarray,
@@ -483,31 +372,3 @@ def save(
     data = encode(palette, labels, fmt or format_for(path))
     write_atomic(path, data, force=force)
     return len(data)
-
-
-def format_palette(palette: np.ndarray, kind: str = "gpl", name: str = "K-means palette") -> str:
-    """The palette as text: a GIMP ``.gpl`` palette or a list of hex colours, one per line."""
-    palette = np.asarray(palette, dtype=np.uint8)
-    if kind not in PALETTE_FORMATS:
-        raise ValueError(f"unknown palette format {kind!r}; use one of {', '.join(PALETTE_FORMATS)}")
-    hexes = [hex_color(row) for row in palette]
-    if kind == "hex":
-        return "".join(f"{h}\n" for h in hexes)
-    lines = ["GIMP Palette", f"Name: {name}", "Columns: 8", "#"]
-    lines += [f"{int(r):3d} {int(g):3d} {int(b):3d}\t{h}" for (r, g, b), h in zip(palette[:, :3], hexes, strict=False)]
-    return "\n".join(lines) + "\n"
-
-
-def hex_color(entry: np.ndarray) -> str:
-    """#rrggbb, or #rrggbbaa when the entry has an alpha below 255."""
-    entry = [int(v) for v in entry]
-    if len(entry) == 4 and entry[3] == 255:
-        entry = entry[:3]
-    return "#" + "".join(f"{v:02x}" for v in entry)
-
-
-def save_palette(path: str | os.PathLike[str], palette: np.ndarray, *, force: bool = False) -> None:
-    """Save the palette as ``.gpl`` (GIMP) when the suffix says so, else as a hex list."""
-    kind = "gpl" if Path(path).suffix.lower() == ".gpl" else "hex"
-    title = os.fsencode(Path(path).stem).decode("utf-8", "replace")  # a name's bytes need not be UTF-8
-    write_atomic(path, format_palette(palette, kind, title).encode("utf-8"), force=force)

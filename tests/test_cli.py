@@ -14,6 +14,7 @@ import pytest
 from conftest import gradient_image, run_cli
 from PIL import Image
 
+import kmeans.atomic
 import kmeans.imagefile
 from kmeans.cli import main
 
@@ -103,7 +104,7 @@ def unwritable_dir(tmp_path, monkeypatch) -> Path:
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(kmeans.imagefile.os, "open", guarded)
+    monkeypatch.setattr(kmeans.atomic.os, "open", guarded)
     yield folder
 
 
@@ -131,7 +132,7 @@ def test_full_disk_leaves_no_partial_file(photo_file, monkeypatch):
             self.inner.close()
             super().close()
 
-    monkeypatch.setattr(kmeans.imagefile.os, "fdopen", lambda fd, mode: FullDisk(fd))
+    monkeypatch.setattr(kmeans.atomic.os, "fdopen", lambda fd, mode: FullDisk(fd))
     code, _, err = run_cli(str(photo_file))
     assert code == 1 and "disk is full" in err
     assert sorted(p.name for p in photo_file.parent.iterdir()) == ["photo.png"]

@@ -14,6 +14,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 import app.image.tab
+import kmeans.atomic
 import kmeans.imagefile
 from app.main_window import MainWindow
 from app.worker import running_threads
@@ -149,7 +150,7 @@ def test_a_failing_job_is_one_plain_sentence_and_the_last_result_stays(qtbot, wi
 
 def test_export_to_a_full_disk_leaves_nothing(qtbot, window, photo_path, tmp_path, monkeypatch):
     open_and_wait(qtbot, window, photo_path)
-    real_fdopen = kmeans.imagefile.os.fdopen
+    real_fdopen = kmeans.atomic.os.fdopen
 
     def full(fd, mode):
         handle = real_fdopen(fd, mode)
@@ -160,7 +161,7 @@ def test_export_to_a_full_disk_leaves_nothing(qtbot, window, photo_path, tmp_pat
         handle.write = write
         return handle
 
-    monkeypatch.setattr(kmeans.imagefile.os, "fdopen", full)
+    monkeypatch.setattr(kmeans.atomic.os, "fdopen", full)
     out = tmp_path / "exports"
     out.mkdir()
     with qtbot.waitSignal(window.image_tab.export_failed, timeout=WAIT) as blocker:

@@ -13,7 +13,9 @@ from conftest import gradient_image
 from PIL import Image
 
 from kmeans import ImageLoadError, ImageSaveError, ImageTooLargeError, quantize
-from kmeans.imagefile import encode, format_palette, load, save, save_palette, write_atomic
+from kmeans.atomic import write_atomic
+from kmeans.imagefile import encode, load, save
+from kmeans.palettefile import format_palette, save_palette
 
 
 def write(path: Path, image: Image.Image, **kw) -> Path:

@@ -14,8 +14,10 @@ from conftest import gradient_image, run_cli
 from PIL import Image
 
 import kmeans.imagefile
+from kmeans.atomic import write_atomic
 from kmeans.errors import ImageLoadError, ImageSaveError
-from kmeans.imagefile import encode, load, save_palette, write_atomic
+from kmeans.imagefile import encode, load
+from kmeans.palettefile import save_palette
 
 
 @pytest.fixture

@@ -27,10 +27,11 @@ from app.qimage import (
     to_qimage,
 )
 from app.worker import Token
+from kmeans.atomic import write_atomic
 from kmeans.colorspace import to_working
 from kmeans.colortable import ColorTable
 from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_PIXELS, DEFAULT_SEED
-from kmeans.imagefile import LoadedImage, encode, load, write_atomic
+from kmeans.imagefile import LoadedImage, encode, load
 from kmeans.lloyd import find_closest_centroids
 from kmeans.metrics import Quality, bits_per_pixel, quality
 from kmeans.quantization import Progress, Quantized, dither, quantize, result_quality

@@ -12,7 +12,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
 
-from kmeans.imagefile import hex_color
+from kmeans.palettefile import hex_color
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole  # the palette index behind a swatch
 HEX_ROLE = Qt.ItemDataRole.UserRole + 1  # its colour as #rrggbb(aa), what Copy puts on the clipboard

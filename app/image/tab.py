@@ -54,8 +54,8 @@ from app.qimage import PREVIEW_SIDE, shade_qimage
 from app.worker import Worker
 from kmeans.defaults import DEFAULT_MAX_PIXELS
 from kmeans.errors import ImageTooLargeError, KMeansImageError, OutputExistsError
-from kmeans.imagefile import hex_color
 from kmeans.metrics import Quality
+from kmeans.palettefile import hex_color
 from kmeans.wording import display_name
 
 DEBOUNCE_MS = 150

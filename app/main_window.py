@@ -12,28 +12,17 @@ import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QUrl, Slot
+from PySide6.QtCore import QSettings, Qt, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
 
 from app.image.export_dialog import ExportDialog
-from app.image.jobs import Exported, Params
+from app.image.jobs import Exported
 from app.image.tab import ImageTab, TooLarge
 from app.lazy_tab import LazyTab
 from app.sample import sample_image
+from app.settings import EXPORT_FOLDER, OPEN_FOLDER, Remembered, writable_folder
 from kmeans import __version__
-from kmeans.defaults import (
-    COLOR_SPACES,
-    DEFAULT_COLOR_SPACE,
-    DEFAULT_FORMAT,
-    DEFAULT_INIT,
-    DEFAULT_K,
-    DEFAULT_SEED,
-    FORMATS,
-    INIT_METHODS,
-    MAX_K,
-    MIN_K,
-)
 from kmeans.errors import describe
 from kmeans.palettefile import save_palette
 from kmeans.wording import APP_NAME, display_name, size_change
@@ -43,7 +32,6 @@ if TYPE_CHECKING:
     from app.learn.tab import BlobsTab
 
 ORGANIZATION = "kmeans-image-compressor"
-MAX_RECENT = 10
 IMAGE_FILTER = (
     "Images (*.png *.jpg *.jpeg *.gif *.bmp *.webp *.tif *.tiff *.tga *.ppm *.pgm *.pbm *.ico);;All files (*)"
 )
@@ -76,7 +64,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("mainWindow")
-        self._settings = settings if settings is not None else QSettings(ORGANIZATION, APP_NAME)
+        self._remembered = Remembered(settings if settings is not None else QSettings(ORGANIZATION, APP_NAME))
         self._closed = False
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
@@ -209,7 +197,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", self.start_folder("lastFolder"), IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", self.start_folder(OPEN_FOLDER), IMAGE_FILTER)
         if path:
             self.open_image(path)
 
@@ -220,8 +208,8 @@ class MainWindow(QMainWindow):
         if _is_sample(path):  # the bundled photo's folder is nobody's "last folder"
             self._update_actions()
             return
-        self._remember_recent(path)
-        self._settings.setValue("lastFolder", _stored_path(Path(path).parent))
+        self._remembered.remember_recent(path)
+        self._remembered.remember_folder(OPEN_FOLDER, Path(path).parent)
         loaded = self.image_tab.opened.loaded if self.image_tab.opened else None
         if loaded is not None:
             self.statusBar().showMessage(f"{loaded.name}: {loaded.width} × {loaded.height}", 5000)
@@ -286,7 +274,7 @@ class MainWindow(QMainWindow):
         opened, outcome = self.image_tab.opened, self.image_tab.outcome
         if opened is None or outcome is None:
             return None
-        folder, note = self._writable_folder(self.start_folder("lastExportFolder"))
+        folder, note = writable_folder(self.start_folder(EXPORT_FOLDER))
         dialog = ExportDialog(opened, outcome, self.image_tab.stats.fmt, folder, self, known=self.image_tab.measurement,
                               note=note)
         dialog.export_requested.connect(self.export_to)
@@ -299,7 +287,7 @@ class MainWindow(QMainWindow):
         """Save the current result to ``path`` off the GUI thread; the status bar tells the size."""
         if self.image_tab.outcome is None:
             return
-        self._settings.setValue("lastExportFolder", _stored_path(Path(path).parent))
+        self._remembered.remember_folder(EXPORT_FOLDER, Path(path).parent)
         self.statusBar().showMessage(f"Saving {display_name(path)}…")
         self.image_tab.export_to(path, fmt, dither, overwrite)
 
@@ -317,7 +305,7 @@ class MainWindow(QMainWindow):
             return
         opened = self.image_tab.opened
         stem = Path(opened.loaded.path).stem if opened else "palette"
-        folder, note = self._writable_folder(self.start_folder("lastExportFolder"))
+        folder, note = writable_folder(self.start_folder(EXPORT_FOLDER))
         if note:
             self.statusBar().showMessage(note, 10000)
         suggestion = str(Path(folder) / f"{stem}-k{len(outcome.palette)}.gpl")
@@ -338,73 +326,38 @@ class MainWindow(QMainWindow):
             self.image_tab.message_bar.show_message(f"Not saved: {plain}", error=True, details=plain.details)
             self.statusBar().showMessage(f"Not saved: {plain}", 15000)
             return
-        self._settings.setValue("lastExportFolder", _stored_path(Path(path).parent))
+        self._remembered.remember_folder(EXPORT_FOLDER, Path(path).parent)
         self.statusBar().showMessage(f"Saved palette {display_name(path)} ({len(outcome.palette)} colours)", 10000)
 
     # -- recent files and settings --------------------------------------------------------------
 
     def recent_files(self) -> list[str]:
-        value = self._settings.value("recentFiles", [])
-        files = [value] if isinstance(value, str) else list(value or [])
-        return [_loaded_path(f) for f in files if isinstance(f, str) and f]
+        return self._remembered.recent_files()
 
-    def _remember_recent(self, path: str) -> None:
-        path = os.path.abspath(path)
-        files = [f for f in self.recent_files() if f != path]
-        self._settings.setValue("recentFiles", [_stored_path(f) for f in [path, *files][:MAX_RECENT]])
+    def start_folder(self, key: str) -> str:
+        """Where a file dialog starts: the folder last used for it, else Pictures, else home."""
+        return self._remembered.start_folder(key)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
-        files = [f for f in self.recent_files() if os.path.exists(f)]
-        self._settings.setValue("recentFiles", [_stored_path(f) for f in files])  # missing files are dropped
+        files = self._remembered.existing_recent_files()
         for path in files:
             action = self.recent_menu.addAction(display_name(path))
-            action.setToolTip(path)
+            action.setToolTip(display_name(path))
             action.triggered.connect(lambda _checked=False, p=path: self.open_image(p))
         if not files:
             empty = self.recent_menu.addAction("No recent files")
             empty.setEnabled(False)
 
-    def start_folder(self, key: str) -> str:
-        """Where a file dialog starts: the folder last used for it, else Pictures, else home."""
-        folder = _loaded_path(str(self._settings.value(key, "") or ""))
-        if folder and os.path.isdir(folder):
-            return folder
-        pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
-        return pictures if pictures and os.path.isdir(pictures) else str(Path.home())
-
-    @staticmethod
-    def _writable_folder(folder: str) -> tuple[str, str]:
-        """``folder`` if files can be written there, else a folder where they can, and a note saying so."""
-        if os.access(folder, os.W_OK | os.X_OK):
-            return folder, ""
-        places = (QStandardPaths.StandardLocation.PicturesLocation, QStandardPaths.StandardLocation.HomeLocation,
-                  QStandardPaths.StandardLocation.TempLocation)
-        for fallback in (QStandardPaths.writableLocation(place) for place in places):
-            if fallback and os.path.isdir(fallback) and os.access(fallback, os.W_OK | os.X_OK):
-                return fallback, f"{display_name(folder) or folder} cannot be written to; saving in {fallback} instead."
-        return folder, ""
-
     def _restore_settings(self) -> None:
-        s = self._settings
-        geometry = s.value("geometry")
-        if not isinstance(geometry, QByteArray) or not self.restoreGeometry(geometry):
+        geometry = self._remembered.geometry()
+        if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1280, 820)
-        self.image_tab.set_params(_remembered_params(s))
-        fmt = str(s.value("exportFormat", DEFAULT_FORMAT))
-        self.image_tab.stats.set_format(fmt if fmt in FORMATS else DEFAULT_FORMAT)
+        self.image_tab.set_params(self._remembered.params())
+        self.image_tab.stats.set_format(self._remembered.export_format())
 
     def _save_settings(self) -> None:
-        s = self._settings
-        s.setValue("geometry", self.saveGeometry())
-        p = self.image_tab.params()
-        s.setValue("k", p.k)
-        s.setValue("colorSpace", p.color_space)
-        s.setValue("init", p.init)
-        s.setValue("seed", p.seed)
-        s.setValue("dither", "true" if p.dither else "false")
-        s.setValue("exportFormat", self.image_tab.stats.fmt)
-        s.sync()
+        self._remembered.save(self.image_tab.params(), self.image_tab.stats.fmt, self.saveGeometry())
 
     # -- the rest -------------------------------------------------------------------------------
 
@@ -429,36 +382,6 @@ class MainWindow(QMainWindow):
             if self.learn_tab.built:
                 self.blobs_tab.shutdown()
         event.accept()
-
-
-def _remembered_params(s: QSettings) -> Params:
-    """The options saved by the last session, each falling back to its default when unusable."""
-    try:
-        k = min(max(int(s.value("k", DEFAULT_K)), MIN_K), MAX_K)
-    except (TypeError, ValueError):
-        k = DEFAULT_K
-    try:
-        seed = max(int(s.value("seed", DEFAULT_SEED)), 0)
-    except (TypeError, ValueError):
-        seed = DEFAULT_SEED
-    space = str(s.value("colorSpace", DEFAULT_COLOR_SPACE))
-    init = str(s.value("init", DEFAULT_INIT))
-    return Params(
-        k=k,
-        color_space=space if space in COLOR_SPACES else DEFAULT_COLOR_SPACE,
-        init=init if init in INIT_METHODS else DEFAULT_INIT,
-        seed=seed,
-        dither=str(s.value("dither", "false")).lower() == "true",
-    )
-
-
-def _stored_path(path: str | os.PathLike[str]) -> str:
-    """A path as settings can keep it: its bytes percent-encoded, so a name that is not UTF-8 survives."""
-    return urllib.parse.quote_from_bytes(os.fsencode(path), safe="/")
-
-
-def _loaded_path(stored: str) -> str:
-    return os.fsdecode(urllib.parse.unquote_to_bytes(stored))
 
 
 def _is_sample(path: str) -> bool:

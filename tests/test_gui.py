@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.image.jobs import IterationUpdate, Outcome
 from app.main_window import MainWindow
 from app.sample import sample_image
+from app.settings import OPEN_FOLDER
 from kmeans import quantize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -407,6 +408,6 @@ def test_the_export_dialog_shows_the_known_size_at_once(qtbot, window, photo_pat
 def test_dialogs_start_in_the_last_folder_used_not_the_samples(qtbot, window, photo_path, tmp_path):
     sample = sample_image()
     open_and_wait(qtbot, window, sample)
-    assert Path(window.start_folder("lastFolder")) != sample.parent
+    assert Path(window.start_folder(OPEN_FOLDER)) != sample.parent
     open_and_wait(qtbot, window, photo_path)
-    assert Path(window.start_folder("lastFolder")) == photo_path.parent
+    assert Path(window.start_folder(OPEN_FOLDER)) == photo_path.parent

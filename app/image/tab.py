@@ -16,17 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QImage, QKeyEvent
+from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
-    QApplication,
     QGroupBox,
     QHBoxLayout,
-    QLineEdit,
-    QPlainTextEdit,
     QSizePolicy,
-    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -48,6 +43,7 @@ from app.image.jobs import (
     run_quantize,
 )
 from app.image.message_bar import MessageBar
+from app.image.original_key import SpaceShowsOriginal
 from app.image.palette_view import PaletteView
 from app.image.stats_panel import StatsPanel
 from app.qimage import PREVIEW_SIDE, shade_qimage
@@ -116,7 +112,7 @@ class ImageTab(QWidget):
         self._progress_timer.timeout.connect(self._show_latest_progress)
         self._build()
         self.worker.busy_changed.connect(self.controls.cancel_button.setEnabled)
-        QApplication.instance().installEventFilter(self)  # Space shows the original wherever focus is
+        self._space = SpaceShowsOriginal(self, self.canvas)  # wherever focus is in this tab
 
     def _build(self) -> None:
         self.canvas = ImageCanvas()
@@ -462,39 +458,11 @@ class ImageTab(QWidget):
         self.status.emit(f"Highlighting {hex_color(outcome.palette[entry])}: {count:,} pixels "
                          f"({count / labels.size * 100:.1f}% of the image)")
 
-    # -- Space: the original while held -----------------------------------------------------------
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Space held anywhere in this tab shows the original; it never reaches a control (a K box
-        would lose its value, a button would be pressed).  Text being typed into keeps its spaces."""
-        if event.type() not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) or not isinstance(event, QKeyEvent):
-            return False
-        if event.key() != Qt.Key.Key_Space or event.modifiers() not in (Qt.KeyboardModifier.NoModifier,
-                                                                         Qt.KeyboardModifier.KeypadModifier):
-            return False
-        if not self._space_is_ours():
-            return False
-        if not event.isAutoRepeat():
-            self.canvas.hold_original(event.type() == QEvent.Type.KeyPress)
-        return True
-
-    def _space_is_ours(self) -> bool:
-        if not self.isVisible() or QApplication.activePopupWidget() or QApplication.activeModalWidget():
-            return False
-        focus = QApplication.focusWidget()
-        if focus is None:
-            return self.window().isActiveWindow()
-        if focus.window() is not self.window() or not (focus is self or self.isAncestorOf(focus)):
-            return False
-        editing_text = isinstance(focus, QLineEdit | QTextEdit | QPlainTextEdit) and not isinstance(
-            focus.parentWidget(), QAbstractSpinBox)
-        return not editing_text
-
     # -- shutdown -------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
         """Stop and join the worker threads (safe to call more than once)."""
-        QApplication.instance().removeEventFilter(self)
+        self._space.detach()
         self._debounce.stop()
         for worker in (self.worker, self.measurer, self.exporter):
             worker.stop()

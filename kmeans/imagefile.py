@@ -1,10 +1,10 @@
-"""Image files: load anything Pillow decodes, safely; encode and save palette images atomically.
+"""Image files: load anything Pillow decodes, safely; encode and save palette images.
 
 ``load`` turns every failure into an ``ImageLoadError`` whose message names the file and says why
 in words, applies the EXIF orientation, converts every mode to 8-bit RGB or RGBA, and refuses
-images over a pixel limit before decoding them.  ``save`` writes to a temporary file in the target
-folder and renames it into place, so a failed save leaves nothing behind, and never replaces an
-existing file unless told to.
+images over a pixel limit before decoding them.  ``save`` encodes and writes through
+``kmeans.atomic.write_atomic``: a failed save leaves nothing behind, and an existing file is
+replaced only when told to.
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ def load(
             frames = getattr(image, "n_frames", 1)
             if frames > 1:
                 notices.append(f"{name} is an animation of {frames} frames; only the first is used.")
-            array = _to_array(image, name, notices)
+            with _quiet_c_library(heard, fmt):
+                array = _to_array(image, name, notices)
     except ImageLoadError:
         raise
     except UnidentifiedImageError as error:
@@ -164,42 +165,48 @@ def _damage(error: BaseException, fmt: str) -> str:
     return what
 
 
-
 _QUIET = threading.Lock()
+_NOISY_FORMATS = ("TIFF",)  # decoded by a C library (libtiff) that writes its warnings to stderr
 
 
 @contextlib.contextmanager
 def _quiet_decoders():
-    """Collect what decoders say while a file is read: Python warnings, and what C libraries such as
-    libtiff write to the standard error stream.  Yields the list the lines are added to."""
+    """Collect the Python warnings decoders give while a file is read (never printed).  Yields the
+    list the lines are added to; see ``_quiet_c_library`` for what C libraries print."""
     heard: list[str] = []
     with _QUIET, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        saved, capture = _redirect_stderr()
         try:
             yield heard
         finally:
-            if capture is not None:
-                os.dup2(saved, 2)
-                os.close(saved)
-                capture.seek(0)
-                heard.extend(line.strip() for line in capture.read().decode("utf-8", "replace").splitlines())
-                capture.close()
             heard.extend(str(w.message) for w in caught)
 
 
-def _redirect_stderr() -> tuple[int, io.BufferedRandom | None]:
-    """Point file descriptor 2 at a temporary file; returns the saved descriptor and the file."""
+@contextlib.contextmanager
+def _quiet_c_library(heard: list[str], fmt: str):
+    """While a format decoded by a chatty C library is read, point file descriptor 2 at a temporary
+    file and add what it wrote to ``heard``.  Only then: the descriptor belongs to the whole
+    process, and whatever else wrote meanwhile would be taken for the decoder's words."""
+    if fmt not in _NOISY_FORMATS:
+        yield
+        return
     import tempfile
 
     try:
         sys.stderr.flush()
         saved = os.dup(2)
     except (OSError, ValueError, AttributeError):
-        return -1, None
-    capture = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _quiet_decoders
-    os.dup2(capture.fileno(), 2)
-    return saved, capture
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            heard.extend(line.strip() for line in capture.read().decode("utf-8", "replace").splitlines())
 
 
 def _worth_saying(line: str) -> bool:

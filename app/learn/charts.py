@@ -45,10 +45,6 @@ class LessonCharts:
         return canvas
 
     @property
-    def canvases(self) -> tuple[PlotCanvas, ...]:
-        return self.scatter, self.inertia, self.elbow, self.inits
-
-    @property
     def drawing(self) -> bool:
         """Some chart is still being drawn."""
         return self._server.drawing

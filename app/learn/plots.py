@@ -25,7 +25,6 @@ from app.learn import figures
 @dataclass(frozen=True, eq=False)
 class _Picture:
     pixels: np.ndarray  # (H, W, 4) uint8 RGBA
-    dpr: float
     axes: tuple  # each axes' ((x0, y0, width, height) in pixels from the bottom, xlim, ylim)
 
 
@@ -97,11 +96,14 @@ class FigureServer(QObject):
                 return
 
     def _received(self, message: tuple) -> None:
-        if message[0] == "picture":
-            _kind, name, number, pixels, axes = message
-            canvas = self._canvases.get(name)
-            if canvas is not None:
-                canvas.show_picture(number, pixels, axes)
+        kind, name, number, *rest = message
+        canvas = self._canvases.get(name)
+        if canvas is None:
+            return
+        if kind == "picture":
+            canvas.show_picture(number, *rest)
+        else:  # "failed": keep the last picture, and be ready to ask again
+            canvas.picture_failed(number)
 
     @property
     def drawing(self) -> bool:
@@ -170,9 +172,13 @@ class PlotCanvas(QWidget):
         image = QImage(pixels.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
         image.buffer = pixels  # the QImage does not own its pixels: this reference does
         image.setDevicePixelRatio(dpr)
-        self._picture, self._image = _Picture(pixels, dpr, axes), image
+        self._picture, self._image = _Picture(pixels, axes), image
         self.update()
         self._ask()  # changes made while this one was drawn
+
+    def picture_failed(self, number: int) -> None:
+        if number == self._asked:
+            self._asked = 0
 
     def paintEvent(self, event: QPaintEvent) -> None:
         with QPainter(self) as painter:  # ended here, even if something raises while painting

@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--out-dir", metavar="DIR", help="folder for the outputs")
     parser.add_argument("--format", choices=sorted(FORMATS), help="output format (default: from -o's suffix, else png)")
     parser.add_argument("--dither", action="store_true", help="Floyd-Steinberg dithering")
+    parser.add_argument("--matte", default="#ffffff", metavar="COLOUR",
+                        help="for GIF and BMP, which cannot keep partial transparency: the background colour "
+                        "partly transparent pixels are blended onto, as #rrggbb or a name (default white)")
+    parser.add_argument("--skip-if-larger", action="store_true",
+                        help="do not write an output that would not be smaller than its input (says so; exit 0)")
     parser.add_argument("--color-space", choices=COLOR_SPACES, default=DEFAULT_COLOR_SPACE,
                         help=f"where colour distances are measured (default {DEFAULT_COLOR_SPACE})")
     parser.add_argument("--init", choices=INIT_METHODS, default=DEFAULT_INIT,
@@ -94,6 +99,7 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
         parser.error("--max-iter must be at least 1")
     if args.max_pixels < 0:
         parser.error("--max-pixels must be 0 (no limit) or more")
+    args.matte = _colour(args.matte, parser)
     if args.output:
         named = format_for(args.output, "")
         if args.format and named and named != args.format:
@@ -128,6 +134,15 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
             plain = describe(error)
             report.failure(KMeansImageError(f"{display_name(source)}: {plain}", plain.details))
     return 1 if report.failed else 0
+
+
+def _colour(text: str, parser: argparse.ArgumentParser) -> tuple[int, int, int]:
+    from PIL import ImageColor
+
+    try:
+        return ImageColor.getrgb(text)[:3]
+    except ValueError:
+        parser.error(f"--matte {text}: not a colour; use #rrggbb (like #ffffff) or a name (like white)")
 
 
 def _describe_path(path: str | os.PathLike[str], what: str, error: OSError) -> KMeansImageError:
@@ -228,18 +243,21 @@ def output_path(source: Path, args: argparse.Namespace) -> tuple[Path, str]:
 def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
     from kmeans.atomic import check_target, write_atomic
     from kmeans.colortable import ColorTable
-    from kmeans.imagefile import encode, format_losses, load
-    from kmeans.metrics import compression_ratio, quality
+    from kmeans.imagefile import encode, load
+    from kmeans.metrics import compression_ratio
     from kmeans.palettefile import save_palette
-    from kmeans.quantization import dither, quantize, result_quality
+    from kmeans.quantization import dither, quantize
+    from kmeans.transparency import file_quality, note, shown, support_of
 
     started = time.perf_counter()
     target, fmt = output_path(source, args)
     check_target(target, force=args.force)  # before the work: a name that cannot be written says so now
     image = load(source, max_pixels=args.max_pixels or None)
     progress = _Progress(image.name, err) if not args.quiet else None
+    support = support_of(fmt, image.pixels)
+    pixels = shown(image.pixels, support, args.matte)  # what the format can show is what k-means sees
     try:
-        table = ColorTable.from_pixels(image.pixels)
+        table = ColorTable.from_pixels(pixels)
         result = quantize(table, args.k, color_space=args.color_space, init=args.init, seed=args.seed,
                           max_iter=args.max_iter, callback=progress)
     except Cancelled:  # pragma: no cover - the command line never cancels
@@ -247,8 +265,11 @@ def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
     finally:
         if progress is not None:
             progress.clear()
-    labels = dither(image.pixels, result) if args.dither else result.labels
-    data = encode(result.palette, labels, fmt)
+    labels = dither(pixels, result) if args.dither else result.labels
+    data = encode(result.palette, labels, fmt, dpi=image.dpi)
+    if args.skip_if_larger and len(data) >= image.file_size:
+        return (f"{image.name}: not written: {display_name(target)} would be {len(data):,} B, not smaller than the "
+                f"input's {image.file_size:,} B")
     write_atomic(target, data, force=args.force)
     if args.palette_out:
         try:
@@ -258,9 +279,9 @@ def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
             raise KMeansImageError(f"{display_name(target)} was written, but not the palette: {error}{hint}",
                                    error.details) from None
     seconds = time.perf_counter() - started
-    scores = quality(image.pixels, result.palette[labels]) if args.dither else \
-        result_quality(table, result, image.pixels.shape[2])
-    notes = [n for n in (*image.notices, result.notice, format_losses(result.palette, fmt)) if n]
+    scores = file_quality(image.pixels, table, result.palette, result.color_labels, support, args.matte,
+                          labels=labels if args.dither else None)
+    notes = [n for n in (*image.notices, result.notice, note(image.pixels, fmt, args.matte)) if n]
     ratio = compression_ratio(image.file_size, len(data))
     size_note = f"{ratio:.1f}x smaller" if ratio >= 1 else "LARGER than the input"
     psnr = "inf" if math.isinf(scores.psnr) else f"{scores.psnr:.2f}"

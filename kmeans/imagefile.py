@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import stat
 import struct
@@ -45,7 +46,8 @@ class LoadedImage:
     """A decoded image: ``pixels`` (H, W, 3) or (H, W, 4) uint8 sRGB, upright.
 
     The alpha channel is present only when some pixel is not opaque.  ``notices`` are things the
-    user should know (first frame of an animation, a profile converted, ...).
+    user should know (first frame of an animation, a profile converted, ...).  ``dpi`` is the
+    physical resolution the file states (horizontal, vertical, for the upright image), or None.
     """
 
     path: Path
@@ -53,6 +55,7 @@ class LoadedImage:
     format: str
     file_size: int
     notices: tuple[str, ...] = field(default=())
+    dpi: tuple[float, float] | None = None
 
     @property
     def name(self) -> str:
@@ -109,6 +112,7 @@ def load(
                 notices.append(f"{name} is an animation of {frames} frames; only the first is used.")
             with _quiet_c_library(heard, fmt):
                 array = _to_array(image, name, notices)
+            dpi = _dpi(image.info.get("dpi"), turned=array.shape[:2] != (image.height, image.width))
     except ImageLoadError:
         raise
     except UnidentifiedImageError as error:
@@ -130,7 +134,19 @@ def load(
     except Exception as error:  # a decoder bug on a hostile file must still be one clear line
         raise ImageLoadError(f"{name}: the {fmt} file could not be decoded", details_of(error)) from None
     notices.extend(f"{name}: the decoder warned: {line}" for line in heard if _worth_saying(line))
-    return LoadedImage(path=path, pixels=array, format=fmt, file_size=info.st_size, notices=tuple(notices))
+    return LoadedImage(path=path, pixels=array, format=fmt, file_size=info.st_size, notices=tuple(notices), dpi=dpi)
+
+
+def _dpi(value: object, *, turned: bool) -> tuple[float, float] | None:
+    """A stated resolution worth keeping (two plausible positive numbers), swapped when the image
+    was turned upright by a quarter turn."""
+    try:
+        x, y = (float(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    if not all(0 < d < 1e6 and math.isfinite(d) for d in (x, y)):
+        return None
+    return (y, x) if turned else (x, y)
 
 
 def _amount(pixels: int) -> str:
@@ -317,12 +333,12 @@ class _Output(io.BytesIO):
 
 
 def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = DEFAULT_FORMAT, *,
-           cancel: CancelToken | None = None) -> bytes:
+           cancel: CancelToken | None = None, dpi: tuple[float, float] | None = None) -> bytes:
     """The bytes of a palette image in ``fmt`` (png, gif, webp or bmp).
 
-    PNG is indexed at the smallest bit depth that holds the palette (1, 2, 4 or 8), rows unfiltered,
-    deflated at level 9 (``kmeans.png``);
-    GIF keeps only fully transparent entries; WebP is lossless; BMP keeps no transparency.
+    PNG is indexed, rows unfiltered, deflated by libdeflate (``kmeans.png``); GIF keeps only fully
+    transparent entries; WebP is lossless; BMP keeps no transparency (``kmeans.transparency`` says
+    what to quantize for each).  ``dpi`` is written where the format has a place for it (PNG, BMP).
     Raises ``Cancelled`` soon after ``cancel.is_set()`` (between blocks of output).
     """
     if fmt not in FORMATS:
@@ -337,7 +353,7 @@ def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = DEFAULT_FORMAT, *
         Image.fromarray(pixels, mode=mode).save(buffer, "WEBP", lossless=True, quality=75, method=4)  # cwebp's defaults
         return buffer.getvalue()
     if fmt == "png":
-        return encode_png(palette, labels, cancel=cancel)
+        return encode_png(palette, labels, cancel=cancel, dpi=dpi)
     image = palette_image(palette, labels)
     if fmt == "gif":
         transparency = None
@@ -348,7 +364,7 @@ def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = DEFAULT_FORMAT, *
         image.save(buffer, "GIF", optimize=False, **extra)
     else:
         image.info.pop("transparency", None)
-        image.save(buffer, "BMP")
+        image.save(buffer, "BMP", **({"dpi": dpi} if dpi else {}))
     return buffer.getvalue()
 
 

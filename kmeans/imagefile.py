@@ -368,18 +368,6 @@ def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = DEFAULT_FORMAT, *
     return buffer.getvalue()
 
 
-def format_losses(palette: np.ndarray, fmt: str) -> str | None:
-    """What ``fmt`` cannot keep of this palette, in words, or None."""
-    if palette.shape[1] != 4:
-        return None
-    alpha = palette[:, 3]
-    if fmt == "bmp" and (alpha < 255).any():
-        return "BMP has no transparency: transparent areas are written in colour."
-    if fmt == "gif" and ((alpha > 0) & (alpha < 255)).any():
-        return "GIF keeps only full transparency: partly transparent colours are written opaque."
-    return None
-
-
 def save(
     path: str | os.PathLike[str],
     palette: np.ndarray,

@@ -12,6 +12,8 @@ from pathlib import Path
 APP_NAME = "K-means Image Compressor"
 #: What to call each export format in a user interface.
 FORMAT_LABELS = {"png": "PNG (indexed)", "gif": "GIF", "webp": "WebP (lossless)", "bmp": "BMP"}
+#: Each format's plain name, for running text.
+FORMAT_NAMES = {"png": "PNG", "gif": "GIF", "webp": "WebP", "bmp": "BMP"}
 #: What to call each colour space.
 COLOR_SPACE_LABELS = {"rgb": "RGB", "oklab": "OKLab"}
 
@@ -21,13 +23,14 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
-def file_size(n: int) -> str:
-    """A byte count for people: "812 B", "41.7 KB (42,648 B)", "2.66 MB (2,790,013 B)"."""
+def file_size(n: int, *, exact: bool = True) -> str:
+    """A byte count for people: "812 B", "41.7 KB (42,648 B)", "2.66 MB (2,790,013 B)"; without
+    the exact count in brackets when not ``exact``."""
     if n < 1024:
         return f"{n:,} B"
     if n < 1024**2:
-        return f"{n / 1024:,.1f} KB ({n:,} B)"
-    return f"{n / 1024**2:,.2f} MB ({n:,} B)"
+        return f"{n / 1024:,.1f} KB" + (f" ({n:,} B)" if exact else "")
+    return f"{n / 1024**2:,.2f} MB" + (f" ({n:,} B)" if exact else "")
 
 
 def size_change(bytes_before: int, bytes_after: int) -> str:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.image.jobs import Measurement, OpenedImage, Outcome, export_bytes
 from app.worker import Worker
 from kmeans.defaults import FORMATS
-from kmeans.imagefile import format_losses
+from kmeans.transparency import note
 from kmeans.wording import FORMAT_LABELS, size_change
 
 
@@ -103,7 +103,7 @@ class ExportDialog(QDialog):
         self.size_bytes = None
         self._size.setText("calculating…")
         opened, outcome, fmt, dithered = self._opened, self._outcome, self.fmt, self.dither
-        self._note.setText(format_losses(outcome.palette, fmt) or "")
+        self._note.setText(note(opened.pixels, fmt, outcome.params.matte) or "")
         known = self._known
         if known is not None and known.fmt == fmt and dithered == outcome.params.dither:
             self._sizer.cancel()

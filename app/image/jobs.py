@@ -10,7 +10,7 @@ QImages (which keep their pixels alive), never widgets.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,14 +33,25 @@ from kmeans.colortable import ColorTable
 from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_PIXELS, DEFAULT_SEED
 from kmeans.imagefile import LoadedImage, encode, load
 from kmeans.lloyd import find_closest_centroids
-from kmeans.metrics import Quality, bits_per_pixel, quality
-from kmeans.quantization import Progress, Quantized, dither, quantize, result_quality
+from kmeans.metrics import Quality, bits_per_pixel
+from kmeans.quantization import Progress, Quantized, dither, quantize
+from kmeans.transparency import DEFAULT_MATTE, Matte, file_quality, shown, support_of
 
 FRAME_INTERVAL = 0.4  # seconds between live frames of the image while k-means runs (each costs a pass)
 
 # Pillow's encoders hold the GIL for one output block at a time: smaller blocks hand it back to
 # the GUI thread sooner while a large export is measured or written (same bytes, same speed).
 ImageFile.MAXBLOCK = 16 * 1024
+
+
+@dataclass(frozen=True, eq=False)
+class View:
+    """The image as an export format can show it (``kmeans.transparency.shown``): what k-means
+    works on.  For an opaque image, or one bound for PNG or WebP, nearly the original itself."""
+
+    pixels: np.ndarray
+    table: ColorTable
+    live_table: ColorTable  # distinct colours of a small copy, for live frames and drag previews
 
 
 @dataclass(eq=False)
@@ -53,25 +64,54 @@ class OpenedImage:
     original_preview: QImage
     live_table: ColorTable  # distinct colours of a small copy, for live frames
     decoded_at: float = 0.0  # time.perf_counter() when decoding finished
+    pixels_shown: np.ndarray | None = None  # the pixels ``table`` was made from, when not the original's
+    _views: dict = field(default_factory=dict, repr=False)
 
     @property
     def pixels(self) -> np.ndarray:
         return self.loaded.pixels
 
+    def view(self, support: str = "partial", matte: Matte = DEFAULT_MATTE) -> View:
+        """The image as a format with this alpha ``support`` shows it (made once, on a worker thread:
+        blending a large image with transparency takes a moment)."""
+        if support == "partial":
+            pixels = self.pixels if self.pixels_shown is None else self.pixels_shown
+            return View(pixels, self.table, self.live_table)
+        key = (support, tuple(matte))
+        if key not in self._views:
+            pixels = shown(self.pixels, support, matte)
+            live = downscale(pixels, LIVE_SIDE, smooth=False)
+            self._views[key] = View(pixels, ColorTable.from_pixels(pixels), ColorTable.from_pixels(live))
+        return self._views[key]
+
 
 @dataclass(frozen=True)
 class Params:
-    """What the user asked for."""
+    """What the user asked for.  ``alpha`` is how much transparency the export format keeps for
+    this image ("partial" for an opaque one: nothing to blend) and ``matte`` what GIF and BMP
+    blend the rest onto."""
 
     k: int
     color_space: str = DEFAULT_COLOR_SPACE
     init: str = DEFAULT_INIT
     seed: int = DEFAULT_SEED
     dither: bool = False
+    alpha: str = "partial"
+    matte: Matte = DEFAULT_MATTE
 
     def same_kmeans(self, other: Params | None) -> bool:
-        """Whether ``other`` needs the same k-means run (only dithering differs)."""
-        return other is not None and replace(other, dither=self.dither) == self
+        """Whether ``other`` needs the same k-means run (only dithering, or an unused matte, differs)."""
+        return other is not None and other._kmeans_key() == self._kmeans_key()
+
+    def same_view(self, other: Params) -> bool:
+        """Whether ``other`` quantizes the same pixels (the same view of the image)."""
+        return (self.alpha, self._matte_used()) == (other.alpha, other._matte_used())
+
+    def _matte_used(self) -> Matte | None:
+        return None if self.alpha == "partial" else tuple(self.matte)
+
+    def _kmeans_key(self) -> tuple:
+        return (self.k, self.color_space, self.init, self.seed, self.alpha, self._matte_used())
 
 
 @dataclass(frozen=True)
@@ -103,6 +143,7 @@ class Outcome:
     labels: np.ndarray  # the labels shown and exported (dithered when asked)
     preview: QImage
     seconds: float
+    view: View  # the pixels k-means worked on
 
     @property
     def complete(self) -> bool:
@@ -155,8 +196,9 @@ def open_image(
     decoded_at = time.perf_counter()
     if token is not None:
         token.check()
-    table = ColorTable.from_pixels(loaded.pixels)
-    live = downscale(loaded.pixels, LIVE_SIDE, smooth=False)  # only colours the image really has
+    pixels = shown(loaded.pixels, "partial")  # (nearly invisible pixels made transparent)
+    table = ColorTable.from_pixels(pixels)
+    live = downscale(pixels, LIVE_SIDE, smooth=False)  # only colours the image really has
     return OpenedImage(
         loaded=loaded,
         table=table,
@@ -164,27 +206,39 @@ def open_image(
         original_preview=to_qimage(downscale(loaded.pixels, PREVIEW_SIDE)),  # Pillow frees the GIL
         live_table=ColorTable.from_pixels(live),
         decoded_at=decoded_at,
+        pixels_shown=None if pixels is loaded.pixels else pixels,
     )
 
 
-def run_quantize(opened: OpenedImage, params: Params, token: Token, previous: Outcome | None = None) -> Outcome:
-    """k-means with a progress report every iteration; reuses ``previous`` if only dithering changed."""
+def run_quantize(opened: OpenedImage, params: Params, token: Token | None, previous: Outcome | None = None, *,
+                 live: bool = True) -> Outcome:
+    """k-means on the view of the image ``params`` ask for, with a progress report every iteration
+    (``live``); reuses ``previous`` if only dithering changed.  Stops once ``token`` is cancelled."""
     started = time.perf_counter()
+    view = opened.view(params.alpha, params.matte)
     if params.same_kmeans(previous.params if previous else None):
         result = previous.result
     else:
-        frames = _Frames(opened)
+        callback = None
+        if live and token is not None:
+            frames = _Frames(view.live_table)
 
-        def report(progress: Progress) -> None:
-            token.report(IterationUpdate(progress, frames.next(progress)))
+            def callback(progress: Progress) -> None:
+                token.report(IterationUpdate(progress, frames.next(progress)))
 
-        result = quantize(opened.table, params.k, color_space=params.color_space, init=params.init,
-                          seed=params.seed, callback=report, cancel=token)
-    token.check()
-    labels = dither(opened.pixels, result) if params.dither else result.labels
-    token.check()
+        result = quantize(view.table, params.k, color_space=params.color_space, init=params.init,
+                          seed=params.seed, callback=callback, cancel=token)
+    _check(token)
+    labels = dither(view.pixels, result) if params.dither else result.labels
+    _check(token)
     # Only the downscaled copy the view shows at first; the full-size image comes from ``measure``.
-    return Outcome(params, result, labels, quick_preview(result.palette, labels), time.perf_counter() - started)
+    return Outcome(params, result, labels, quick_preview(result.palette, labels), time.perf_counter() - started,
+                   view)
+
+
+def _check(token: Token | None) -> None:
+    if token is not None:
+        token.check()
 
 
 PREVIEW_RTOL = 1e-2  # a drag preview stops when an iteration gains less than 1% (the final run: 0.3%)
@@ -192,7 +246,8 @@ PREVIEW_RTOL = 1e-2  # a drag preview stops when an iteration gains less than 1%
 
 def preview_quantize(opened: OpenedImage, params: Params, token: Token) -> Preview:
     """k-means on the small live copy only (a tenth of a second or so on any image), for dragging."""
-    result = quantize(opened.live_table, params.k, color_space=params.color_space, init=params.init,
+    live_table = opened.view(params.alpha, params.matte).live_table
+    result = quantize(live_table, params.k, color_space=params.color_space, init=params.init,
                       seed=params.seed, n_init=1, rtol=PREVIEW_RTOL, cancel=token)
     return Preview(params, result.palette, result.shares, palette_qimage(result.palette, result.labels))
 
@@ -200,8 +255,8 @@ def preview_quantize(opened: OpenedImage, params: Params, token: Token) -> Previ
 class _Frames:
     """Makes a live frame of the small copy under the current centroids, at most every FRAME_INTERVAL."""
 
-    def __init__(self, opened: OpenedImage):
-        self.opened = opened
+    def __init__(self, live_table: ColorTable):
+        self.live_table = live_table
         self.last = time.perf_counter()  # the first frame after FRAME_INTERVAL: quick runs need none
 
     def next(self, progress: Progress) -> QImage | None:
@@ -209,7 +264,7 @@ class _Frames:
         if now - self.last < FRAME_INTERVAL:
             return None
         self.last = now
-        table, palette, centroids = self.opened.live_table, progress.palette, progress.centroids
+        table, palette, centroids = self.live_table, progress.palette, progress.centroids
         coords = table.coords(progress.color_space)
         if coords.shape[1] < centroids.shape[1]:  # the small copy happens to have no partial alpha
             coords = to_working(_with_alpha(table.colors), progress.color_space)
@@ -225,18 +280,28 @@ def _with_alpha(colours: np.ndarray) -> np.ndarray:
     return np.concatenate([colours, np.full((len(colours), 1), 255, np.uint8)], axis=1)
 
 
-def export_labels(opened: OpenedImage, outcome: Outcome, dithered: bool) -> np.ndarray:
-    """The labels an export of ``outcome`` writes, dithered or not (k-means is never rerun)."""
+def export_labels(outcome: Outcome, dithered: bool) -> np.ndarray:
+    """The labels an export of ``outcome`` writes, dithered or not (k-means is not rerun for that)."""
     if dithered == outcome.params.dither:
         return outcome.labels
-    return dither(opened.pixels, outcome.result) if dithered else outcome.result.labels
+    return dither(outcome.view.pixels, outcome.result) if dithered else outcome.result.labels
+
+
+def outcome_for(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None = None) -> Outcome:
+    """``outcome``, or -- when ``fmt`` keeps less of this image's transparency -- the same settings
+    quantized again on what ``fmt`` can show (as ``compress`` would for that format)."""
+    alpha = support_of(fmt, opened.pixels)
+    if alpha == outcome.params.alpha:
+        return outcome
+    return run_quantize(opened, replace(outcome.params, alpha=alpha), token, live=False)
 
 
 def export_bytes(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool, *,
                  cancel: Token | None = None) -> bytes:
     """The exact bytes of the export of ``outcome`` in ``fmt``: the one encode path, so what the
     statistics and the export dialog show is what Export writes."""
-    return encode(outcome.palette, export_labels(opened, outcome, dithered), fmt, cancel=cancel)
+    outcome = outcome_for(opened, outcome, fmt, cancel)
+    return encode(outcome.palette, export_labels(outcome, dithered), fmt, cancel=cancel, dpi=opened.loaded.dpi)
 
 
 def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None = None, *,
@@ -253,17 +318,28 @@ def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None
     if token is not None and images and not outcome.complete:
         token.report(Measuring(image=palette_qimage(outcome.palette, outcome.labels),
                                preview=palette_preview(outcome.palette, outcome.labels)))
-    if known is not None:  # (the same result measured again for another format)
-        scores = known
-    elif outcome.params.dither:
-        scores = quality(opened.pixels, outcome.palette[outcome.labels])
-    else:
-        scores = result_quality(opened.table, outcome.result, opened.pixels.shape[2])
+    # (a result measured again for another format: its quality is known)
+    scores = known if known is not None else outcome_quality(opened, outcome)
     if token is not None:
         token.check()
         token.report(Measuring(quality=scores))
     size = len(export_bytes(opened, outcome, fmt, outcome.params.dither, cancel=token))
     return Measurement(scores, fmt, size, bits_per_pixel(size, opened.table.n_pixels))
+
+
+def outcome_quality(opened: OpenedImage, outcome: Outcome) -> Quality:
+    """PSNR and ΔE of the file ``outcome`` becomes, against the original as the format shows it."""
+    params, result = outcome.params, outcome.result
+    return file_quality(opened.pixels, outcome.view.table, result.palette, result.color_labels, params.alpha,
+                        params.matte, labels=outcome.labels if params.dither else None)
+
+
+def format_sizes(opened: OpenedImage, outcome: Outcome, formats: list[str], token: Token) -> None:
+    """The exact size of the export in each of ``formats``, reported as ``(fmt, bytes)`` one by one
+    (a format that keeps less of the image's transparency is quantized for it first)."""
+    for fmt in formats:
+        token.check()
+        token.report((fmt, len(export_bytes(opened, outcome, fmt, outcome.params.dither, cancel=token))))
 
 
 def export(path: str | Path, opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,7 @@ from app.image.jobs import (
     Params,
     Preview,
     export,
+    format_sizes,
     measure,
     open_image,
     preview_quantize,
@@ -48,14 +49,16 @@ from app.image.palette_view import PaletteView
 from app.image.stats_panel import StatsPanel
 from app.qimage import PREVIEW_SIDE, shade_qimage
 from app.worker import Worker
-from kmeans.defaults import DEFAULT_MAX_PIXELS
+from kmeans.defaults import DEFAULT_MAX_PIXELS, FORMATS
 from kmeans.errors import ImageTooLargeError, KMeansImageError, OutputExistsError
 from kmeans.metrics import Quality
 from kmeans.palettefile import hex_color
+from kmeans.transparency import support_of
 from kmeans.wording import display_name
 
 DEBOUNCE_MS = 150
 PROGRESS_MS = 50  # the palette and progress bar follow k-means at most 20 times a second
+SIZES_AFTER_MS = 1000  # a result's size in every format is worked out once K has rested this long
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class ImageTab(QWidget):
         self.worker = Worker("quantizeWorker", self)
         self.measurer = Worker("measureWorker", self)
         self.exporter = Worker("exportWorker", self)
+        self.sizer = Worker("formatSizeWorker", self)
         self._opened: OpenedImage | None = None
         self._outcome: Outcome | None = None
         self._measurement: Measurement | None = None
@@ -99,6 +103,7 @@ class ImageTab(QWidget):
         self._submissions = 0  # quantization jobs sent to the worker (for tests and the benchmark)
         self._opening = False  # a file is being decoded
         self._started = 0.0  # when the running quantization was asked for
+        self._running: Params | None = None  # what it was asked with
         self._previewing = False  # a drag preview is running
         self._preview_stale = False  # K moved on while it ran
         self._debounce = QTimer(self)
@@ -110,6 +115,10 @@ class ImageTab(QWidget):
         self._progress_timer.setSingleShot(True)
         self._progress_timer.setInterval(PROGRESS_MS)
         self._progress_timer.timeout.connect(self._show_latest_progress)
+        self._sizes_timer = QTimer(self)
+        self._sizes_timer.setSingleShot(True)
+        self._sizes_timer.setInterval(SIZES_AFTER_MS)
+        self._sizes_timer.timeout.connect(self._measure_formats)
         self._build()
         self.worker.busy_changed.connect(self.controls.cancel_button.setEnabled)
         self._space = SpaceShowsOriginal(self, self.canvas)  # wherever focus is in this tab
@@ -124,7 +133,8 @@ class ImageTab(QWidget):
         self.palette_view = PaletteView()
         self.palette_view.entry_selected.connect(self._highlight)
         self.stats = StatsPanel()
-        self.stats.format_changed.connect(lambda _fmt: self._start_measure())
+        self.stats.format_changed.connect(self._format_changed)
+        self.stats.matte_changed.connect(self._format_changed)
 
         palette_box = QGroupBox("Palette")
         palette_layout = QVBoxLayout(palette_box)
@@ -170,7 +180,10 @@ class ImageTab(QWidget):
         return self._submissions
 
     def params(self) -> Params:
-        return self.controls.params()
+        """The controls' settings, with the transparency the chosen format keeps of this image."""
+        pixels = self._opened.pixels if self._opened is not None else None
+        alpha = support_of(self.stats.fmt, pixels) if pixels is not None else "partial"
+        return replace(self.controls.params(), alpha=alpha, matte=self.stats.matte)
 
     def set_params(self, params: Params) -> None:
         """Set the controls (without starting a run by itself)."""
@@ -190,7 +203,7 @@ class ImageTab(QWidget):
         self._opening = True
         self._previewing = False
         self._debounce.stop()
-        self.measurer.cancel()
+        self._stop_measuring()
         self.controls.show_busy(f"opening {display_name(path)}…")
         self.worker.submit(lambda token: open_image(path, max_pixels, token), on_done=self._image_arrived,
                            on_failed=lambda error: self._open_refused(path, error),
@@ -204,6 +217,7 @@ class ImageTab(QWidget):
         self.palette_view.show_palette(np.zeros((0, 3), np.uint8), np.zeros(0))
         self.palette_view.clear_selection()
         self.stats.show_image(opened)
+        self.stats.show_matte_choice(support_of(self.stats.fmt, opened.pixels) != "partial")
         notices = " ".join(n for n in (self._open_notice, *opened.loaded.notices) if n)
         self._open_notice = ""
         if notices:
@@ -258,7 +272,7 @@ class ImageTab(QWidget):
             return
         opened, params = self._opened, self.params()
         self._previewing, self._preview_stale = True, False
-        self.measurer.cancel()
+        self._stop_measuring()
         self.stats.show_running(params.k)
         self.controls.show_fraction(0, 1, f"previewing {params.k} colours…")
         self.worker.submit(lambda token: preview_quantize(opened, params, token), on_done=self._preview_arrived,
@@ -285,8 +299,9 @@ class ImageTab(QWidget):
             return
         params = self.params()
         previous = self._outcome
+        self._running = params
         self._previewing = False
-        self.measurer.cancel()
+        self._stop_measuring()
         self._submissions += 1
         self._started = time.perf_counter()
         self.stats.show_running(params.k)
@@ -387,6 +402,36 @@ class ImageTab(QWidget):
 
     # -- measuring ------------------------------------------------------------------------------
 
+    def _stop_measuring(self) -> None:
+        self.measurer.cancel()
+        self.sizer.cancel()
+        self._sizes_timer.stop()
+
+    def _format_changed(self) -> None:
+        """Another format (or matte): measure again, or -- when it keeps less of this image's
+        transparency -- quantize what it can show."""
+        opened, outcome = self._opened, self._outcome
+        self.stats.show_matte_choice(opened is not None and support_of(self.stats.fmt, opened.pixels) != "partial")
+        if opened is None or self._opening:
+            return
+        wanted = self.params()
+        if self.worker.busy and self._running is not None:
+            if not self._running.same_view(wanted):
+                self.requantize()  # the running job works on pixels this format cannot show
+        elif outcome is not None and outcome.params.same_view(wanted):
+            self._start_measure()
+        else:
+            self.requantize()
+
+    def _measure_formats(self) -> None:
+        opened, outcome = self._opened, self._outcome
+        if opened is None or outcome is None or self.worker.busy:
+            return
+        missing = [fmt for fmt in FORMATS if fmt not in self.stats.sizes]
+        if missing:
+            self.sizer.submit(lambda token: format_sizes(opened, outcome, missing, token),
+                              on_progress=lambda found: self.stats.show_format_size(*found))
+
     def _start_measure(self) -> None:
         opened, outcome, fmt = self._opened, self._outcome, self.stats.fmt
         if opened is None or outcome is None:
@@ -420,6 +465,7 @@ class ImageTab(QWidget):
         self._measurement = measurement
         self.stats.show_measurement(measurement, self._opened.loaded.file_size)
         self.measured.emit(measurement)
+        self._sizes_timer.start()
 
     # -- exporting ------------------------------------------------------------------------------
 
@@ -464,7 +510,8 @@ class ImageTab(QWidget):
         """Stop and join the worker threads (safe to call more than once)."""
         self._space.detach()
         self._debounce.stop()
-        for worker in (self.worker, self.measurer, self.exporter):
+        self._sizes_timer.stop()
+        for worker in (self.worker, self.measurer, self.exporter, self.sizer):
             worker.stop()
 
 

@@ -1,0 +1,102 @@
+"""The window and export formats: k-means on what the format shows, the file's own numbers, the
+size in every format with the smallest offered, and the stated dpi kept."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import WAIT, open_and_wait
+from PIL import Image
+from test_transparency import logo
+
+from kmeans.metrics import quality
+from kmeans.transparency import over
+
+
+@pytest.fixture
+def logo_path(tmp_path):
+    path = tmp_path / "logo.png"
+    Image.fromarray(logo(), "RGBA").save(path)
+    return path
+
+
+def test_choosing_gif_quantizes_what_gif_shows_and_reports_the_files_numbers(qtbot, window, logo_path, tmp_path):
+    tab = window.image_tab
+    outcome = open_and_wait(qtbot, window, logo_path)
+    assert ((outcome.palette[:, 3] > 0) & (outcome.palette[:, 3] < 255)).any()  # PNG keeps partial alpha
+    assert not tab.stats.matte_button.isVisibleTo(tab)
+    with qtbot.waitSignal(tab.measured, timeout=WAIT) as measured:
+        tab.stats.set_format("gif")
+    outcome = tab.outcome
+    assert outcome.params.alpha == "binary" and set(outcome.palette[:, 3].tolist()) <= {0, 255}
+    assert tab.stats.matte_button.isVisibleTo(tab)
+    target = tmp_path / "logo.gif"
+    with qtbot.waitSignal(tab.exported, timeout=WAIT):
+        window.export_to(str(target), "gif", False, False)
+    with Image.open(target) as image:
+        decoded = np.asarray(image.convert("RGBA"))
+    expected = quality(over(logo()), over(decoded))
+    shown = measured.args[0].quality
+    assert shown.psnr == pytest.approx(expected.psnr, abs=1e-6)
+    assert shown.delta_e == pytest.approx(expected.delta_e, abs=1e-6)
+    assert shown.psnr > 35
+
+
+def test_a_black_matte_quantizes_again_and_exports_onto_black(qtbot, window, logo_path, tmp_path):
+    tab = window.image_tab
+    open_and_wait(qtbot, window, logo_path)
+    tab.stats.set_format("bmp")
+    qtbot.waitUntil(lambda: tab.outcome is not None and tab.outcome.params.alpha == "none", timeout=WAIT)
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT) as arrived:
+        tab.stats.set_matte((0, 0, 0))
+    assert arrived.args[0].params.matte == (0, 0, 0)
+    target = tmp_path / "logo.bmp"
+    with qtbot.waitSignal(tab.exported, timeout=WAIT):
+        window.export_to(str(target), "bmp", False, False)
+    with Image.open(target) as image:
+        decoded = np.asarray(image.convert("RGB"))
+    assert quality(over(logo(), (0, 0, 0)), decoded).psnr > 35
+
+
+def test_exporting_a_format_that_keeps_less_transparency_quantizes_for_it(qtbot, window, logo_path, tmp_path):
+    """Export straight to GIF while PNG is chosen: the file is the GIF quantization, not PNG's."""
+    open_and_wait(qtbot, window, logo_path)
+    target = tmp_path / "direct.gif"
+    with qtbot.waitSignal(window.image_tab.exported, timeout=WAIT):
+        window.export_to(str(target), "gif", False, False)
+    with Image.open(target) as image:
+        decoded = np.asarray(image.convert("RGBA"))
+    assert set(np.unique(decoded[..., 3]).tolist()) <= {0, 255}
+    assert quality(over(logo()), over(decoded)).psnr > 35
+
+
+def test_every_format_is_sized_and_a_smaller_one_is_offered(qtbot, window, tmp_path):
+    path = tmp_path / "flat.png"
+    flat = np.zeros((60, 80, 3), np.uint8)
+    flat[:, 40:] = (200, 30, 30)
+    Image.fromarray(flat).save(path, optimize=True)
+    tab = window.image_tab
+    open_and_wait(qtbot, window, path)
+    with qtbot.waitSignal(tab.measured, timeout=WAIT):
+        tab.stats.set_format("bmp")  # a BMP of a tiny PNG is larger than it
+    qtbot.waitUntil(lambda: len(tab.stats.sizes) == 4, timeout=WAIT)
+    sizes = tab.stats.sizes
+    smallest = min(sizes, key=sizes.get)
+    assert "<b>" in tab.stats.value("formats")
+    assert tab.stats.switch_button.isVisibleTo(tab)
+    tab.stats.switch_button.click()
+    assert tab.stats.fmt == smallest
+    qtbot.waitUntil(lambda: tab.measurement is not None and tab.measurement.fmt == smallest, timeout=WAIT)
+    assert tab.measurement.size == sizes[smallest]
+
+
+def test_the_stated_dpi_is_kept_on_export(qtbot, window, photo_path, tmp_path):
+    scan = tmp_path / "scan.png"
+    with Image.open(photo_path) as image:
+        image.save(scan, dpi=(600, 600))
+    open_and_wait(qtbot, window, scan)
+    target = tmp_path / "scan-out.png"
+    with qtbot.waitSignal(window.image_tab.exported, timeout=WAIT):
+        window.export_to(str(target), "png", False, False)
+    with Image.open(target) as image:
+        assert [round(d) for d in image.info["dpi"]] == [600, 600]

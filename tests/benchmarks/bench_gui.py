@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.main_window import MainWindow  # noqa: E402
@@ -87,8 +87,9 @@ class Bench:
         self.tab = self.window.image_tab
         self.events: dict[str, float] = {}
         self.previews: list[float] = []
-        self.tab.quantized.connect(lambda _o: self.events.setdefault("result", time.perf_counter()))
-        self.tab.measured.connect(lambda _m: self.events.setdefault("measured", time.perf_counter()))
+        self._waiting: tuple[str, QEventLoop] | None = None
+        self.tab.quantized.connect(lambda _o: self._note("result"))
+        self.tab.measured.connect(lambda _m: self._note("measured"))
         self.tab.previewed.connect(lambda _p: self.previews.append(time.perf_counter()))
 
     def pump(self, seconds: float) -> None:
@@ -97,13 +98,23 @@ class Bench:
             self.qapp.processEvents()
             time.sleep(0.0005)
 
+    def _note(self, key: str) -> None:
+        self.events.setdefault(key, time.perf_counter())
+        if self._waiting is not None and self._waiting[0] == key:
+            self._waiting[1].quit()
+
     def wait_for(self, key: str, timeout: float = 120.0) -> float:
-        deadline = time.perf_counter() + timeout
-        while key not in self.events:
-            if time.perf_counter() > deadline:
+        """Run Qt's event loop (as the application does: asleep until something happens) until
+        ``key`` has happened.  A polling loop here would take the GIL from the worker every
+        half millisecond and slow the very thing being measured."""
+        if key not in self.events:
+            loop = QEventLoop()
+            self._waiting = (key, loop)
+            QTimer.singleShot(int(timeout * 1000), loop.quit)
+            loop.exec()
+            self._waiting = None
+            if key not in self.events:
                 raise TimeoutError(f"no {key} within {timeout} s")
-            self.qapp.processEvents()
-            time.sleep(0.0005)
         return self.events[key]
 
     def open(self, path: Path) -> None:

@@ -58,6 +58,7 @@ class PaletteView(QListWidget):
         order = np.argsort(-np.asarray(shares), kind="stable")
         self._palette = palette
         self.setUpdatesEnabled(False)
+        model = self.model()
         try:
             while self.count() > len(order):
                 self.takeItem(self.count() - 1)
@@ -66,9 +67,18 @@ class PaletteView(QListWidget):
                 # Uniform sizes are taken from the first item, made here still empty: without
                 # a size of its own every code wider than a blank label would be cut off.
                 item.setSizeHint(self.gridSize() - QSize(4, 4))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
                 self.addItem(item)
-            for row, index in enumerate(order):
-                self._fill(self.item(row), int(index), palette[index], float(shares[index]))
+            # Each item's six fields would each tell the view separately (256 swatches: 1,500
+            # signals, ~10 ms, more while k-means holds the GIL); tell it once for all rows.
+            model.blockSignals(True)
+            try:
+                for row, index in enumerate(order):
+                    self._fill(self.item(row), int(index), palette[index], float(shares[index]))
+            finally:
+                model.blockSignals(False)
+            if len(order):
+                model.dataChanged.emit(model.index(0, 0), model.index(len(order) - 1, 0))
         finally:
             self.setUpdatesEnabled(True)
         if self._selected >= len(palette):
@@ -85,7 +95,6 @@ class PaletteView(QListWidget):
         item.setText(f"{code}\n{percent}")
         item.setToolTip(f"{code}: {share * 100:.2f}% of the pixels")
         item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Colour {code}, {percent} of the pixels")
-        item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
 
     def _clicked(self, item: QListWidgetItem) -> None:
         index = int(item.data(ENTRY_ROLE))

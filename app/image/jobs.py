@@ -78,11 +78,15 @@ class OpenedImage:
             pixels = self.pixels if self.pixels_shown is None else self.pixels_shown
             return View(pixels, self.table, self.live_table)
         key = (support, tuple(matte))
-        if key not in self._views:
+        view = self._views.get(key)
+        if view is None:
             pixels = shown(self.pixels, support, matte)
             live = downscale(pixels, LIVE_SIDE, smooth=False)
-            self._views[key] = View(pixels, ColorTable.from_pixels(pixels), ColorTable.from_pixels(live))
-        return self._views[key]
+            view = View(pixels, ColorTable.from_pixels(pixels), ColorTable.from_pixels(live))
+            # one matte per format kept: trying colours must not pile up copies of a large image
+            self._views = {k: v for k, v in self._views.items() if k[0] != support}
+            self._views[key] = view
+        return view
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ def mean_delta_e(original: np.ndarray, quantized: np.ndarray) -> float:
     """
     a, b = _pair(original, quantized)
     if a.shape[1] == 4:
-        a, b = _over_white(a), _over_white(b)
+        a, b = over(a), over(b)
     keys = pack_rgb(a).astype(np.uint64) << np.uint64(24)
     keys |= pack_rgb(b)
     pairs, counts = np.unique(keys, return_counts=True)
@@ -121,9 +121,11 @@ def mean_delta_e(original: np.ndarray, quantized: np.ndarray) -> float:
     return float(d @ counts / counts.sum())
 
 
-def _over_white(rgba: np.ndarray) -> np.ndarray:
-    alpha = rgba[:, 3:4].astype(np.uint32)
-    return ((rgba[:, :3] * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
+def over(rgba: np.ndarray, matte: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+    """RGBA pixels (..., 4) composited on an opaque ``matte`` colour (white): (..., 3) uint8."""
+    alpha = rgba[..., 3:4].astype(np.uint32)
+    matte_part = np.asarray(matte, np.uint32) * (255 - alpha)
+    return ((rgba[..., :3] * alpha + matte_part + 127) // 255).astype(np.uint8)
 
 
 def bits_per_pixel(n_bytes: int, n_pixels: int) -> float:
@@ -171,7 +173,7 @@ def color_quality(colors: np.ndarray, counts: np.ndarray, quantized: np.ndarray,
         y[:, :3] *= y[:, 3:]
         total = float(np.square(x - y).sum(axis=1) @ counts)
     if channels == 4:
-        a, b = _over_white(a), _over_white(b)
+        a, b = over(a), over(b)
     d = ciede2000(u8_to_cielab(a[:, :3]), u8_to_cielab(b[:, :3]))
     return _quality(total * 255.0**2 / (n_pixels * channels), float(d @ counts) / n_pixels)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from kmeans.colortable import ColorTable
-from kmeans.metrics import Quality, color_quality, quality
+from kmeans.metrics import Quality, color_quality, over, quality
 
 INVISIBLE_ALPHA = 3
 DEFAULT_MATTE = (255, 255, 255)
@@ -36,13 +36,6 @@ def support_of(fmt: str, pixels: np.ndarray | None = None) -> str:
     if pixels is not None and pixels.shape[-1] == 3:
         return "partial"
     return ALPHA_SUPPORT[fmt]
-
-
-def over(pixels: np.ndarray, matte: Matte = DEFAULT_MATTE) -> np.ndarray:
-    """RGBA pixels (..., 4) composited on an opaque ``matte`` colour: (..., 3) uint8."""
-    alpha = pixels[..., 3:4].astype(np.uint32)
-    matte_part = np.asarray(matte, np.uint32) * (255 - alpha)
-    return ((pixels[..., :3] * alpha + matte_part + 127) // 255).astype(np.uint8)
 
 
 def shown(pixels: np.ndarray, support: str, matte: Matte = DEFAULT_MATTE) -> np.ndarray:

@@ -9,8 +9,7 @@ from conftest import WAIT, open_and_wait
 from PIL import Image
 from test_transparency import logo
 
-from kmeans.metrics import quality
-from kmeans.transparency import over
+from kmeans.metrics import over, quality
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from PIL import Image
 
 from kmeans import quantize
 from kmeans.colortable import ColorTable
-from kmeans.metrics import quality
-from kmeans.transparency import INVISIBLE_ALPHA, file_quality, over, reference, shown
+from kmeans.metrics import over, quality
+from kmeans.transparency import INVISIBLE_ALPHA, file_quality, reference, shown
 
 
 def logo(size: int = 64) -> np.ndarray:

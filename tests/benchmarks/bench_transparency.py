@@ -24,8 +24,8 @@ from PIL import Image  # noqa: E402
 
 from kmeans import quantize  # noqa: E402
 from kmeans.imagefile import encode, load  # noqa: E402
-from kmeans.metrics import quality  # noqa: E402
-from kmeans.transparency import over, shown  # noqa: E402
+from kmeans.metrics import over, quality  # noqa: E402
+from kmeans.transparency import shown  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "bench-images"
 

@@ -56,37 +56,42 @@ class View:
 
 @dataclass(eq=False)
 class OpenedImage:
-    """An image ready to quantize: decoded, its colour table built, its previews made."""
+    """An image ready to quantize: decoded, its colour table built, its previews made.  ``shown``
+    is the image as PNG and WebP keep it (and as every format shows an opaque image)."""
 
     loaded: LoadedImage
-    table: ColorTable
+    shown: View
     original: QImage
     original_preview: QImage
-    live_table: ColorTable  # distinct colours of a small copy, for live frames
     decoded_at: float = 0.0  # time.perf_counter() when decoding finished
-    pixels_shown: np.ndarray | None = None  # the pixels ``table`` was made from, when not the original's
     _views: dict = field(default_factory=dict, repr=False)
 
     @property
     def pixels(self) -> np.ndarray:
         return self.loaded.pixels
 
+    @property
+    def table(self) -> ColorTable:
+        return self.shown.table
+
     def view(self, support: str = "partial", matte: Matte = DEFAULT_MATTE) -> View:
         """The image as a format with this alpha ``support`` shows it (made once, on a worker thread:
         blending a large image with transparency takes a moment)."""
         if support == "partial":
-            pixels = self.pixels if self.pixels_shown is None else self.pixels_shown
-            return View(pixels, self.table, self.live_table)
+            return self.shown
         key = (support, tuple(matte))
         view = self._views.get(key)
         if view is None:
-            pixels = shown(self.pixels, support, matte)
-            live = downscale(pixels, LIVE_SIDE, smooth=False)
-            view = View(pixels, ColorTable.from_pixels(pixels), ColorTable.from_pixels(live))
+            view = _view(shown(self.pixels, support, matte))
             # one matte per format kept: trying colours must not pile up copies of a large image
             self._views = {k: v for k, v in self._views.items() if k[0] != support}
             self._views[key] = view
         return view
+
+
+def _view(pixels: np.ndarray) -> View:
+    live = downscale(pixels, LIVE_SIDE, smooth=False)  # only colours the image really has
+    return View(pixels, ColorTable.from_pixels(pixels), ColorTable.from_pixels(live))
 
 
 @dataclass(frozen=True)
@@ -200,17 +205,12 @@ def open_image(
     decoded_at = time.perf_counter()
     if token is not None:
         token.check()
-    pixels = shown(loaded.pixels, "partial")  # (nearly invisible pixels made transparent)
-    table = ColorTable.from_pixels(pixels)
-    live = downscale(pixels, LIVE_SIDE, smooth=False)  # only colours the image really has
     return OpenedImage(
         loaded=loaded,
-        table=table,
+        shown=_view(shown(loaded.pixels, "partial")),  # (nearly invisible pixels made transparent)
         original=to_qimage(loaded.pixels),
         original_preview=to_qimage(downscale(loaded.pixels, PREVIEW_SIDE)),  # Pillow frees the GIL
-        live_table=ColorTable.from_pixels(live),
         decoded_at=decoded_at,
-        pixels_shown=None if pixels is loaded.pixels else pixels,
     )
 
 

@@ -309,12 +309,13 @@ def export_bytes(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool
 
 
 def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None = None, *,
-            images: bool = True, known: Quality | None = None) -> Measurement:
+            images: bool = True, known: Quality | None = None, known_size: int | None = None) -> Measurement:
     """What follows a result: its full-size image (when ``images`` and the preview is smaller), the
     quality against the original, and the exact size of the export in ``fmt``.
 
     The first two are reported as ``Measuring`` (``token.report``) as soon as they are known; a
-    quality already ``known`` for this result is reported again, not recomputed.
+    quality already ``known`` for this result is reported again, and a ``known_size`` in ``fmt``
+    used, not recomputed.
     Undithered, the quality is computed on the distinct colours (exact, and a fraction of the
     work); encoding a large image takes longer, and stops within one block of output once the
     token is cancelled.
@@ -327,7 +328,8 @@ def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None
     if token is not None:
         token.check()
         token.report(Measuring(quality=scores))
-    size = len(export_bytes(opened, outcome, fmt, outcome.params.dither, cancel=token))
+    size = known_size if known_size is not None else \
+        len(export_bytes(opened, outcome, fmt, outcome.params.dither, cancel=token))
     return Measurement(scores, fmt, size, bits_per_pixel(size, opened.table.n_pixels))
 
 

@@ -438,8 +438,9 @@ class ImageTab(QWidget):
             return
         self.stats.show_outcome(outcome)
         images = self._full_images is None  # (made once per result, not again for another format)
-        known = self._quality
-        self.measurer.submit(lambda token: measure(opened, outcome, fmt, token, images=images, known=known),
+        known, known_size = self._quality, self.stats.sizes.get(fmt)  # (sizes belong to the shown result)
+        self.measurer.submit(lambda token: measure(opened, outcome, fmt, token, images=images, known=known,
+                                                   known_size=known_size),
                              on_progress=self._show_measuring,
                              on_done=self._show_measurement, on_failed=lambda e: self.stats.show_measure_failed(str(e)))
 

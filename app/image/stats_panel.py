@@ -89,11 +89,10 @@ class StatsPanel(QGroupBox):
         self.switch_button.setObjectName("smallerFormatButton")
         self.switch_button.setAccessibleName("Switch to the smallest format")
         self.switch_button.setToolTip("Export in the format whose file is smallest for this result")
-        self.switch_button.clicked.connect(lambda: self.set_format(self._smallest or self.fmt))
+        self.switch_button.clicked.connect(lambda: self.set_format(self._smallest() or self.fmt))
         self.switch_button.hide()
         form.addRow(self.switch_button)
         self._sizes: dict[str, int] = {}
-        self._smallest: str | None = None
         self._original_size = 0
 
     @property
@@ -189,7 +188,7 @@ class StatsPanel(QGroupBox):
         """The exact size of the result in ``fmt``; once all are known the smallest is marked."""
         self._sizes[fmt] = size
         parts = []
-        smallest = min(self._sizes, key=self._sizes.__getitem__) if len(self._sizes) == len(FORMATS) else None
+        smallest = self._smallest()
         for name in FORMATS:
             if name in self._sizes:
                 text = f"{FORMAT_NAMES[name]} {file_size(self._sizes[name], exact=False)}"
@@ -197,8 +196,13 @@ class StatsPanel(QGroupBox):
         if len(self._sizes) < len(FORMATS):
             parts.append("…")
         self._set("formats", " · ".join(parts))
-        self._smallest = smallest
         self._warn()
+
+    def _smallest(self) -> str | None:
+        """The format with the smallest file, once every format's size is known."""
+        if len(self._sizes) < len(FORMATS):
+            return None
+        return min(self._sizes, key=self._sizes.__getitem__)
 
     def _warn(self) -> None:
         size = self._sizes.get(self.fmt)
@@ -209,7 +213,7 @@ class StatsPanel(QGroupBox):
         self._warning.setText(f"The {FORMAT_NAMES[self.fmt]} export would be larger than the original "
                               f"({file_size(self._original_size)}). Try fewer colours or another format.")
         self._warning.show()
-        smallest = self._smallest
+        smallest = self._smallest()
         if smallest is not None and smallest != self.fmt and self._sizes[smallest] < size:
             self.switch_button.setText(f"Use {FORMAT_NAMES[smallest]} instead "
                                        f"({file_size(self._sizes[smallest], exact=False)})")
@@ -218,7 +222,7 @@ class StatsPanel(QGroupBox):
             self.switch_button.hide()
 
     def _clear_sizes(self) -> None:
-        self._sizes, self._smallest = {}, None
+        self._sizes = {}
         self._warning.hide()
         self.switch_button.hide()
 

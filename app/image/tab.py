@@ -217,7 +217,7 @@ class ImageTab(QWidget):
         self.palette_view.show_palette(np.zeros((0, 3), np.uint8), np.zeros(0))
         self.palette_view.clear_selection()
         self.stats.show_image(opened)
-        self.stats.show_matte_choice(support_of(self.stats.fmt, opened.pixels) != "partial")
+        self.stats.show_matte_choice(self.params().alpha != "partial")
         notices = " ".join(n for n in (self._open_notice, *opened.loaded.notices) if n)
         self._open_notice = ""
         if notices:
@@ -411,10 +411,10 @@ class ImageTab(QWidget):
         """Another format (or matte): measure again, or -- when it keeps less of this image's
         transparency -- quantize what it can show."""
         opened, outcome = self._opened, self._outcome
-        self.stats.show_matte_choice(opened is not None and support_of(self.stats.fmt, opened.pixels) != "partial")
+        wanted = self.params()
+        self.stats.show_matte_choice(wanted.alpha != "partial")
         if opened is None or self._opening:
             return
-        wanted = self.params()
         if self.worker.busy and self._running is not None:
             if not self._running.same_view(wanted):
                 self.requantize()  # the running job works on pixels this format cannot show

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+import app.image.jobs
 from app.image.jobs import IterationUpdate, Outcome
 from app.main_window import MainWindow
 from app.sample import sample_image
@@ -79,6 +80,23 @@ def test_progress_arrives_in_order_every_iteration(qtbot, window, photo_path):
     outcome = blocker.args[0]
     assert seen == list(range(1, outcome.result.n_iter + 1))
     assert tab.controls.progress.value() == tab.controls.progress.maximum()
+
+
+def test_the_image_follows_k_means_while_it_runs(qtbot, window, photo_path, monkeypatch):
+    """Live frames of the image (the small copy under the current centroids) reach the canvas
+    before the result does; here every iteration makes one."""
+    monkeypatch.setattr(app.image.jobs, "FRAME_INTERVAL", 0.0)
+    monkeypatch.setattr(app.image.jobs, "FIRST_FRAME_AFTER", 0.0)
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    frames: list[tuple[int, int]] = []
+    results: list[int] = []
+    tab.progressed.connect(lambda u: u.frame is not None and frames.append((u.frame.width(), len(results))))
+    tab.quantized.connect(lambda _o: results.append(1))
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
+        tab.controls.k_slider.setValue(24)
+    assert len(frames) == blocker.args[0].result.n_iter  # one per iteration, all before the result
+    assert all(width > 0 and before_result == 0 for width, before_result in frames)
 
 
 @pytest.mark.slow

@@ -159,8 +159,13 @@ class ColourControls(QGroupBox):
         self.progress.setFormat(text)
 
     def show_fraction(self, done: int, total: int, text: str) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(min(done, total))
+        # QProgressBar repaints at once (not at the next paint) when its value changes, and each
+        # call waits for the GIL while k-means runs: only what changed is set.
+        total = max(total, 1)
+        if self.progress.maximum() != total or self.progress.minimum() != 0:
+            self.progress.setRange(0, total)
+        if self.progress.value() != min(done, total):
+            self.progress.setValue(min(done, total))
         self.progress.setFormat(text)
 
     def show_idle(self, text: str) -> None:

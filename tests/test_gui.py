@@ -429,3 +429,30 @@ def test_dialogs_start_in_the_last_folder_used_not_the_samples(qtbot, window, ph
     assert Path(window.start_folder(OPEN_FOLDER)) != sample.parent
     open_and_wait(qtbot, window, photo_path)
     assert Path(window.start_folder(OPEN_FOLDER)) == photo_path.parent
+
+
+def test_a_label_changing_in_a_tab_does_not_redraw_the_image(qtbot, window, photo_path):
+    """Statistics change at every K; the canvas beside them is drawn again only when it changes."""
+    from PySide6.QtCore import QEvent, QObject
+
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    qtbot.wait(100)
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, _obj, event):
+            if event.type() == QEvent.Type.Paint:
+                Paints.count += 1
+            return False
+
+    paints = Paints()
+    tab.canvas.installEventFilter(paints)
+    tab.stats.show_running(5)  # every value in the statistics changes width
+    qtbot.wait(100)
+    assert Paints.count == 0
+    stack = window.tabs.currentWidget().geometry()
+    window.resize(window.width() - 120, window.height() - 60)  # a real size change is still laid out
+    qtbot.waitUntil(lambda: window.tabs.currentWidget().geometry() != stack and Paints.count > 0, timeout=WAIT)
+    tab.canvas.removeEventFilter(paints)

@@ -36,10 +36,15 @@ from kmeans.defaults import (
     format_for,
 )
 from kmeans.errors import Cancelled, ImageTooLargeError, KMeansImageError, OutputExistsError, describe, os_reason
-from kmeans.wording import display_name
+from kmeans.wording import count, display_name
 
 if TYPE_CHECKING:
-    from kmeans.quantization import Progress
+    import numpy as np
+
+    from kmeans.autok import Choice, Point, Target
+    from kmeans.imagefile import LoadedImage
+    from kmeans.metrics import Quality
+    from kmeans.quantization import Progress, Quantized
 
 # numpy, Pillow and the core are imported once the arguments are parsed, so that --help and
 # --version answer at once.
@@ -58,8 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders to compress")
     parser.add_argument("-r", "--recursive", action="store_true", help="also take images in subfolders of folders")
-    parser.add_argument("-k", type=int, default=DEFAULT_K, metavar="K",
-                        help=f"palette size, 1..{MAX_K} (default {DEFAULT_K})")
+    how_many = parser.add_mutually_exclusive_group()
+    how_many.add_argument("-k", type=int, metavar="K", help=f"palette size, 1..{MAX_K} (default {DEFAULT_K})")
+    how_many.add_argument("--max-delta-e", type=float, metavar="D",
+                          help="choose K: the fewest colours (2..256) whose mean CIEDE2000 difference from the "
+                          "original is at most D (1 barely visible side by side, 2 high, 3 good, 5 small file)")
+    how_many.add_argument("--min-psnr", type=float, metavar="P",
+                          help="choose K: the fewest colours (2..256) whose PSNR is at least P dB")
+    how_many.add_argument("--max-size", metavar="SIZE",
+                          help="choose K: the most colours (2..256) whose file is at most SIZE (bytes, or with KB "
+                          "or MB, 1 KB = 1,024 B)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", metavar="OUT", help="output file (only with a single input)")
     where.add_argument("--out-dir", metavar="DIR", help="folder for the outputs")
@@ -93,6 +106,9 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
     out, err = stdout or sys.stdout, stderr or sys.stderr
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.target = _target(args, parser)
+    if args.k is None:
+        args.k = DEFAULT_K
     if not 1 <= args.k <= MAX_K:
         parser.error(f"-k must be between 1 and {MAX_K}, got {args.k}")
     if args.max_iter < 1:
@@ -134,6 +150,23 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
             plain = describe(error)
             report.failure(KMeansImageError(f"{display_name(source)}: {plain}", plain.details))
     return 1 if report.failed else 0
+
+
+def _target(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Target | None:
+    """The quality or size target the arguments ask K to meet, if any."""
+    from kmeans.autok import Target, parse_size
+
+    if args.max_size is not None:
+        try:
+            return Target("size", parse_size(args.max_size))
+        except ValueError as error:
+            parser.error(f"--max-size: {error}")
+    for kind, flag, value in (("delta_e", "--max-delta-e", args.max_delta_e), ("psnr", "--min-psnr", args.min_psnr)):
+        if value is not None:
+            if not (value > 0 and math.isfinite(value)):
+                parser.error(f"{flag} must be a positive number, got {value:g}")
+            return Target(kind, value)
+    return None
 
 
 def _colour(text: str, parser: argparse.ArgumentParser) -> tuple[int, int, int]:
@@ -230,43 +263,107 @@ def _silence(stream: TextIO) -> None:
         pass
 
 
-def output_path(source: Path, args: argparse.Namespace) -> tuple[Path, str]:
-    """Where a source's output goes, and in which format."""
+def output_path(source: Path, args: argparse.Namespace, k: int | None = None) -> tuple[Path, str]:
+    """Where a source's output goes (named for ``k`` colours, by default -k's), and in which format."""
     if args.output:
         target = Path(args.output)
         return target, args.format or format_for(target)
     fmt = args.format or "png"
     folder = Path(args.out_dir) if args.out_dir else source.parent
-    return folder / f"{source.stem}-k{args.k}{FORMATS[fmt][0]}", fmt
+    return folder / f"{source.stem}-k{k or args.k}{FORMATS[fmt][0]}", fmt
+
+
+class _Runs:
+    """Full, reproducible runs of one image at any K, each made once: what ``-k K`` would write."""
+
+    def __init__(self, image: LoadedImage, args: argparse.Namespace, fmt: str, progress: _Progress | None):
+        from kmeans.colortable import ColorTable
+        from kmeans.transparency import shown, support_of
+
+        self.image, self.args, self.fmt, self.progress = image, args, fmt, progress
+        self.support = support_of(fmt, image.pixels)
+        self.pixels = shown(image.pixels, self.support, args.matte)  # what the format can show is what k-means sees
+        self.table = ColorTable.from_pixels(self.pixels)
+        self._made: dict[int, tuple[Quantized, np.ndarray]] = {}
+        self._data: dict[int, bytes] = {}
+
+    def result(self, k: int) -> tuple[Quantized, np.ndarray]:
+        """k-means at ``k`` and the labels the file gets (dithered or not)."""
+        from kmeans.quantization import dither, quantize
+
+        if k not in self._made:
+            a = self.args
+            try:
+                result = quantize(self.table, k, color_space=a.color_space, init=a.init, seed=a.seed,
+                                  max_iter=a.max_iter, callback=self.progress)
+            except Cancelled:  # pragma: no cover - the command line never cancels
+                raise KMeansImageError(f"{self.image.name}: cancelled") from None
+            self._made[k] = (result, dither(self.pixels, result) if a.dither else result.labels)
+        return self._made[k]
+
+    def data(self, k: int) -> bytes:
+        from kmeans.imagefile import encode
+
+        if k not in self._data:
+            result, labels = self.result(k)
+            self._data[k] = encode(result.palette, labels, self.fmt, dpi=self.image.dpi)
+        return self._data[k]
+
+    def quality(self, k: int) -> Quality:
+        from kmeans.transparency import file_quality
+
+        result, labels = self.result(k)
+        return file_quality(self.image.pixels, self.table, result.palette, result.color_labels, self.support,
+                            self.args.matte, labels=labels if self.args.dither else None)
+
+    def point(self, k: int, *, size: bool) -> Point:
+        from kmeans.autok import Point
+
+        q = self.quality(k)
+        return Point(k, len(self.result(k)[0].palette), q.psnr, q.delta_e, len(self.data(k)) if size else 0)
+
+    def choose(self, target: Target) -> Choice:
+        """The K for ``target``: a guess from the sample's curve, then real runs around it."""
+        from kmeans.autok import CurveSample, Settings, Unreachable, estimate, search
+
+        a = self.args
+        sample = CurveSample.of(self.image.pixels, self.pixels, self.support, self.image.dpi)
+        settings = Settings(self.fmt, a.color_space, a.init, a.seed, a.max_iter, a.dither, a.matte)
+        try:
+            guess = search(lambda k: estimate(sample, k, settings, sizes=target.by_size), target).k
+        except Unreachable as unreachable:
+            guess = unreachable.best.k
+        try:
+            return search(lambda k: self.point(k, size=target.by_size), target, guess)
+        except Unreachable as unreachable:
+            raise KMeansImageError(f"{self.image.name}: not written: {unreachable}") from None
 
 
 def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
     from kmeans.atomic import check_target, write_atomic
-    from kmeans.colortable import ColorTable
-    from kmeans.imagefile import encode, load
+    from kmeans.imagefile import load
     from kmeans.metrics import compression_ratio
     from kmeans.palettefile import save_palette
-    from kmeans.quantization import dither, quantize
-    from kmeans.transparency import file_quality, note, shown, support_of
+    from kmeans.transparency import note
 
     started = time.perf_counter()
     target, fmt = output_path(source, args)
-    check_target(target, force=args.force)  # before the work: a name that cannot be written says so now
+    if args.target is None or args.output:
+        check_target(target, force=args.force)  # before the work: a name that cannot be written says so now
     image = load(source, max_pixels=args.max_pixels or None)
     progress = _Progress(image.name, err) if not args.quiet else None
-    support = support_of(fmt, image.pixels)
-    pixels = shown(image.pixels, support, args.matte)  # what the format can show is what k-means sees
     try:
-        table = ColorTable.from_pixels(pixels)
-        result = quantize(table, args.k, color_space=args.color_space, init=args.init, seed=args.seed,
-                          max_iter=args.max_iter, callback=progress)
-    except Cancelled:  # pragma: no cover - the command line never cancels
-        raise KMeansImageError(f"{image.name}: cancelled") from None
+        runs = _Runs(image, args, fmt, progress)
+        choice = runs.choose(args.target) if args.target is not None else None
+        k = choice.k if choice is not None else args.k
+        result = runs.result(k)[0]
+        data = runs.data(k)
     finally:
         if progress is not None:
             progress.clear()
-    labels = dither(pixels, result) if args.dither else result.labels
-    data = encode(result.palette, labels, fmt, dpi=image.dpi)
+    if choice is not None and not args.output:
+        target, _ = output_path(source, args, k)
+        check_target(target, force=args.force)
     if args.skip_if_larger and len(data) >= image.file_size:
         return (f"{image.name}: not written: {display_name(target)} would be {len(data):,} B, not smaller than the "
                 f"input's {image.file_size:,} B")
@@ -279,9 +376,10 @@ def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
             raise KMeansImageError(f"{display_name(target)} was written, but not the palette: {error}{hint}",
                                    error.details) from None
     seconds = time.perf_counter() - started
-    scores = file_quality(image.pixels, table, result.palette, result.color_labels, support, args.matte,
-                          labels=labels if args.dither else None)
+    scores = runs.quality(k)
     notes = [n for n in (*image.notices, result.notice, note(image.pixels, fmt, args.matte)) if n]
+    if choice is not None:
+        notes.insert(0, f"chose K={k}: {choice.reason} ({count(len(choice.tried), 'trial run')})")
     ratio = compression_ratio(image.file_size, len(data))
     size_note = f"{ratio:.1f}x smaller" if ratio >= 1 else "LARGER than the input"
     psnr = "inf" if math.isinf(scores.psnr) else f"{scores.psnr:.2f}"

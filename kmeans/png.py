@@ -62,6 +62,38 @@ def encode_png(palette: np.ndarray, labels: np.ndarray, *, cancel: CancelToken |
         with ThreadPoolExecutor(max_workers=len(depths), thread_name_prefix="png") as pool:
             streams = list(pool.map(lambda bits: _deflate(labels, bits, cancel), depths))
     bits, stream = min(zip(depths, streams, strict=True), key=lambda pair: (len(pair[1]), pair[0]))
+    chunks = _header_chunks(palette, width, height, bits, dpi)
+    chunks += [_chunk(b"IDAT", stream[i : i + IDAT_SIZE]) for i in range(0, len(stream), IDAT_SIZE)]
+    chunks.append(_chunk(b"IEND", b""))
+    return SIGNATURE + b"".join(chunks)
+
+
+def estimated_size(palette: np.ndarray, rows: np.ndarray, height: int, *,
+                   dpi: tuple[float, float] | None = None) -> int:
+    """About the bytes ``encode_png`` writes for an image ``height`` rows high whose rows look like
+    ``rows`` (a sample of them, in bands): the sample deflated as the whole image would be (its
+    depths, its level), scaled to ``height`` rows, with the chunks around it counted exactly."""
+    palette = np.asarray(palette, dtype=np.uint8)
+    rows = np.asarray(rows, dtype=np.uint8)
+    sample_height, width = rows.shape
+    packed = bit_depth(max(len(palette), 1))
+    depths = [packed] + ([8] if packed < 8 and height * (width + 1) <= BOTH_DEPTHS_UP_TO else [])
+    best = None
+    for bits in depths:
+        raw = _filtered_rows(rows, bits)
+        level = level_for(len(raw) // sample_height * height)
+        size = round(len(deflate.zlib_compress(raw, level)) * height / sample_height)
+        if best is None or size < best[0]:
+            best = (size, bits)
+    assert best is not None
+    stream, bits = best
+    chunks = _header_chunks(palette, width, height, bits, dpi)
+    idat = 12 * max(1, -(-stream // IDAT_SIZE))
+    return len(SIGNATURE) + sum(map(len, chunks)) + stream + idat + len(_chunk(b"IEND", b""))
+
+
+def _header_chunks(palette: np.ndarray, width: int, height: int, bits: int,
+                   dpi: tuple[float, float] | None) -> list[bytes]:
     chunks = [_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bits, 3, 0, 0, 0)),
               _chunk(b"sRGB", b"\x00")]  # perceptual rendering intent
     if dpi is not None and all(d > 0 for d in dpi):
@@ -71,9 +103,7 @@ def encode_png(palette: np.ndarray, labels: np.ndarray, *, cancel: CancelToken |
     if palette.shape[1] == 4 and (palette[:, 3] < 255).any():
         last = int(np.flatnonzero(palette[:, 3] < 255).max())
         chunks.append(_chunk(b"tRNS", palette[: last + 1, 3].tobytes()))
-    chunks += [_chunk(b"IDAT", stream[i : i + IDAT_SIZE]) for i in range(0, len(stream), IDAT_SIZE)]
-    chunks.append(_chunk(b"IEND", b""))
-    return SIGNATURE + b"".join(chunks)
+    return chunks
 
 
 def _deflate(labels: np.ndarray, bits: int, cancel: CancelToken | None) -> bytes:

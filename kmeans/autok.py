@@ -1,0 +1,380 @@
+"""Choosing K: this image's quality/size curve, and the K that meets a quality or size target.
+
+Two tools, one for looking and one for choosing:
+
+- ``CurveSample`` + ``estimate`` give a point of the curve (ΔE, PSNR, export size at a K) in a
+  fraction of a full run: k-means on a random sample of the pixels, measured on bands of whole rows
+  (so the size keeps the image's spatial structure).  For charts and for a first guess only.
+- ``search`` finds the K with real, reproducible runs (``evaluate`` is the caller's full run), so
+  the file written for a target is the file ``-k K`` writes.
+
+How the choice is made where the curve is not monotone: the search brackets the target around a
+guess and halves the bracket, so the chosen K meets the target and K-1 does not (for a size: K fits
+and K+1 does not).  Quality almost always improves with K, but k-means can land a little worse at
+K+1 than at K; a smaller K further away may then also meet the target, and is not looked for.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from kmeans.colorspace import to_working
+from kmeans.colortable import ColorTable
+from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_SEED, MAX_K
+from kmeans.errors import CancelToken, KMeansImageError
+from kmeans.lloyd import find_closest_centroids
+from kmeans.wording import file_size
+
+MIN_K = 2
+#: The K values a curve is drawn through: even steps on a log axis from 2 to 256.
+CURVE_KS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+
+#: Named quality levels as mean CIEDE2000 over the pixels.  ΔE00 = 1 is the usual just-noticeable
+#: difference for two colours side by side (Sharma, Wu & Dalal 2005; the CIE's own aim for the
+#: formula); graphic-arts tolerances call up to 2 a close match seen only on close comparison and
+#: 3-5 a difference noticed at a glance that still reads as the same colour (ISO 12647 / G7 use
+#: ΔE00 of 2-3 for proofs).  A mean over a photo hides larger errors in small areas, so these are
+#: the stricter ends of each band.
+QUALITY_LEVELS: dict[str, float] = {
+    "visually lossless": 1.0,
+    "high": 2.0,
+    "good": 3.0,
+    "small file": 5.0,
+}
+
+FIT_PIXELS = 1 << 17  # pixels k-means sees for a curve point (a random sample)
+MEASURE_PIXELS = 1 << 19  # pixels measured for a curve point (whole rows, in bands)
+BAND_ROWS = 8  # rows per band (16 on small images): deflate and LZW see each row beside the ones above
+
+
+@dataclass(frozen=True)
+class Point:
+    """How the export looks and weighs at one K: ``entries`` colours, PSNR (dB), mean ΔE, bytes."""
+
+    k: int
+    entries: int
+    psnr: float
+    delta_e: float
+    size: int
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the user asks of the export: mean ΔE at most, PSNR at least, or bytes at most."""
+
+    kind: str  # "delta_e", "psnr" or "size"
+    value: float
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("delta_e", "psnr", "size"):
+            raise ValueError(f"unknown target {self.kind!r}")
+        if not self.value > 0 or not math.isfinite(self.value):
+            raise ValueError("a target must be a positive number")
+
+    @property
+    def by_size(self) -> bool:
+        """Size targets want the largest K that fits; quality targets the smallest that meets."""
+        return self.kind == "size"
+
+    def met(self, point: Point) -> bool:
+        if self.kind == "delta_e":
+            return point.delta_e <= self.value
+        if self.kind == "psnr":
+            return point.psnr >= self.value
+        return point.size <= self.value
+
+    def words(self) -> str:
+        """The target in words: "ΔE ≤ 2", "PSNR ≥ 35 dB", "at most 100.0 KB (102,400 B)"."""
+        if self.kind == "delta_e":
+            return f"ΔE ≤ {self.value:g}"
+        if self.kind == "psnr":
+            return f"PSNR ≥ {self.value:g} dB"
+        return f"at most {file_size(int(self.value))}"
+
+    def measure(self, point: Point) -> str:
+        """The point's value of what the target is about: "ΔE 1.84", "PSNR 35.20 dB", "100,379 B"."""
+        if self.kind == "delta_e":
+            return f"ΔE {self._shown(point.delta_e)}"
+        if self.kind == "psnr":
+            return "PSNR ∞" if math.isinf(point.psnr) else f"PSNR {self._shown(point.psnr)} dB"
+        return f"{point.size:,} B"
+
+    def _shown(self, value: float) -> str:
+        """Two decimals, or as many more as it takes to show which side of the target it is on
+        (3.0004 does not meet ΔE ≤ 3, and must not read "3.00")."""
+        for places in range(2, 7):
+            text = f"{value:.{places}f}"
+            if (float(text) <= self.value) == (value <= self.value) and float(text) != self.value:
+                return text
+        return f"{value:.2f}"
+
+
+class Unreachable(KMeansImageError):
+    """No K from 2 to 256 meets the target; ``best`` is the closest point there is."""
+
+    def __init__(self, message: str, best: Point):
+        super().__init__(message)
+        self.best = best
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib)?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """Bytes from "50000", "48KB", "1.5 MB" (KB and MB as this program shows them: 1 KB = 1,024 B).
+    Raises ValueError with a plain reason."""
+    match = _SIZE.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a size; write bytes (50000) or KB/MB (48KB, 1.5MB)")
+    unit = (match.group(2) or "b").lower()
+    scale = 1 if unit == "b" else 1024 if unit.startswith("k") else 1024**2
+    size = int(float(match.group(1)) * scale)
+    if size <= 0:
+        raise ValueError(f"{text!r} is not a size of at least one byte")
+    return size
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The K a search chose (``point`` its real result), every point it ran, and why, in words."""
+
+    k: int
+    point: Point
+    tried: dict[int, Point]
+    reason: str
+
+
+def search(evaluate: Callable[[int], Point], target: Target, guess: int | None = None) -> Choice:
+    """The smallest K in 2..256 that meets a quality target (the largest that fits a size target),
+    found with ``evaluate``'s real runs around ``guess``: K meets it and K-1 does not (K+1 does
+    not fit).  Raises ``Unreachable`` (with the best point) when no K does."""
+    tried: dict[int, Point] = {}
+
+    def run(k: int) -> Point:
+        if k not in tried:
+            tried[k] = evaluate(k)
+        return tried[k]
+
+    # A size target is a quality target read backwards: larger K, larger file.
+    def to_k(i: int) -> int:
+        return MAX_K + MIN_K - i if target.by_size else i
+
+    def ok(i: int) -> bool:
+        return target.met(run(to_k(i)))
+
+    lo, hi = MIN_K - 1, None  # ok(lo) is False (or lo is below the range); ok(hi) is True
+    i = min(max(to_k(guess) if guess is not None else (MIN_K + MAX_K) // 2, MIN_K), MAX_K)
+    if ok(i):
+        hi, step = i, 1
+        while hi - step >= MIN_K and ok(hi - step):
+            hi, step = hi - step, step * 2
+        lo = max(hi - step, MIN_K - 1)
+    else:
+        lo, step = i, 1
+        while hi is None:
+            j = min(lo + step, MAX_K)
+            if ok(j):
+                hi = j
+            elif j == MAX_K:
+                best = run(to_k(MAX_K))
+                raise Unreachable(_unreachable(target, best), best)
+            else:
+                lo, step = j, step * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    k = to_k(hi)
+    return Choice(k, tried[k], dict(sorted(tried.items())), _reason(target, tried, k))
+
+
+def _unreachable(target: Target, best: Point) -> str:
+    if target.by_size:
+        return f"cannot be made that small: {target.measure(best)} at {best.k} colours, the fewest"
+    return f"needs more than {MAX_K} colours: {target.measure(best)} at {MAX_K}"
+
+
+def _reason(target: Target, tried: dict[int, Point], k: int) -> str:
+    point = tried[k]
+    neighbour = k + 1 if target.by_size else k - 1
+    why = f"{target.measure(point)} meets {target.words()}"
+    if neighbour in tried:
+        verb = "would not fit" if target.by_size else "would not meet it"
+        why += f"; {neighbour} colours {verb} ({target.measure(tried[neighbour])})"
+    elif target.by_size and k == MAX_K:
+        why += f"; {MAX_K} is the most a palette holds"
+    elif not target.by_size and k == MIN_K:
+        why += f"; {MIN_K} is the fewest"
+    return why
+
+
+# -- the curve ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything besides K that changes an export: as ``quantize`` and ``encode`` take them."""
+
+    fmt: str = "png"
+    color_space: str = DEFAULT_COLOR_SPACE
+    init: str = DEFAULT_INIT
+    seed: int = DEFAULT_SEED
+    max_iter: int = DEFAULT_MAX_ITER
+    dither: bool = False
+    matte: tuple[int, int, int] = (255, 255, 255)
+
+
+@dataclass(frozen=True)
+class CurveSample:
+    """What a curve is estimated from: a random sample of the shown pixels to fit, and bands of
+    whole rows (original and shown) to measure, with the full image's height and dpi."""
+
+    fit: ColorTable
+    fit_original: np.ndarray
+    rows_original: np.ndarray
+    rows_shown: np.ndarray
+    rows: ColorTable
+    height: int
+    support: str
+    dpi: tuple[float, float] | None
+
+    @classmethod
+    def of(cls, original: np.ndarray, shown: np.ndarray, support: str,
+           dpi: tuple[float, float] | None = None) -> CurveSample:
+        """The sample of an image: ``shown`` is what k-means works on for the format's ``support``."""
+        h, w = shown.shape[:2]
+        flat = shown.reshape(h * w, -1)
+        if h * w > FIT_PIXELS:
+            picked = np.sort(np.random.default_rng(0).choice(h * w, FIT_PIXELS, replace=False))
+            fit_original = original.reshape(h * w, -1)[picked].reshape(1, FIT_PIXELS, -1)
+            fit = ColorTable.from_pixels(flat[picked].reshape(1, FIT_PIXELS, -1))
+        else:
+            fit_original, fit = original, ColorTable.from_pixels(shown)
+        if h * w <= MEASURE_PIXELS // 2:  # all of it
+            measured, band = h * w, h
+        elif h * w <= 2 * MEASURE_PIXELS:  # half the rows, in longer bands: small files compress across more rows
+            measured, band = h * w // 2, 2 * BAND_ROWS
+        else:
+            measured, band = MEASURE_PIXELS, BAND_ROWS
+        bands = max(1, min(h // band, math.ceil(measured / (band * w))))
+        if bands * band >= h:
+            take = np.arange(h)
+        else:
+            starts = np.linspace(0, h - band, bands).round().astype(int)
+            take = (starts[:, None] + np.arange(band)).ravel()
+        rows_shown = np.ascontiguousarray(shown[take])
+        return cls(fit, fit_original, np.ascontiguousarray(original[take]), rows_shown,
+                   ColorTable.from_pixels(rows_shown), h, support, dpi)
+
+
+def estimate(sample: CurveSample, k: int, settings: Settings, cancel: CancelToken | None = None, *,
+             sizes: bool = True) -> Point:
+    """The export at ``k`` as a full run would make it, estimated on the sample (see the module);
+    without ``sizes`` the size is left 0 and only the quality is worked out."""
+    from kmeans.quantization import dither, quantize
+    from kmeans.transparency import file_quality
+
+    fitted = quantize(sample.fit, k, color_space=settings.color_space, init=settings.init, seed=settings.seed,
+                      max_iter=settings.max_iter, cancel=cancel)
+    if not settings.dither:  # the random sample stands for the whole image better than a few bands do
+        quality = file_quality(sample.fit_original, sample.fit, fitted.palette, fitted.color_labels,
+                               sample.support, settings.matte)
+        if not sizes:
+            return Point(k, len(fitted.palette), quality.psnr, quality.delta_e, 0)
+    palette = fitted.palette
+    if sample.rows.n_transparent and not (palette.shape[1] == 4 and len(palette) and palette[0, 3] == 0):
+        palette = np.concatenate([np.zeros((1, 4), np.uint8), _rgba(palette, 4)])  # the rows need the entry
+    color_labels = _nearest_entries(sample.rows, palette, settings.color_space)
+    labels = sample.rows.labels_for(color_labels, transparent_label=0)
+    if settings.dither:  # error diffusion needs whole rows
+        labels = dither(sample.rows_shown, replace(fitted, palette=palette, labels=labels))
+        quality = file_quality(sample.rows_original, sample.rows, palette, color_labels, sample.support,
+                               settings.matte, labels=labels)
+    size = _size(sample, palette, labels, settings.fmt) if sizes else 0
+    return Point(k, len(fitted.palette), quality.psnr, quality.delta_e, size)
+
+
+def _size(sample: CurveSample, palette: np.ndarray, labels: np.ndarray, fmt: str) -> int:
+    """The export's bytes, scaled from the bands' to the whole image's height."""
+    from kmeans.imagefile import encode
+    from kmeans.png import estimated_size
+
+    if fmt == "png":
+        return estimated_size(palette, labels, sample.height, dpi=sample.dpi)
+    first = len(encode(palette, labels[:1], fmt, dpi=sample.dpi))  # the first row carries the header
+    rest = len(encode(palette, labels, fmt, dpi=sample.dpi)) - first
+    return first + round(rest * (sample.height - 1) / max(len(labels) - 1, 1))
+
+
+def _nearest_entries(table: ColorTable, palette: np.ndarray, color_space: str) -> np.ndarray:
+    """Each of the table's colours' nearest visible palette entry (the transparent entry is 0)."""
+    visible = np.flatnonzero(palette[:, 3] > 0) if palette.shape[1] == 4 else np.arange(len(palette))
+    colours = table.colors
+    entries = palette[visible]
+    if colours.shape[1] != entries.shape[1]:
+        width = max(colours.shape[1], entries.shape[1])
+        colours, entries = _rgba(colours, width), _rgba(entries, width)
+    nearest = find_closest_centroids(to_working(colours, color_space), to_working(entries, color_space))
+    return visible[nearest].astype(np.int32)
+
+
+def _rgba(colours: np.ndarray, width: int) -> np.ndarray:
+    if colours.shape[1] == width:
+        return colours
+    return np.concatenate([colours, np.full((len(colours), 1), 255, np.uint8)], axis=1)
+
+
+def curve(sample: CurveSample, settings: Settings, ks: Iterable[int] = CURVE_KS,
+          cancel: CancelToken | None = None) -> Iterator[Point]:
+    """``estimate`` at each K, one at a time (stops between points once ``cancel`` is set)."""
+    for k in ks:
+        if cancel is not None and cancel.is_set():
+            return
+        yield estimate(sample, k, settings, cancel)
+
+
+def guess(points: Iterable[Point], target: Target) -> int | None:
+    """The K where the curve crosses ``target``, interpolated on log K; None when it never does."""
+    points = sorted(points, key=lambda p: p.k)
+    if not points:
+        return None
+    if target.by_size:
+        points = points[::-1]
+    previous = None
+    for point in points:
+        if target.met(point):
+            if previous is None:
+                return point.k
+            a, b = _value(previous, target), _value(point, target)
+            t = 0.5 if a == b else min(max((target.value - a) / (b - a), 0.0), 1.0)
+            k = math.exp(math.log(previous.k) + t * (math.log(point.k) - math.log(previous.k)))
+            return min(max(round(k), MIN_K), MAX_K)
+        previous = point
+    return None
+
+
+def _value(point: Point, target: Target) -> float:
+    return {"delta_e": point.delta_e, "psnr": point.psnr, "size": float(point.size)}[target.kind]
+
+
+def knee(points: Iterable[Point]) -> int | None:
+    """The K at the curve's knee: where ΔE against log K bends most, the point farthest below the
+    chord from the first point to the last (both axes scaled to 0..1).  None for under 3 points."""
+    points = sorted(points, key=lambda p: p.k)
+    if len(points) < 3:
+        return None
+    x = np.log([p.k for p in points])
+    y = np.array([p.delta_e for p in points])
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None
+    x = (x - x[0]) / (x[-1] - x[0])
+    y = (y - y.min()) / np.ptp(y)
+    chord = y[0] + (y[-1] - y[0]) * x
+    return points[int(np.argmax(chord - y))].k

@@ -33,6 +33,7 @@ from kmeans.wording import file_size
 MIN_K = 2
 #: The K values a curve is drawn through: even steps on a log axis from 2 to 256.
 CURVE_KS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+COARSE_KS = (4, 16, 64, 256)  # enough of the curve for a first guess
 
 #: Named quality levels as mean CIEDE2000 over the pixels.  ΔE00 = 1 is the usual just-noticeable
 #: difference for two colours side by side (Sharma, Wu & Dalal 2005; the CIE's own aim for the
@@ -149,11 +150,13 @@ class Choice:
     reason: str
 
 
-def search(evaluate: Callable[[int], Point], target: Target, guess: int | None = None) -> Choice:
+def search(evaluate: Callable[[int], Point], target: Target, guess: int | None = None,
+           known: dict[int, Point] | None = None) -> Choice:
     """The smallest K in 2..256 that meets a quality target (the largest that fits a size target),
     found with ``evaluate``'s real runs around ``guess``: K meets it and K-1 does not (K+1 does
-    not fit).  Raises ``Unreachable`` (with the best point) when no K does."""
-    tried: dict[int, Point] = {}
+    not fit).  ``known`` are real runs made already (they bound the search).  Raises
+    ``Unreachable`` (with the best point) when no K does."""
+    tried: dict[int, Point] = dict(known or {})
 
     def run(k: int) -> Point:
         if k not in tried:
@@ -167,32 +170,56 @@ def search(evaluate: Callable[[int], Point], target: Target, guess: int | None =
     def ok(i: int) -> bool:
         return target.met(run(to_k(i)))
 
-    lo, hi = MIN_K - 1, None  # ok(lo) is False (or lo is below the range); ok(hi) is True
-    i = min(max(to_k(guess) if guess is not None else (MIN_K + MAX_K) // 2, MIN_K), MAX_K)
-    if ok(i):
+    # What the known runs already say: everything at or below ``floor`` fails, ``ceiling`` meets.
+    meeting = [to_k(k) for k, p in tried.items() if target.met(p)]
+    ceiling = min(meeting, default=MAX_K + 1)
+    floor = max((to_k(k) for k, p in tried.items() if not target.met(p) and to_k(k) < ceiling), default=MIN_K - 1)
+    i = to_k(guess) if guess is not None else (floor + min(ceiling, MAX_K)) // 2
+    i = min(max(i, floor + 1, MIN_K), ceiling if ceiling <= MAX_K else MAX_K)
+    if ceiling <= MAX_K:  # the known runs bracket it already: narrow that down
+        lo, hi = floor, ceiling
+    elif ok(i):
         hi, step = i, 1
-        while hi - step >= MIN_K and ok(hi - step):
+        while hi - step > floor and hi - step >= MIN_K and ok(hi - step):
             hi, step = hi - step, step * 2
-        lo = max(hi - step, MIN_K - 1)
+        lo = max(hi - step, floor)
     else:
-        lo, step = i, 1
+        lo, step, hi = i, 1, None
         while hi is None:
-            j = min(lo + step, MAX_K)
-            if ok(j):
+            j = min(lo + step, ceiling, MAX_K)
+            if j == ceiling or ok(j):
                 hi = j
             elif j == MAX_K:
                 best = run(to_k(MAX_K))
                 raise Unreachable(_unreachable(target, best), best)
             else:
                 lo, step = j, step * 2
+    slow = 0  # interpolation steps in a row that did not halve the bracket
     while hi - lo > 1:
-        mid = (lo + hi) // 2
+        mid = (lo + hi) // 2 if slow >= 2 else _between(tried, target, to_k, lo, hi)
+        width = hi - lo
         if ok(mid):
             hi = mid
         else:
             lo = mid
+        slow = slow + 1 if 2 * (hi - lo) > width else 0
     k = to_k(hi)
     return Choice(k, tried[k], dict(sorted(tried.items())), _reason(target, tried, k))
+
+
+def _between(tried: dict[int, Point], target: Target, to_k: Callable[[int], int], lo: int, hi: int) -> int:
+    """Where, strictly between ``lo`` and ``hi``, the target's value crosses its limit, interpolated
+    on log K between the runs at both ends (the middle when one end was never run)."""
+    a, b = tried.get(to_k(lo)), tried.get(to_k(hi))
+    if a is None or b is None:
+        return (lo + hi) // 2
+    va, vb = _value(a, target), _value(b, target)
+    if not (math.isfinite(va) and math.isfinite(vb)) or va == vb:
+        return (lo + hi) // 2
+    t = min(max((target.value - va) / (vb - va), 0.0), 1.0)
+    k = math.exp(math.log(a.k) + t * (math.log(b.k) - math.log(a.k)))
+    i = to_k(round(k))
+    return min(max(i, lo + 1), hi - 1)
 
 
 def _unreachable(target: Target, best: Point) -> str:

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
+from app.image.controls import AutoK
 from app.image.jobs import Params
+from kmeans.autok import QUALITY_LEVELS
 from kmeans.defaults import (
     COLOR_SPACES,
     DEFAULT_COLOR_SPACE,
@@ -77,6 +79,24 @@ class Remembered:
         s.setValue("seed", params.seed)
         s.setValue("dither", "true" if params.dither else "false")
         s.setValue("exportFormat", export_format)
+        s.sync()
+
+    def auto_k(self) -> AutoK:
+        """Auto K as the last session left it (off, "good", 100 KB by default)."""
+        s = self.store
+        level = str(s.value("qualityTarget", AutoK.level))
+        try:
+            size_kb = min(max(int(s.value("sizeTargetKB", AutoK.size_kb)), 1), 10_000_000)
+        except (TypeError, ValueError):
+            size_kb = AutoK.size_kb
+        return AutoK(str(s.value("autoK", "false")).lower() == "true",
+                     level if level in (*QUALITY_LEVELS, "size") else AutoK.level, size_kb)
+
+    def save_auto_k(self, auto: AutoK) -> None:
+        s = self.store
+        s.setValue("autoK", "true" if auto.on else "false")
+        s.setValue("qualityTarget", auto.level)
+        s.setValue("sizeTargetKB", auto.size_kb)
         s.sync()
 
     # -- files and folders ------------------------------------------------------------------------

@@ -34,6 +34,7 @@ MIN_K = 2
 #: The K values a curve is drawn through: even steps on a log axis from 2 to 256.
 CURVE_KS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 COARSE_KS = (4, 16, 64, 256)  # enough of the curve for a first guess
+LARGE_IMAGE = 1 << 20  # pixels above which the first guess comes from a sample, not from real runs
 
 #: Named quality levels as mean CIEDE2000 over the pixels.  ΔE00 = 1 is the usual just-noticeable
 #: difference for two colours side by side (Sharma, Wu & Dalal 2005; the CIE's own aim for the
@@ -148,6 +149,7 @@ class Choice:
     point: Point
     tried: dict[int, Point]
     reason: str
+    met: bool = True  # False: no K meets the target, and this is the closest (the window shows it)
 
 
 def search(evaluate: Callable[[int], Point], target: Target, guess: int | None = None,
@@ -205,6 +207,22 @@ def search(evaluate: Callable[[int], Point], target: Target, guess: int | None =
         slow = slow + 1 if 2 * (hi - lo) > width else 0
     k = to_k(hi)
     return Choice(k, tried[k], dict(sorted(tried.items())), _reason(target, tried, k))
+
+
+def choose(evaluate: Callable[[int], Point], target: Target, n_pixels: int,
+           estimator: Callable[[], Callable[[int], Point]]) -> Choice:
+    """``search`` with a first guess from a few points of the curve: real runs on a small image
+    (as cheap as estimates there, and they bound the search), estimates from ``estimator()`` on a
+    large one (plus one more where the coarse curve crosses the target)."""
+    if n_pixels <= LARGE_IMAGE:
+        known = {k: evaluate(k) for k in COARSE_KS}
+        return search(evaluate, target, guess(known.values(), target), known)
+    estimated = estimator()
+    points = [estimated(k) for k in COARSE_KS]
+    first = guess(points, target)
+    if first is not None and first not in COARSE_KS:
+        points.append(estimated(first))
+    return search(evaluate, target, guess(points, target))
 
 
 def _between(tried: dict[int, Point], target: Target, to_k: Callable[[int], int], lo: int, hi: int) -> int:

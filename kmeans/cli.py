@@ -39,6 +39,8 @@ from kmeans.errors import Cancelled, ImageTooLargeError, KMeansImageError, Outpu
 from kmeans.wording import count, display_name
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
     from kmeans.autok import Choice, Point, Target
@@ -50,7 +52,6 @@ if TYPE_CHECKING:
 # --version answer at once.
 
 PROGRESS_AFTER = 0.5  # seconds before a file shows progress on a terminal
-LARGE_IMAGE = 1 << 20  # pixels above which a target's first guess comes from a sample, not real runs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -324,27 +325,18 @@ class _Runs:
         return Point(k, len(self.result(k)[0].palette), q.psnr, q.delta_e, len(self.data(k)) if size else 0)
 
     def choose(self, target: Target) -> Choice:
-        """The K for ``target``: a few points of the curve for a guess, then real runs around it.
-        On a large image the points are estimated on a sample; on a small one, real runs are as
-        cheap, and they bound the search besides."""
-        from kmeans.autok import COARSE_KS, CurveSample, Settings, Unreachable, estimate, guess, search
+        """The K for ``target``, as ``kmeans.autok.choose`` finds it with this file's real runs."""
+        from kmeans.autok import CurveSample, Settings, Unreachable, choose, estimate
 
         a = self.args
-        size = target.by_size
-        if self.table.n_pixels > LARGE_IMAGE:
+
+        def estimator() -> Callable[[int], Point]:
             sample = CurveSample.of(self.image.pixels, self.pixels, self.support, self.image.dpi)
             settings = Settings(self.fmt, a.color_space, a.init, a.seed, a.max_iter, a.dither, a.matte)
-            points = [estimate(sample, k, settings, sizes=size) for k in COARSE_KS]
-            known = {}
-            first = guess(points, target)
-            if first is not None and first not in COARSE_KS:  # one more estimate where it crosses
-                points.append(estimate(sample, first, settings, sizes=size))
-        else:
-            known = {k: self.point(k, size=size) for k in COARSE_KS}
-            points = list(known.values())
-        start = guess(points, target)
+            return lambda k: estimate(sample, k, settings, sizes=target.by_size)
+
         try:
-            return search(lambda k: self.point(k, size=size), target, start, known)
+            return choose(lambda k: self.point(k, size=target.by_size), target, self.table.n_pixels, estimator)
         except Unreachable as unreachable:
             raise KMeansImageError(f"{self.image.name}: not written: {unreachable}") from None
 

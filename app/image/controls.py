@@ -8,6 +8,8 @@ tells it about the run.  A new control goes here: add the widget in ``_build``, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -25,11 +27,24 @@ from PySide6.QtWidgets import (
 )
 
 from app.image.jobs import Params
+from kmeans.autok import QUALITY_LEVELS, Target
 from kmeans.defaults import DEFAULT_K, INIT_METHODS, MAX_K, MIN_K
 from kmeans.wording import COLOR_SPACE_LABELS
 
 INIT_LABELS = {"k-means++": "k-means++", "random": "Random pixels"}
+QUALITY_TIP = ("How close to the original Auto K must come, as mean CIEDE2000 (ΔE) over the pixels:\n"
+               "1 is about the smallest difference anyone sees with the two side by side,\n"
+               "2 is seen only on close comparison, 3–5 at a glance while still reading as the same colours.")
 assert set(INIT_LABELS) == set(INIT_METHODS)
+
+
+@dataclass(frozen=True)
+class AutoK:
+    """Auto K's controls: on or off, the level (a name of ``QUALITY_LEVELS``, or "size") and the size."""
+
+    on: bool = False
+    level: str = "good"
+    size_kb: int = 100
 
 
 class ColourControls(QGroupBox):
@@ -71,8 +86,32 @@ class ColourControls(QGroupBox):
         self.dither_box.setObjectName("ditherCheckBox")
         self.dither_box.setAccessibleName("Dithering")
         self.dither_box.setToolTip("Floyd–Steinberg dithering: smoother gradients, larger files")
+        self.auto_box = QCheckBox("Auto K")
+        self.auto_box.setObjectName("autoK")
+        self.auto_box.setAccessibleName("Choose K automatically")
+        self.auto_box.setToolTip("Let the program choose K: the fewest colours that reach the quality on the right\n"
+                                 "(or the most that fit the file size), worked out for each image")
+        self.target_box = QComboBox()
+        self.target_box.setObjectName("qualityTarget")
+        self.target_box.setAccessibleName("Quality target for Auto K")
+        for name, limit in QUALITY_LEVELS.items():
+            self.target_box.addItem(f"{name} (ΔE ≤ {limit:g})", name)
+        self.target_box.addItem("file size at most…", "size")
+        self.target_box.setCurrentIndex(list(QUALITY_LEVELS).index("good"))
+        self.target_box.setToolTip(QUALITY_TIP)
+        self.size_spin = QSpinBox()
+        self.size_spin.setObjectName("sizeTarget")
+        self.size_spin.setAccessibleName("Largest file size for Auto K, in KB")
+        self.size_spin.setRange(1, 10_000_000)
+        self.size_spin.setValue(100)
+        self.size_spin.setSuffix(" KB")
+        self.size_spin.setToolTip("The largest export Auto K may choose (1 KB = 1,024 bytes)")
+        self.auto_box.toggled.connect(self._auto_toggled)
+        self.target_box.currentIndexChanged.connect(self._target_changed)
+        self._auto_toggled(False)
         for signal in (self.space_box.currentIndexChanged, self.init_box.currentIndexChanged,
-                       self.seed_spin.valueChanged, self.dither_box.toggled):
+                       self.seed_spin.valueChanged, self.dither_box.toggled, self.auto_box.toggled,
+                       self.target_box.currentIndexChanged, self.size_spin.valueChanged):
             signal.connect(self.changed)
 
         self.progress = QProgressBar()
@@ -95,6 +134,11 @@ class ColourControls(QGroupBox):
         k_row.addWidget(self.k_slider, 1)
         k_row.addWidget(self.k_spin)
         layout.addLayout(k_row)
+        auto_row = QHBoxLayout()
+        auto_row.addWidget(self.auto_box)
+        auto_row.addWidget(self.target_box, 1)
+        auto_row.addWidget(self.size_spin)
+        layout.addLayout(auto_row)
         options = QFormLayout()
         options.setHorizontalSpacing(10)
         options.addRow("Colour space", self.space_box)
@@ -118,6 +162,51 @@ class ColourControls(QGroupBox):
         box.setAccessibleName(accessible)
         box.setToolTip(tip)
         return box
+
+    def _auto_toggled(self, on: bool) -> None:
+        self.k_slider.setEnabled(not on)
+        self.k_spin.setEnabled(not on)
+        self.target_box.setEnabled(on)
+        self._target_changed()
+
+    def _target_changed(self) -> None:
+        self.size_spin.setVisible(self.target_box.currentData() == "size")
+        self.size_spin.setEnabled(self.auto_box.isChecked())
+
+    def target(self) -> Target | None:
+        """What Auto K is to meet, or None when K is the user's."""
+        if not self.auto_box.isChecked():
+            return None
+        level = str(self.target_box.currentData())
+        if level == "size":
+            return Target("size", self.size_spin.value() * 1024)
+        return Target("delta_e", QUALITY_LEVELS[level])
+
+    def auto_k(self) -> AutoK:
+        return AutoK(self.auto_box.isChecked(), str(self.target_box.currentData()), self.size_spin.value())
+
+    def set_auto_k(self, auto: AutoK) -> None:
+        """Set Auto K's controls without emitting ``changed``."""
+        widgets = (self.auto_box, self.target_box, self.size_spin)
+        for widget in widgets:
+            widget.blockSignals(True)
+        self.auto_box.setChecked(auto.on)
+        self.target_box.setCurrentIndex(max(0, self.target_box.findData(auto.level)))
+        self.size_spin.setValue(auto.size_kb)
+        for widget in widgets:
+            widget.blockSignals(False)
+        self._auto_toggled(auto.on)
+
+    def set_k(self, k: int) -> None:
+        """Show ``k`` (chosen by Auto K) without emitting ``changed``."""
+        for widget in (self.k_slider, self.k_spin):
+            widget.blockSignals(True)
+            widget.setValue(k)
+            widget.blockSignals(False)
+
+    def set_auto(self, on: bool) -> None:
+        """Turn Auto K on or off (emits ``changed``)."""
+        self.auto_box.setChecked(on)
 
     def _k_moved(self, k: int) -> None:
         if self.k_spin.value() != k:

@@ -10,6 +10,7 @@ QImages (which keep their pixels alive), never widgets.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -28,9 +29,10 @@ from app.qimage import (
 )
 from app.worker import Token
 from kmeans.atomic import write_atomic
+from kmeans.autok import Choice, CurveSample, Point, Settings, Target, Unreachable, choose, estimate
 from kmeans.colorspace import to_working
 from kmeans.colortable import ColorTable
-from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_PIXELS, DEFAULT_SEED
+from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_MAX_PIXELS, DEFAULT_SEED
 from kmeans.imagefile import LoadedImage, encode, load
 from kmeans.lloyd import find_closest_centroids
 from kmeans.metrics import Quality, bits_per_pixel
@@ -68,6 +70,7 @@ class OpenedImage:
     original_preview: QImage
     decoded_at: float = 0.0  # time.perf_counter() when decoding finished
     _views: dict = field(default_factory=dict, repr=False)
+    _samples: dict = field(default_factory=dict, repr=False)
 
     @property
     def pixels(self) -> np.ndarray:
@@ -156,6 +159,7 @@ class Outcome:
     preview: QImage
     seconds: float
     view: View  # the pixels k-means worked on
+    choice: Choice | None = None  # how Auto K chose this K, when it did
 
     @property
     def complete(self) -> bool:
@@ -349,6 +353,83 @@ def format_sizes(opened: OpenedImage, outcome: Outcome, formats: list[str], toke
     for fmt in formats:
         token.check()
         token.report((fmt, len(export_bytes(opened, outcome, fmt, outcome.params.dither, cancel=token))))
+
+
+# -- choosing K ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trying:
+    """Auto K's progress: a real run at ``point.k`` has been measured."""
+
+    target: Target
+    point: Point
+
+
+def settings_of(params: Params, fmt: str) -> Settings:
+    return Settings(fmt, params.color_space, params.init, params.seed, DEFAULT_MAX_ITER, params.dither,
+                    tuple(params.matte))
+
+
+def choose_k(opened: OpenedImage, params: Params, fmt: str, target: Target, token: Token | None) -> Outcome:
+    """Auto K: the K that meets ``target`` for the export in ``fmt``, found as ``kmeans-compress``
+    finds it (a few points of the curve, then real runs), and its result: the very run ``K`` gives.
+    Each real run is reported as ``Trying``.  When no K meets the target, the closest (256 colours,
+    or 2 for a size) is the result, its ``choice`` not ``met``."""
+    started = time.perf_counter()
+    view = opened.view(params.alpha, params.matte)
+    made: dict[int, tuple[Quantized, np.ndarray]] = {}
+
+    def evaluate(k: int) -> Point:
+        result = quantize(view.table, k, color_space=params.color_space, init=params.init, seed=params.seed,
+                          cancel=token)
+        _check(token)
+        labels = dither(view.pixels, result) if params.dither else result.labels
+        made[k] = (result, labels)
+        quality = file_quality(opened.pixels, view.table, result.palette, result.color_labels, params.alpha,
+                               params.matte, labels=labels if params.dither else None)
+        size = 0
+        if target.by_size:
+            _check(token)
+            size = len(encode(result.palette, labels, fmt, cancel=token, dpi=opened.loaded.dpi))
+        point = Point(k, len(result.palette), quality.psnr, quality.delta_e, size)
+        if token is not None:
+            token.report(Trying(target, point))
+        return point
+
+    def estimator() -> Callable[[int], Point]:
+        sample, settings = curve_sample(opened, params), settings_of(params, fmt)
+        return lambda k: estimate(sample, k, settings, token, sizes=target.by_size)
+
+    try:
+        choice = choose(evaluate, target, view.table.n_pixels, estimator)
+    except Unreachable as unreachable:  # the window shows the closest there is, and says so
+        best = unreachable.best
+        choice = Choice(best.k, best, {best.k: best}, f"{target.words()} {unreachable}", met=False)
+    result, labels = made[choice.k]
+    return Outcome(replace(params, k=choice.k), result, labels, quick_preview(result.palette, labels),
+                   time.perf_counter() - started, view, choice)
+
+
+def curve_sample(opened: OpenedImage, params: Params) -> CurveSample:
+    """The sample the curve of this view of the image is estimated on (made once per view)."""
+    view = opened.view(params.alpha, params.matte)
+    key = ("curve sample", params.alpha, params._matte_used())
+    sample = opened._samples.get(key)
+    if sample is None:
+        sample = CurveSample.of(opened.pixels, view.pixels, params.alpha, opened.loaded.dpi)
+        opened._samples = {key: sample}  # one at a time: a large image's sample is a few MB
+    return sample
+
+
+def curve_points(opened: OpenedImage, params: Params, fmt: str, ks: list[int], token: Token) -> None:
+    """The curve's estimated points at each of ``ks``, reported one by one as ``Point``; stops
+    between points (and within k-means) once ``token`` is cancelled."""
+    sample = curve_sample(opened, params)
+    settings = settings_of(params, fmt)
+    for k in ks:
+        token.check()
+        token.report(estimate(sample, k, settings, token))
 
 
 def export(path: str | Path, opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool,

@@ -152,9 +152,10 @@ class StatsPanel(QGroupBox):
         self._original_size = loaded.file_size
         self._clear_sizes()
 
-    def show_running(self, k: int) -> None:
-        """K colours are being found: the last result's numbers would be stale, so they go."""
-        self._set("palette", f"{k} colours (running…)")
+    def show_running(self, k: int | None) -> None:
+        """K colours are being found (None: Auto K is choosing K): the last result's numbers would be
+        stale, so they go."""
+        self._set("palette", f"{k} colours (running…)" if k is not None else "choosing K…")
         for key in ("iterations", "time", "psnr", "delta_e", "bpp", "export", "formats"):
             self._set(key, "…")
         self._clear_sizes()
@@ -163,7 +164,10 @@ class StatsPanel(QGroupBox):
         result = outcome.result
         entries = len(result.palette)
         asked = outcome.params.k
-        self._set("palette", f"{entries} colours" + (f" (asked {asked})" if entries != asked else ""))
+        self._set("palette", f"{entries} colours" + (f" (asked {asked})" if entries != asked else "")
+                  + (" · Auto K" if outcome.choice is not None else ""))
+        self._values["palette"].setToolTip(f"Auto K chose {asked}: {outcome.choice.reason}"
+                                           if outcome.choice is not None else "")
         converged = "" if result.converged else " (limit)"
         self._set("iterations", f"{result.n_iter}{converged}")
         self._set("time", f"{outcome.seconds:.2f} s")

@@ -19,9 +19,11 @@ import numpy as np
 from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
-    QGroupBox,
+    QComboBox,
     QHBoxLayout,
+    QLabel,
     QSizePolicy,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +38,9 @@ from app.image.jobs import (
     Outcome,
     Params,
     Preview,
+    Trying,
+    choose_k,
+    curve_points,
     export,
     format_sizes,
     measure,
@@ -43,12 +48,14 @@ from app.image.jobs import (
     preview_quantize,
     run_quantize,
 )
+from app.image.k_curve import KCurve
 from app.image.message_bar import MessageBar
 from app.image.original_key import SpaceShowsOriginal
 from app.image.palette_view import PaletteView
 from app.image.stats_panel import StatsPanel
 from app.qimage import PREVIEW_SIDE, shade_qimage
 from app.worker import Worker
+from kmeans.autok import CURVE_KS
 from kmeans.defaults import DEFAULT_MAX_PIXELS, FORMATS
 from kmeans.errors import ImageTooLargeError, KMeansImageError, OutputExistsError
 from kmeans.metrics import Quality
@@ -93,6 +100,8 @@ class ImageTab(QWidget):
         self.measurer = Worker("measureWorker", self)
         self.exporter = Worker("exportWorker", self)
         self.sizer = Worker("formatSizeWorker", self)
+        self.curver = Worker("curveWorker", self)
+        self._curve_key: tuple | None = None  # what the points on the K curve were estimated for
         self._opened: OpenedImage | None = None
         self._outcome: Outcome | None = None
         self._measurement: Measurement | None = None
@@ -136,16 +145,41 @@ class ImageTab(QWidget):
         self.stats.format_changed.connect(self._format_changed)
         self.stats.matte_changed.connect(self._format_changed)
 
-        palette_box = QGroupBox("Palette")
-        palette_layout = QVBoxLayout(palette_box)
+        self.k_curve = KCurve()
+        self.k_curve.k_clicked.connect(self._curve_clicked)
+        self.curve_measure = QComboBox()
+        self.curve_measure.setObjectName("curveMeasure")
+        self.curve_measure.setAccessibleName("Quality measure on the curve")
+        self.curve_measure.setToolTip("What the curve's left axis shows: mean CIEDE2000 difference (lower is "
+                                      "better) or PSNR (higher is better)")
+        self.curve_measure.addItem("ΔE (CIEDE2000)", "delta_e")
+        self.curve_measure.addItem("PSNR", "psnr")
+        self.curve_measure.currentIndexChanged.connect(
+            lambda: self.k_curve.set_measure(str(self.curve_measure.currentData())))
+        curve_page = QWidget()
+        curve_layout = QVBoxLayout(curve_page)
+        curve_layout.setContentsMargins(6, 6, 6, 6)
+        measure_row = QHBoxLayout()
+        measure_row.addWidget(QLabel("Quality as"))
+        measure_row.addWidget(self.curve_measure, 1)
+        curve_layout.addLayout(measure_row)
+        curve_layout.addWidget(self.k_curve, 1)
+        palette_page = QWidget()
+        palette_layout = QVBoxLayout(palette_page)
         palette_layout.setContentsMargins(6, 6, 6, 6)
         palette_layout.addWidget(self.palette_view)
+        self.side_tabs = QTabWidget()
+        self.side_tabs.setObjectName("sideTabs")
+        self.side_tabs.addTab(palette_page, "Palette")
+        self.side_tabs.setTabToolTip(0, "The palette: click a colour to see where it is used")
+        self.side_tabs.addTab(curve_page, "Choosing K")
+        self.side_tabs.setTabToolTip(1, "Quality and file size against K for this image; click to choose K")
         side = QWidget()
         side.setObjectName("sidePanel")
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(self.controls)
-        side_layout.addWidget(palette_box, 1)
+        side_layout.addWidget(self.side_tabs, 1)
         side_layout.addWidget(self.stats)
         side.setFixedWidth(372)
         side.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
@@ -204,6 +238,7 @@ class ImageTab(QWidget):
         self._previewing = False
         self._debounce.stop()
         self._stop_measuring()
+        self.curver.cancel()
         self.controls.show_busy(f"opening {display_name(path)}…")
         self.worker.submit(lambda token: open_image(path, max_pixels, token), on_done=self._image_arrived,
                            on_failed=lambda error: self._open_refused(path, error),
@@ -275,6 +310,7 @@ class ImageTab(QWidget):
         self._stop_measuring()
         self.stats.show_running(params.k)
         self.controls.show_fraction(0, 1, f"previewing {params.k} colours…")
+        self.curver.cancel()
         self.worker.submit(lambda token: preview_quantize(opened, params, token), on_done=self._preview_arrived,
                            on_failed=self._run_failed, on_cancelled=self._preview_dropped)
 
@@ -304,12 +340,27 @@ class ImageTab(QWidget):
         self._stop_measuring()
         self._submissions += 1
         self._started = time.perf_counter()
+        self.curver.cancel()  # the curve waits: the result asked for comes first
+        target, fmt = self.controls.target(), self.stats.fmt
+        self.k_curve.set_target(target)
+        if target is not None:
+            self.stats.show_running(None)
+            self.controls.show_busy(f"choosing K for {target.words()}…")
+            self.worker.submit(lambda token: choose_k(opened, params, fmt, target, token),
+                               on_done=self._outcome_arrived, on_progress=self._show_trying,
+                               on_failed=self._run_failed, on_cancelled=self._stopped)
+            return
         self.stats.show_running(params.k)
         self.controls.show_fraction(0, 1, f"finding {params.k} colours…")
         self._progress_timer.start()  # the first iterations are shown after PROGRESS_MS, if it is still running
         self.worker.submit(lambda token: run_quantize(opened, params, token, previous),
                            on_done=self._outcome_arrived, on_progress=self._show_progress,
                            on_failed=self._run_failed, on_cancelled=self._stopped)
+
+    def _show_trying(self, trying: Trying) -> None:
+        seconds = time.perf_counter() - self._started
+        self.controls.show_busy(f"choosing K for {trying.target.words()}… K={trying.point.k}: "
+                                f"{trying.target.measure(trying.point)} · {seconds:.1f} s")
 
     @Slot()
     def cancel(self) -> None:
@@ -344,6 +395,14 @@ class ImageTab(QWidget):
         self._latest = None
         self._set_outcome(outcome)
         result = outcome.result
+        self.k_curve.set_current(outcome.params.k)
+        if outcome.choice is not None:
+            self.controls.set_k(outcome.params.k)
+            if outcome.choice.met:
+                self.status.emit(f"Auto K chose {outcome.params.k} colours: {outcome.choice.reason}")
+            else:
+                self.message_bar.show_message(f"Auto K: {outcome.choice.reason}; the closest, "
+                                              f"{outcome.params.k} colours, is shown.")
         self.canvas.set_result(outcome.preview)
         self.palette_view.clear_selection()  # entries are numbered afresh: a selection would point elsewhere
         self.palette_view.show_palette(result.palette, result.shares)
@@ -415,10 +474,11 @@ class ImageTab(QWidget):
         self.stats.show_matte_choice(wanted.alpha != "partial")
         if opened is None or self._opening:
             return
+        by_size = (target := self.controls.target()) is not None and target.by_size
         if self.worker.busy and self._running is not None:
-            if not self._running.same_view(wanted):
+            if not self._running.same_view(wanted) or by_size:
                 self.requantize()  # the running job works on pixels this format cannot show
-        elif outcome is not None and outcome.params.same_view(wanted):
+        elif outcome is not None and outcome.params.same_view(wanted) and not by_size:
             self._start_measure()
         else:
             self.requantize()
@@ -467,6 +527,39 @@ class ImageTab(QWidget):
         self.stats.show_measurement(measurement, self._opened.loaded.file_size)
         self.measured.emit(measurement)
         self._sizes_timer.start()
+        self._continue_curve()
+
+    # -- the K curve ----------------------------------------------------------------------------
+
+    def _continue_curve(self) -> None:
+        """Estimate the curve's missing points for the image and settings shown, in the background
+        (a new run cancels it; the next measured result resumes it where it stopped)."""
+        opened, outcome = self._opened, self._outcome
+        if opened is None or outcome is None or self.worker.busy:
+            return
+        params, fmt = outcome.params, self.stats.fmt
+        key = (id(opened), params.color_space, params.init, params.seed, params.dither, params.alpha,
+               params._matte_used(), fmt)
+        if key != self._curve_key:
+            self._curve_key = key
+            self.curver.cancel()  # (what it still reports belongs to the old curve and is dropped)
+            self.k_curve.clear()
+        elif self.curver.busy:
+            return
+        have = {p.k for p in self.k_curve.points}
+        missing = [k for k in CURVE_KS if k not in have]
+        if missing:
+            self.curver.submit(lambda token: curve_points(opened, params, fmt, missing, token),
+                               on_progress=self.k_curve.add_point,
+                               on_failed=lambda error: self.k_curve.clear(f"No curve: {error}"))
+
+    def _curve_clicked(self, k: int) -> None:
+        """A K chosen on the curve: the user's own (Auto K goes off)."""
+        if self._opened is None:
+            return
+        self.controls.set_auto(False)
+        self.controls.k_slider.setValue(k)
+        self.requantize()
 
     # -- exporting ------------------------------------------------------------------------------
 
@@ -512,7 +605,7 @@ class ImageTab(QWidget):
         self._space.detach()
         self._debounce.stop()
         self._sizes_timer.stop()
-        for worker in (self.worker, self.measurer, self.exporter, self.sizer):
+        for worker in (self.worker, self.measurer, self.exporter, self.sizer, self.curver):
             worker.stop()
 
 

@@ -5,7 +5,10 @@ quantized.  Changing K or an option restarts quantization after a short debounce
 the slider never queues work; the running job stops at its next iteration.  Every iteration
 updates the palette view, and about five times a second a live frame of the image.  A finished
 result is shown, then measured (quality and exact export size) on a second worker so the next K
-is never kept waiting by an encoder.  Exports run on a third.
+is never kept waiting by an encoder.  Exports run on a third.  Once K has rested a second, the
+result's size in every format and the K curve's points are worked out on two more; the next run
+cancels both, and the curve resumes where it stopped.  With Auto K on, a run is a search for the
+K that meets the target (``jobs.choose_k``), shown as any result is.
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ from kmeans.wording import display_name
 
 DEBOUNCE_MS = 150
 PROGRESS_MS = 50  # the palette and progress bar follow k-means at most 20 times a second
-SIZES_AFTER_MS = 1000  # a result's size in every format is worked out once K has rested this long
+SIZES_AFTER_MS = 1000  # a result's size in every format, and the K curve, are worked out once K has rested this long
 
 
 @dataclass(frozen=True)
@@ -484,6 +487,7 @@ class ImageTab(QWidget):
             self.requantize()
 
     def _measure_formats(self) -> None:
+        self._continue_curve()
         opened, outcome = self._opened, self._outcome
         if opened is None or outcome is None or self.worker.busy:
             return
@@ -526,8 +530,7 @@ class ImageTab(QWidget):
         self._measurement = measurement
         self.stats.show_measurement(measurement, self._opened.loaded.file_size)
         self.measured.emit(measurement)
-        self._sizes_timer.start()
-        self._continue_curve()
+        self._sizes_timer.start()  # (and the curve, once K has rested)
 
     # -- the K curve ----------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ MIN_K = 2
 TICKS = (2, 4, 8, 16, 32, 64, 128, 256)
 QUALITY_COLOUR = QColor(44, 110, 190)
 SIZE_COLOUR = QColor(214, 120, 30)
-MARGINS = (44, 10, 48, 30)  # left, top, right, bottom: room for the axes' numbers
+MARGINS = (44, 20, 52, 30)  # left, top, right, bottom: room for the axes' titles and numbers
 
 
 class KCurve(QWidget):
@@ -38,7 +38,7 @@ class KCurve(QWidget):
         self.setToolTip("Quality (blue) and export size (orange) against K, estimated for this image.\n"
                         "Click to choose K. The dot marks the knee, where more colours start to pay less.")
         self.setMouseTracking(True)
-        self.setMinimumHeight(150)
+        self.setMinimumHeight(120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._points: dict[int, Point] = {}
         self._current: int | None = None
@@ -188,11 +188,10 @@ class KCurve(QWidget):
             else:
                 box = QRectF(plot.right() + 4, y - metrics.height() / 2, MARGINS[2] - 4, metrics.height())
                 painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
-        title = ("ΔE" if self._measure == "delta_e" else "PSNR dB") if left else "size"
-        box = QRectF(0 if left else plot.right() + 4, plot.top() - 2, plot.left() - 4 if left else MARGINS[2] - 4,
-                     metrics.height())
-        painter.drawText(box, (Qt.AlignmentFlag.AlignRight if left else Qt.AlignmentFlag.AlignLeft)
-                         | Qt.AlignmentFlag.AlignTop, title)
+        title = ("mean ΔE" if self._measure == "delta_e" else "PSNR (dB)") if left else "file size"
+        box = QRectF(plot.left() if left else plot.center().x(), 0, plot.width() / 2, plot.top() - 2)
+        painter.drawText(box, (Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight)
+                         | Qt.AlignmentFlag.AlignBottom, title)
 
     @staticmethod
     def _draw_line(painter: QPainter, xy: list[tuple[float, float]], colour: QColor) -> None:

@@ -3,8 +3,9 @@
 Two tools, one for looking and one for choosing:
 
 - ``CurveSample`` + ``estimate`` give a point of the curve (ΔE, PSNR, export size at a K) in a
-  fraction of a full run: k-means on a random sample of the pixels, measured on bands of whole rows
-  (so the size keeps the image's spatial structure).  For charts and for a first guess only.
+  fraction of a full run: k-means' histogram stages on the whole image (so it settles where a full
+  run does), its last stage and the quality on a random sample of the pixels, the size on bands of
+  whole rows (which keep the image's spatial structure).  For charts and for a first guess only.
 - ``search`` finds the K with real, reproducible runs (``evaluate`` is the caller's full run), so
   the file written for a target is the file ``-k K`` writes.
 
@@ -31,8 +32,9 @@ from kmeans.lloyd import find_closest_centroids
 from kmeans.wording import file_size
 
 MIN_K = 2
-#: The K values a curve is drawn through: even steps on a log axis from 2 to 256.
-CURVE_KS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+#: The K values a curve is drawn through, 2 to 256: steps of about √2 where the curve bends (its knee
+#: is almost always below 32), doublings above, where it is smooth.
+CURVE_KS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256)
 COARSE_KS = (4, 16, 64, 256)  # enough of the curve for a first guess
 LARGE_IMAGE = 1 << 20  # pixels above which the first guess comes from a sample, not from real runs
 
@@ -49,8 +51,8 @@ QUALITY_LEVELS: dict[str, float] = {
     "small file": 5.0,
 }
 
-FIT_PIXELS = 1 << 17  # pixels k-means sees for a curve point (a random sample)
-MEASURE_PIXELS = 1 << 19  # pixels measured for a curve point (whole rows, in bands)
+FIT_PIXELS = 1 << 16  # pixels k-means sees for a curve point (a random sample)
+MEASURE_PIXELS = 1 << 18  # pixels measured for a curve point (whole rows, in bands)
 BAND_ROWS = 8  # rows per band (16 on small images): deflate and LZW see each row beside the ones above
 
 
@@ -278,9 +280,11 @@ class Settings:
 
 @dataclass(frozen=True)
 class CurveSample:
-    """What a curve is estimated from: a random sample of the shown pixels to fit, and bands of
-    whole rows (original and shown) to measure, with the full image's height and dpi."""
+    """What a curve is estimated from: the shown image's colour table (k-means' histogram stages run
+    on it: they decide where k-means settles), a random sample of its pixels (its last stage and
+    the quality), and bands of whole rows (original and shown: the size), with the height and dpi."""
 
+    table: ColorTable
     fit: ColorTable
     fit_original: np.ndarray
     rows_original: np.ndarray
@@ -291,9 +295,10 @@ class CurveSample:
     dpi: tuple[float, float] | None
 
     @classmethod
-    def of(cls, original: np.ndarray, shown: np.ndarray, support: str,
-           dpi: tuple[float, float] | None = None) -> CurveSample:
-        """The sample of an image: ``shown`` is what k-means works on for the format's ``support``."""
+    def of(cls, original: np.ndarray, shown: np.ndarray, support: str, dpi: tuple[float, float] | None = None,
+           table: ColorTable | None = None) -> CurveSample:
+        """The sample of an image: ``shown`` is what k-means works on for the format's ``support``,
+        ``table`` its colour table when the caller has it already."""
         h, w = shown.shape[:2]
         flat = shown.reshape(h * w, -1)
         if h * w > FIT_PIXELS:
@@ -304,7 +309,7 @@ class CurveSample:
             fit_original, fit = original, ColorTable.from_pixels(shown)
         if h * w <= MEASURE_PIXELS // 2:  # all of it
             measured, band = h * w, h
-        elif h * w <= 2 * MEASURE_PIXELS:  # half the rows, in longer bands: small files compress across more rows
+        elif h * w <= 4 * MEASURE_PIXELS:  # half the rows, in longer bands: small files compress across more rows
             measured, band = h * w // 2, 2 * BAND_ROWS
         else:
             measured, band = MEASURE_PIXELS, BAND_ROWS
@@ -315,7 +320,8 @@ class CurveSample:
             starts = np.linspace(0, h - band, bands).round().astype(int)
             take = (starts[:, None] + np.arange(band)).ravel()
         rows_shown = np.ascontiguousarray(shown[take])
-        return cls(fit, fit_original, np.ascontiguousarray(original[take]), rows_shown,
+        table = table if table is not None else ColorTable.from_pixels(shown)
+        return cls(table, fit, fit_original, np.ascontiguousarray(original[take]), rows_shown,
                    ColorTable.from_pixels(rows_shown), h, support, dpi)
 
 
@@ -326,8 +332,8 @@ def estimate(sample: CurveSample, k: int, settings: Settings, cancel: CancelToke
     from kmeans.quantization import dither, quantize
     from kmeans.transparency import file_quality
 
-    fitted = quantize(sample.fit, k, color_space=settings.color_space, init=settings.init, seed=settings.seed,
-                      max_iter=settings.max_iter, cancel=cancel)
+    fitted = quantize(sample.table, k, color_space=settings.color_space, init=settings.init, seed=settings.seed,
+                      max_iter=settings.max_iter, cancel=cancel, fine_on=sample.fit)
     if not settings.dither:  # the random sample stands for the whole image better than a few bands do
         quality = file_quality(sample.fit_original, sample.fit, fitted.palette, fitted.color_labels,
                                sample.support, settings.matte)

@@ -331,7 +331,7 @@ class _Runs:
         a = self.args
 
         def estimator() -> Callable[[int], Point]:
-            sample = CurveSample.of(self.image.pixels, self.pixels, self.support, self.image.dpi)
+            sample = CurveSample.of(self.image.pixels, self.pixels, self.support, self.image.dpi, self.table)
             settings = Settings(self.fmt, a.color_space, a.init, a.seed, a.max_iter, a.dither, a.matte)
             return lambda k: estimate(sample, k, settings, sizes=target.by_size)
 

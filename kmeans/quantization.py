@@ -127,6 +127,7 @@ def quantize(
     coarse: bool = True,
     callback: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    fine_on: ColorTable | None = None,
 ) -> Quantized:
     """Reduce an image to at most ``k`` colours by k-means.
 
@@ -145,6 +146,9 @@ def quantize(
     coarse : seed on colour histograms first; the final iterations always run on all colours.
     callback : called with a ``Progress`` after every iteration; returning False cancels.
     cancel : a token whose ``is_set()`` cancels after the current iteration.
+    fine_on : for estimates: the colour table of a sample of the image's pixels.  The histogram
+        stages still run on the whole image (cheap, and they decide where k-means settles); the
+        last runs on the sample, and the result (labels, counts) is the sample's.
 
     Raises ``Cancelled`` when stopped by the callback or token, ``ValueError`` for bad arguments.
     """
@@ -157,6 +161,10 @@ def quantize(
     rng = np.random.default_rng(seed)
     transparent_slot = 1 if table.n_transparent else 0
     k_colors = max(1, k - transparent_slot)
+    if fine_on is not None and (fine_on.colors.shape[1] != table.colors.shape[1] or len(table.colors) <= k_colors):
+        table, fine_on = fine_on, None  # (the whole image's histograms would not help: all on the sample)
+        transparent_slot = 1 if table.n_transparent else 0
+        k_colors = max(1, k - transparent_slot)
     m = len(table.colors)
     notice = None
 
@@ -209,6 +217,11 @@ def quantize(
     def rounded(centroids: np.ndarray) -> np.ndarray:
         return to_working(from_working(centroids, color_space), color_space)
 
+    if fine_on is not None:
+        table, X, weights = fine_on, fine_on.coords(color_space), fine_on.counts.astype(np.float64)
+        if len(X) <= k_colors:
+            return _finish(table, table.colors, np.arange(len(X), dtype=np.int32), k=k, color_space=color_space,
+                           centroids=X, started=started)
     res = run(X, weights, method if start is None else start, "fine", rtol, snap=rounded)
     palette = from_working(res.centroids, color_space)
     labels = res.labels

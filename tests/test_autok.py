@@ -109,7 +109,7 @@ def test_guess_and_knee_read_the_curve():
     assert guess(points, Target("delta_e", 1.0)) == 30
     assert guess(points, Target("delta_e", 100.0)) == 2
     assert guess(points, Target("delta_e", 0.01)) is None
-    assert guess(points, Target("size", 5000)) == 50  # 100 B a colour: 50 fit exactly
+    assert guess(points, Target("size", 5000)) == 47  # (on log K between 32 and 64; 100 B a colour)
     assert knee(points) in (6, 8, 12)
     assert knee(points[:2]) is None
 
@@ -127,7 +127,7 @@ def test_the_curve_follows_full_runs():
         result = quantize(table, point.k)
         exact = file_quality(pixels, table, result.palette, result.color_labels, "partial")
         size = len(encode(result.palette, result.labels, "png"))
-        assert abs(point.delta_e - exact.delta_e) < 0.35
+        assert abs(point.delta_e - exact.delta_e) < 0.1
         assert abs(point.size / size - 1) < 0.1
     assert points[0].delta_e > points[1].delta_e > points[2].delta_e
     assert points[0].size < points[1].size < points[2].size

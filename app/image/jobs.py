@@ -417,7 +417,7 @@ def curve_sample(opened: OpenedImage, params: Params) -> CurveSample:
     key = ("curve sample", params.alpha, params._matte_used())
     sample = opened._samples.get(key)
     if sample is None:
-        sample = CurveSample.of(opened.pixels, view.pixels, params.alpha, opened.loaded.dpi)
+        sample = CurveSample.of(opened.pixels, view.pixels, params.alpha, opened.loaded.dpi, view.table)
         opened._samples = {key: sample}  # one at a time: a large image's sample is a few MB
     return sample
 

@@ -60,8 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Reduce images to K colours by k-means and save small palette images.",
         epilog="Outputs are named INPUT-kK.FORMAT beside the input (or in --out-dir, created when missing) unless "
         "-o is given. A folder stands for the images in it, by name (-r: and in its subfolders); files named "
-        "like outputs (NAME-kK.png, ...) are skipped there. Exit status: 0 all done, 1 some file failed, "
-        "2 bad usage.",
+        "like outputs (NAME-kK.png, ...) are skipped there. With a target (--max-delta-e, --min-psnr, "
+        "--max-size) every K tried is a real run, so the file is the one -k with the chosen K writes; that K meets the "
+        "target and K-1 does not (K+1 for a size); where quality is not monotone in K, a smaller K further down may "
+        "also meet it. Exit status: 0 all done, 1 some file failed, 2 bad usage.",
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders to compress")
     parser.add_argument("-r", "--recursive", action="store_true", help="also take images in subfolders of folders")

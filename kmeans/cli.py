@@ -18,6 +18,9 @@ import math
 import re
 import sys
 import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -54,8 +57,17 @@ if TYPE_CHECKING:
 PROGRESS_AFTER = 0.5  # seconds before a file shows progress on a terminal
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class UsageError(ValueError):
+    """Options that do not go together, from ``compress_file`` (the command line exits 2 instead)."""
+
+
+class _ApiParser(argparse.ArgumentParser):
+    def error(self, message: str):  # (argparse would print the usage and exit)
+        raise UsageError(message)
+
+
+def build_parser(cls: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser = cls(
         prog="kmeans-compress",
         description="Reduce images to K colours by k-means and save small palette images.",
         epilog="Outputs are named INPUT-kK.FORMAT beside the input (or in --out-dir, created when missing) unless "
@@ -98,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--palette-out", metavar="FILE", help="also save the palette (.gpl for GIMP, else hex list)")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, metavar="N",
                         help=f"refuse larger images (default {DEFAULT_MAX_PIXELS:,}; 0 for no limit)")
+    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                        help="files compressed at once, each in its own process (default: the number of cores, "
+                        f"here {os.cpu_count() or 1})")
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("-v", "--verbose", action="store_true", help="say the technical details of each error")
@@ -109,6 +124,32 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
     """Run the command line (the ``kmeans-compress`` entry point); returns the exit status."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     parser = build_parser()
+    args = parse(parser, argv)
+    report = _Report(out, err, quiet=args.quiet, verbose=args.verbose)
+    sources = _expand(args.inputs, args.recursive, report)
+    if len(sources) + report.failed > 1 and (args.output or args.palette_out):
+        parser.error("-o and --palette-out take a single input file")
+    if args.out_dir:
+        try:
+            Path(args.out_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            report.failure(_describe_path(args.out_dir, "cannot make the output folder", error))
+            return 1
+    try:
+        if args.jobs > 1 and len(sources) > 1:
+            results = _in_processes(sources, args)
+        else:
+            results = (attempt(source, args, err) for source in sources)
+        for result in results:
+            report.result(result)
+    except KeyboardInterrupt:
+        report.interrupted()
+        return 130
+    return 1 if report.failed else 0
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The arguments, checked beyond what argparse checks (``parser.error`` on bad usage)."""
     args = parser.parse_args(argv)
     args.target = _target(args, parser)
     if args.k is None:
@@ -128,32 +169,81 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
         if not args.format and not named:
             parser.error(f"-o {args.output}: cannot tell the format from the name; use --format "
                          f"{{{','.join(FORMATS)}}}")
-    report = _Report(out, err, quiet=args.quiet, verbose=args.verbose)
-    sources = _expand(args.inputs, args.recursive, report)
-    if len(sources) + report.failed > 1 and (args.output or args.palette_out):
-        parser.error("-o and --palette-out take a single input file")
-    if args.out_dir:
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    return args
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What became of one input: plain data (it crosses process boundaries).
+
+    ``ok`` is False for a file that failed (``message`` says why in one line, ``details`` the
+    technical part); a file not written on purpose (``--skip-if-larger``) is ok with ``output``
+    None.  The numbers are those of the file written (or that would have been).
+    """
+
+    source: str
+    ok: bool
+    message: str
+    details: str = ""
+    output: str | None = None
+    k: int | None = None
+    psnr: float | None = None
+    delta_e: float | None = None
+    bytes_in: int | None = None
+    bytes_out: int | None = None
+
+
+def attempt(source: Path, args: argparse.Namespace, err: TextIO | None = None) -> FileResult:
+    """Compress one file as the command line would, every failure turned into a ``FileResult``
+    (the one boundary of each file).  ``err`` shows progress on a terminal; None shows none."""
+    try:
+        return _compress_one(source, args, err)
+    except OutputExistsError as error:
+        return _failed(source, error, " (use --force to overwrite it)")
+    except ImageTooLargeError as error:
+        return _failed(source, error, f"; allow it with --max-pixels {error.pixels}")
+    except KMeansImageError as error:  # the core's own: already names the file
+        return _failed(source, error)
+    except Exception as error:  # one plain line, then the next file
+        plain = describe(error)
+        return _failed(source, KMeansImageError(f"{display_name(source)}: {plain}", plain.details))
+
+
+def _failed(source: Path, error: KMeansImageError, hint: str = "") -> FileResult:
+    return FileResult(os.fspath(source), False, f"{error}{hint}", error.details or "")
+
+
+def _in_processes(sources: list[Path], args: argparse.Namespace) -> Iterator[FileResult]:
+    """Each file in a worker process, the results in input order.  At most ``args.jobs`` files are
+    in the workers at once (so at most that many images are in memory); Ctrl+C stops the rest."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    pending: deque = deque()
+    todo = iter(sources)
+    # "spawn": a fork of a process whose k-means threads may hold locks could deadlock.
+    with ProcessPoolExecutor(max_workers=min(args.jobs, len(sources)), mp_context=get_context("spawn"),
+                             initializer=_quiet_worker) as pool:
         try:
-            Path(args.out_dir).mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            report.failure(_describe_path(args.out_dir, "cannot make the output folder", error))
-            return 1
-    for source in sources:
-        try:
-            report.success(_compress_one(source, args, err))
-        except KeyboardInterrupt:
-            report.interrupted()
-            return 130
-        except OutputExistsError as error:
-            report.failure(error, hint=" (use --force to overwrite it)")
-        except ImageTooLargeError as error:
-            report.failure(error, hint=f"; allow it with --max-pixels {error.pixels}")
-        except KMeansImageError as error:  # the core's own: already names the file
-            report.failure(error)
-        except Exception as error:  # the one boundary of each file: one plain line, then the next file
-            plain = describe(error)
-            report.failure(KMeansImageError(f"{display_name(source)}: {plain}", plain.details))
-    return 1 if report.failed else 0
+            for source in todo:
+                pending.append(pool.submit(attempt, source, args))
+                if len(pending) >= args.jobs:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def _quiet_worker() -> None:
+    """Worker processes leave Ctrl+C to the main process, which stops them in order; a file being
+    written is finished or removed (writes are atomic), never left half-written."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _target(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Target | None:
@@ -229,9 +319,14 @@ class _Report:
         self.failed = 0
         self._out_closed = False
 
-    def success(self, line: str) -> None:
-        if not self.quiet:
-            self._print(line, self.out)
+    def result(self, result: FileResult) -> None:
+        if not result.ok:
+            self.failed += 1
+            self._print(f"error: {result.message}", self.err)
+            if self.verbose and result.details:
+                self._print("\n".join(f"  detail: {line}" for line in result.details.splitlines()), self.err)
+        elif not self.quiet:
+            self._print(result.message, self.out)
 
     def failure(self, error: KMeansImageError, hint: str = "") -> None:
         self.failed += 1
@@ -343,7 +438,7 @@ class _Runs:
             raise KMeansImageError(f"{self.image.name}: not written: {unreachable}") from None
 
 
-def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
+def _compress_one(source: Path, args: argparse.Namespace, err: TextIO | None) -> FileResult:
     from kmeans.atomic import check_target, write_atomic
     from kmeans.imagefile import load
     from kmeans.metrics import compression_ratio
@@ -355,7 +450,7 @@ def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
     if args.target is None or args.output:
         check_target(target, force=args.force)  # before the work: a name that cannot be written says so now
     image = load(source, max_pixels=args.max_pixels or None)
-    progress = _Progress(image.name, err) if not args.quiet else None
+    progress = _Progress(image.name, err) if not args.quiet and err is not None else None
     try:
         runs = _Runs(image, args, fmt, progress)
         choice = runs.choose(args.target) if args.target is not None else None
@@ -369,8 +464,9 @@ def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
         target, _ = output_path(source, args, k)
         check_target(target, force=args.force)
     if args.skip_if_larger and len(data) >= image.file_size:
-        return (f"{image.name}: not written: {display_name(target)} would be {len(data):,} B, not smaller than the "
-                f"input's {image.file_size:,} B")
+        return FileResult(os.fspath(source), True, f"{image.name}: not written: {display_name(target)} would be "
+                          f"{len(data):,} B, not smaller than the input's {image.file_size:,} B", k=k,
+                          bytes_in=image.file_size, bytes_out=len(data))
     write_atomic(target, data, force=args.force)
     if args.palette_out:
         try:
@@ -392,7 +488,9 @@ def _compress_one(source: Path, args: argparse.Namespace, err: TextIO) -> str:
         f"{result.n_iter} iterations  {seconds:.2f}s  PSNR {psnr} dB  \u0394E {scores.delta_e:.2f}  "
         f"{image.file_size:,} B -> {len(data):,} B ({size_note})"
     )
-    return "\n".join([line, *(f"  note: {n}" for n in notes)])
+    return FileResult(os.fspath(source), True, "\n".join([line, *(f"  note: {n}" for n in notes)]),
+                      output=os.fspath(target), k=len(result.palette), psnr=scores.psnr, delta_e=scores.delta_e,
+                      bytes_in=image.file_size, bytes_out=len(data))
 
 
 def _printable(text: str, stream: TextIO) -> str:

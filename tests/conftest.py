@@ -80,9 +80,13 @@ BAD: dict[str, tuple[str, Callable[[Path], None], str]] = {
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:
-    """Run the command line in this process: (exit status, stdout, stderr); usage errors exit 2."""
+    """Run the command line in this process: (exit status, stdout, stderr); usage errors exit 2.
+    Files are done in this process too (``--jobs 1``, so monkeypatches reach them) unless the
+    arguments say ``--jobs``."""
     from kmeans.cli import main
 
+    if "--jobs" not in args and "-j" not in args:
+        args = (*args, "--jobs", "1")
     out, err = io.StringIO(), io.StringIO()
     try:
         code = main(list(args), stdout=out, stderr=err)

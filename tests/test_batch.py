@@ -1,0 +1,70 @@
+"""Many files at once on the command line (--jobs) and one file at a time from Python
+(``kmeans.batch.compress_file``, what a cluster's workers call)."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from conftest import gradient_image, run_cli
+from PIL import Image
+
+from kmeans.batch import FileResult, UsageError, compress_file
+
+
+@pytest.fixture
+def folder(tmp_path):
+    images = tmp_path / "in"
+    images.mkdir()
+    for i, size in enumerate([(40, 60), (70, 50), (30, 30)]):
+        Image.fromarray(gradient_image(*size, seed=i)).save(images / f"{'cba'[i]}.png")
+    (images / "b-broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    return images
+
+
+def test_jobs_write_the_same_files_and_lines_in_input_order(folder, tmp_path):
+    code1, out1, err1 = run_cli(str(folder), "-k", "6", "--out-dir", str(tmp_path / "one"), "--jobs", "1")
+    code2, out2, err2 = run_cli(str(folder), "-k", "6", "--out-dir", str(tmp_path / "two"), "--jobs", "2")
+    assert code1 == code2 == 1  # (the broken file)
+    names = [line.split()[0] for line in out2.splitlines() if not line.startswith(" ")]
+    assert names == ["a-k6.png", "b-k6.png", "c-k6.png"]
+    strip = [line.split()[:4] for line in out1.splitlines()]  # (the seconds differ)
+    assert strip == [line.split()[:4] for line in out2.splitlines()]
+    assert err1 == err2 and err2.startswith("error: b-broken.png: ")
+    for made in (tmp_path / "one").iterdir():
+        assert made.read_bytes() == (tmp_path / "two" / made.name).read_bytes()
+
+
+def test_jobs_must_be_positive(folder, capsys):
+    assert run_cli(str(folder), "--jobs", "0")[0] == 2
+    assert "--jobs" in capsys.readouterr().err
+
+
+def test_compress_file_is_the_command_line_for_one_file(folder, tmp_path):
+    result = compress_file(folder / "a.png", k=6, out_dir=tmp_path / "api", dither=True, format="gif")
+    assert isinstance(result, FileResult) and result.ok
+    assert result.output == str(tmp_path / "api" / "a-k6.gif") and result.k == 6
+    assert result.bytes_out == (tmp_path / "api" / "a-k6.gif").stat().st_size
+    assert pickle.loads(pickle.dumps(result)) == result
+    code, _, _ = run_cli(str(folder / "a.png"), "-k", "6", "--dither", "--format", "gif",
+                         "-o", str(tmp_path / "cli.gif"))
+    assert code == 0 and (tmp_path / "cli.gif").read_bytes() == (tmp_path / "api" / "a-k6.gif").read_bytes()
+    chosen = compress_file(folder / "a.png", max_delta_e=8, out_dir=tmp_path / "api")
+    assert chosen.ok and "chose K=" in chosen.message and chosen.delta_e <= 8
+    broken = compress_file(folder / "b-broken.png", out_dir=tmp_path / "api")
+    assert not broken.ok and broken.message.startswith("b-broken.png: ") and broken.output is None
+    with pytest.raises(UsageError):
+        compress_file(folder / "a.png", k=6, max_delta_e=3)
+    with pytest.raises(UsageError):
+        compress_file(folder / "a.png", colour_space="lab")
+
+
+def test_the_dask_recipe_on_a_local_cluster(folder, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    paths = sorted(str(p) for p in folder.glob("[abc].png"))
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
+        futures = client.map(compress_file, paths, out_dir=str(tmp_path / "dask"), k=6, pure=False)
+        results = client.gather(futures)
+    assert [r.ok for r in results] == [True, True, True]
+    assert sorted(p.name for p in (tmp_path / "dask").iterdir()) == ["a-k6.png", "b-k6.png", "c-k6.png"]

@@ -21,26 +21,20 @@ Each worker needs the package installed and the files (and the output folder) at
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
 from kmeans.cli import FileResult, UsageError, _ApiParser, _describe_path, attempt, build_parser, parse
 
-__all__ = ["FileResult", "UsageError", "compress_file"]
+__all__ = ["FileResult", "UsageError", "arguments", "compress_file"]
 
 _FLAGS = {"k": "-k", "output": "-o"}
 
 
 def compress_file(source: str | os.PathLike[str], **options: object) -> FileResult:
     """Compress one image file as ``kmeans-compress`` would with these options (see the module)."""
-    argv = [os.fspath(source)]
-    for name, value in options.items():
-        flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
-        if value is True:
-            argv.append(flag)
-        elif value is not False and value is not None:
-            argv += [flag, os.fspath(value) if isinstance(value, os.PathLike) else str(value)]
-    args = parse(build_parser(_ApiParser), argv)
+    args = arguments([source], **options)
     if args.out_dir:
         try:
             Path(args.out_dir).mkdir(parents=True, exist_ok=True)
@@ -48,3 +42,16 @@ def compress_file(source: str | os.PathLike[str], **options: object) -> FileResu
             problem = _describe_path(args.out_dir, "cannot make the output folder", error)
             return FileResult(os.fspath(source), False, str(problem), problem.details or "")
     return attempt(Path(source), args)
+
+
+def arguments(sources: list[str | os.PathLike[str]], **options: object) -> argparse.Namespace:
+    """The command line's checked arguments for ``sources`` and ``options`` (``UsageError`` if they
+    do not go together)."""
+    argv = [os.fspath(source) for source in sources]
+    for name, value in options.items():
+        flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
+        if value is True:
+            argv.append(flag)
+        elif value is not False and value is not None:
+            argv += [flag, os.fspath(value) if isinstance(value, os.PathLike) else str(value)]
+    return parse(build_parser(_ApiParser), argv)

@@ -19,7 +19,7 @@ import re
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -42,7 +42,6 @@ from kmeans.errors import Cancelled, ImageTooLargeError, KMeansImageError, Outpu
 from kmeans.wording import count, display_name
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     import numpy as np
 
@@ -55,6 +54,7 @@ if TYPE_CHECKING:
 # --version answer at once.
 
 PROGRESS_AFTER = 0.5  # seconds before a file shows progress on a terminal
+DEFAULT_NAME = "{name}-k{k}.{ext}"
 
 
 class UsageError(ValueError):
@@ -93,6 +93,9 @@ def build_parser(cls: type[argparse.ArgumentParser] = argparse.ArgumentParser) -
     where.add_argument("-o", "--output", metavar="OUT", help="output file (only with a single input)")
     where.add_argument("--out-dir", metavar="DIR", help="folder for the outputs")
     parser.add_argument("--format", choices=sorted(FORMATS), help="output format (default: from -o's suffix, else png)")
+    parser.add_argument("--name", default=DEFAULT_NAME, metavar="PATTERN",
+                        help="output names: {name} the input's name without its suffix, {k} the palette size, "
+                        "{ext} the format's suffix (default %(default)s)")
     parser.add_argument("--dither", action="store_true", help="Floyd-Steinberg dithering")
     parser.add_argument("--matte", default="#ffffff", metavar="COLOUR",
                         help="for GIF and BMP, which cannot keep partial transparency: the background colour "
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
             return 1
     try:
         if args.jobs > 1 and len(sources) > 1:
-            results = _in_processes(sources, args)
+            results = in_processes(sources, args)
         else:
             results = (attempt(source, args, err) for source in sources)
         for result in results:
@@ -171,7 +174,21 @@ def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.N
                          f"{{{','.join(FORMATS)}}}")
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    problem = name_problem(args.name)
+    if problem:
+        parser.error(f"--name {args.name}: {problem}")
     return args
+
+
+def name_problem(pattern: str) -> str | None:
+    """Why ``pattern`` cannot name output files, or None when it can."""
+    try:
+        name = pattern.format(name="photo", k=16, ext="png")
+    except (KeyError, IndexError, ValueError) as error:
+        return f"use only {{name}}, {{k}} and {{ext}} ({type(error).__name__}: {error})"
+    if not name or name in (".", "..") or "/" in name or os.sep in name or "\0" in name:
+        return "it must make a plain file name (no folders)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -215,9 +232,12 @@ def _failed(source: Path, error: KMeansImageError, hint: str = "") -> FileResult
     return FileResult(os.fspath(source), False, f"{error}{hint}", error.details or "")
 
 
-def _in_processes(sources: list[Path], args: argparse.Namespace) -> Iterator[FileResult]:
+def in_processes(sources: list[Path], args: argparse.Namespace,
+                 stop: Callable[[], bool] | None = None) -> Iterator[FileResult]:
     """Each file in a worker process, the results in input order.  At most ``args.jobs`` files are
-    in the workers at once (so at most that many images are in memory); Ctrl+C stops the rest."""
+    in the workers at once (so at most that many images are in memory); Ctrl+C, or ``stop()``
+    turning True, ends it: files already in the workers are finished (written whole), the rest
+    never started."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
@@ -228,6 +248,8 @@ def _in_processes(sources: list[Path], args: argparse.Namespace) -> Iterator[Fil
                              initializer=_quiet_worker) as pool:
         try:
             for source in todo:
+                if stop is not None and stop():
+                    break
                 pending.append(pool.submit(attempt, source, args))
                 if len(pending) >= args.jobs:
                     yield pending.popleft().result()
@@ -369,7 +391,7 @@ def output_path(source: Path, args: argparse.Namespace, k: int | None = None) ->
         return target, args.format or format_for(target)
     fmt = args.format or "png"
     folder = Path(args.out_dir) if args.out_dir else source.parent
-    return folder / f"{source.stem}-k{k or args.k}{FORMATS[fmt][0]}", fmt
+    return folder / args.name.format(name=source.stem, k=k or args.k, ext=FORMATS[fmt][0][1:]), fmt
 
 
 class _Runs:

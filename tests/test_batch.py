@@ -68,3 +68,13 @@ def test_the_dask_recipe_on_a_local_cluster(folder, tmp_path):
         results = client.gather(futures)
     assert [r.ok for r in results] == [True, True, True]
     assert sorted(p.name for p in (tmp_path / "dask").iterdir()) == ["a-k6.png", "b-k6.png", "c-k6.png"]
+
+
+def test_a_naming_pattern_names_the_outputs(folder, tmp_path, capsys):
+    code, out, _ = run_cli(str(folder / "a.png"), "-k", "5", "--out-dir", str(tmp_path / "n"),
+                           "--name", "small-{name}.{k}.{ext}", "--format", "webp")
+    assert code == 0 and out.startswith("small-a.5.webp ")
+    assert [p.name for p in (tmp_path / "n").iterdir()] == ["small-a.5.webp"]
+    for bad in ("{name}/{k}.{ext}", "{size}.png", "{name"):
+        assert run_cli(str(folder / "a.png"), "--name", bad)[0] == 2
+        assert "--name" in capsys.readouterr().err

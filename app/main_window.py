@@ -16,6 +16,7 @@ from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
 
+from app.batch_view import BatchView, batch_files
 from app.image.export_dialog import ExportDialog
 from app.image.jobs import Exported
 from app.image.tab import ImageTab, TooLarge
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self._remembered = Remembered(settings if settings is not None else QSettings(ORGANIZATION, APP_NAME))
         self._closed = False
+        self._batches: list[BatchView] = []  # batch views open now
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
         self.image_tab = ImageTab()
@@ -163,6 +165,9 @@ class MainWindow(QMainWindow):
                                           ["Ctrl+S", "Ctrl+E"], "Save the compressed image")
         self.action_export_palette = self._action("actionExportPalette", "Export &Palette…", self.export_palette,
                                                   ["Ctrl+Shift+E"], "Save the palette as a GIMP palette or hex list")
+        self.action_compress_many = self._action("actionCompressMany", "Compress &Many…", self.choose_many,
+                                                 ["Ctrl+Shift+O"], "Compress many files (or a folder) with these "
+                                                 "settings")
         self.action_quit = self._action("actionQuit", "&Quit", self.close, ["Ctrl+Q"], "Quit")
         self.action_quit.setMenuRole(QAction.MenuRole.QuitRole)
         self.action_zoom_in = self._action("actionZoomIn", "Zoom &In", canvas.zoom_in, ["Ctrl+=", "Ctrl++"])
@@ -183,6 +188,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.setObjectName("recentMenu")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addMenu(self.recent_menu)
+        file_menu.addAction(self.action_compress_many)
         file_menu.addSeparator()
         file_menu.addAction(self.action_export)
         file_menu.addAction(self.action_export_palette)
@@ -284,10 +290,39 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         event.acceptProposedAction()
-        notice = ""
-        if len(files) > 1:
-            notice = f"{len(files)} files were dropped; opened the first, {display_name(files[0])}."
-        self.open_image(files[0], notice)
+        if len(files) > 1 or os.path.isdir(files[0]):
+            self.compress_many(files)
+        else:
+            self.open_image(files[0])
+
+    # -- many files -----------------------------------------------------------------------------
+
+    @Slot()
+    def choose_many(self) -> BatchView | None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Compress many files", self.start_folder(OPEN_FOLDER),
+                                                IMAGE_FILTER)
+        return self.compress_many(paths) if paths else None
+
+    def compress_many(self, paths: list[str | os.PathLike[str]], out_dir: str | os.PathLike[str] | None = None,
+                      *, start: bool = True) -> BatchView | None:
+        """Open the batch view for ``paths`` (folders stand for the images in them) with the image
+        tab's settings, saving into ``out_dir`` (default: a "compressed" folder beside the first
+        file), and start it.  None when no image was found (the status bar says so)."""
+        files = batch_files([os.fspath(p) for p in paths])
+        if not files:
+            self.statusBar().showMessage("No images to compress there.", 10000)
+            return None
+        folder = os.fspath(out_dir) if out_dir is not None else str(Path(files[0]).parent / "compressed")
+        view = BatchView(files, self.image_tab.batch_settings(), folder, self)
+        view.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        view.finished_batch.connect(lambda done, failed: self.statusBar().showMessage(
+            f"Batch: {done - failed} of {len(files)} files done" + (f", {failed} not done" if failed else ""), 15000))
+        self._batches.append(view)
+        view.destroyed.connect(lambda *_: self._batches.remove(view) if view in self._batches else None)
+        view.show()
+        if start:
+            view.start()
+        return view
 
     # -- export ---------------------------------------------------------------------------------
 
@@ -402,6 +437,8 @@ class MainWindow(QMainWindow):
             self._closed = True
             self._save_settings()
             self.hide()  # feels instant even while a worker finishes its current step
+            for view in list(self._batches):
+                view.close()  # (the files in its workers are finished: written whole)
             self.image_tab.shutdown()
             if self.learn_tab.built:
                 self.blobs_tab.shutdown()

@@ -153,10 +153,14 @@ def test_drops(qtbot, window, photo_path, tmp_path):
 
     other = tmp_path / "other.png"
     Image.fromarray(gradient_image(50, 70, seed=3)).save(other)
-    with qtbot.waitSignal(tab.quantized, timeout=WAIT):
-        drop(window, other, photo_path)
-    assert "other.png" in window.windowTitle()
-    assert "2 files were dropped" in tab.message_bar.text
+    drop(window, other, photo_path)  # several files: a batch, and the open image stays
+    view = window.findChild(QWidget, "batchView")
+    assert view is not None and view.table.rowCount() == 2
+    with qtbot.waitSignal(view.finished_batch, timeout=WAIT):
+        pass
+    assert sorted(p.name for p in (tmp_path / "compressed").iterdir()) == ["other-k16.png", "photo-k16.png"]
+    assert tab.opened.loaded.path == photo_path
+    view.close()
 
 
 def test_export_png_reopens_with_k_colours(qtbot, window, photo_path, tmp_path):

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.batch_view import BatchSettings
 from app.image.canvas import ImageCanvas
 from app.image.controls import ColourControls
 from app.image.jobs import (
@@ -64,7 +65,7 @@ from kmeans.errors import ImageTooLargeError, KMeansImageError, OutputExistsErro
 from kmeans.metrics import Quality
 from kmeans.palettefile import hex_color
 from kmeans.transparency import support_of
-from kmeans.wording import display_name
+from kmeans.wording import COLOR_SPACE_LABELS, FORMAT_NAMES, display_name
 
 DEBOUNCE_MS = 150
 PROGRESS_MS = 50  # the palette and progress bar follow k-means at most 20 times a second
@@ -221,6 +222,25 @@ class ImageTab(QWidget):
         pixels = self._opened.pixels if self._opened is not None else None
         alpha = support_of(self.stats.fmt, pixels) if pixels is not None else "partial"
         return replace(self.controls.params(), alpha=alpha, matte=self.stats.matte)
+
+    def batch_settings(self) -> BatchSettings:
+        """This tab's settings for a batch: the command line's options, and the same in words."""
+        params, fmt, target = self.params(), self.stats.fmt, self.controls.target()
+        options: dict = {"format": fmt, "dither": params.dither, "color_space": params.color_space,
+                         "init": params.init, "seed": params.seed, "matte": "#{:02x}{:02x}{:02x}".format(*params.matte)}
+        if target is None:
+            options["k"] = params.k
+            how = f"{params.k} colours"
+        elif target.by_size:
+            options["max_size"] = int(target.value)
+            how = f"Auto K: the most colours {target.words()}"
+        else:
+            options["max_delta_e"] = target.value
+            how = f"Auto K: the fewest colours with {target.words()}"
+        words = [how, FORMAT_NAMES[fmt], COLOR_SPACE_LABELS[params.color_space], params.init, f"seed {params.seed}"]
+        if params.dither:
+            words.append("dithered")
+        return BatchSettings(options, " · ".join(words))
 
     def set_params(self, params: Params) -> None:
         """Set the controls (without starting a run by itself)."""

@@ -1,0 +1,292 @@
+"""The batch view: many files compressed with the image tab's settings, in worker processes.
+
+``BatchView`` lists the files (one row each), takes an output folder (made when missing), a naming
+pattern and skip-if-larger, asks once about files that already exist, and runs the command line's
+own loop (``kmeans.cli.in_processes``: each file in a process of its own, at most one per core at
+once) on a worker thread, filling each row as its file finishes.  Cancel lets the files already in
+the workers finish (each is written whole or not at all) and starts no more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.worker import Token, Worker
+from kmeans.batch import arguments
+from kmeans.cli import DEFAULT_NAME, FileResult, in_processes, name_problem
+from kmeans.wording import display_name, file_size
+
+COLUMNS = ("File", "Result", "K", "ΔE", "Before", "After", "Saved")
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """What every file gets: the image tab's settings as command-line options (``k`` or a target)."""
+
+    options: dict
+    summary: str  # in words, for the view
+
+
+class BatchView(QDialog):
+    """Compress many files; object names ``batchView`` and ``batchTable``."""
+
+    finished_batch = Signal(int, int)  # files done, files failed
+
+    def __init__(self, paths: list[str], settings: BatchSettings, out_dir: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("batchView")
+        self.setWindowTitle(f"Compress {len(paths)} files")
+        self.setWindowModality(Qt.WindowModality.NonModal)  # the image tab stays usable
+        self.resize(760, 460)
+        self.paths = [str(p) for p in paths]
+        self.settings = settings
+        self.worker = Worker("batchWorker", self)
+        self._stop = threading.Event()  # Cancel: start no more files (the ones in the workers finish)
+        self._done = self._failed = 0
+        self._build(out_dir)
+
+    def _build(self, out_dir: str) -> None:
+        self.summary = QLabel(f"{len(self.paths)} files · {self.settings.summary}")
+        self.summary.setWordWrap(True)
+        self.folder_edit = QLineEdit(out_dir)
+        self.folder_edit.setObjectName("batchFolder")
+        self.folder_edit.setAccessibleName("Output folder")
+        self.folder_edit.setToolTip("Where the compressed files go (made when missing)")
+        browse = QPushButton("Choose…")
+        browse.setAccessibleName("Choose the output folder")
+        browse.setToolTip("Choose the output folder")
+        browse.clicked.connect(self._choose_folder)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_edit, 1)
+        folder_row.addWidget(browse)
+        self.name_edit = QLineEdit(DEFAULT_NAME)
+        self.name_edit.setObjectName("batchNaming")
+        self.name_edit.setAccessibleName("Naming pattern")
+        self.name_edit.setToolTip("{name}: the file's name without its suffix, {k}: the number of colours, "
+                                  "{ext}: the format's suffix")
+        self.skip_box = QCheckBox("Skip files that would not get smaller")
+        self.skip_box.setObjectName("batchSkipLarger")
+        self.skip_box.setAccessibleName("Skip outputs that would not be smaller")
+        self.skip_box.setToolTip("Write an output only when it is smaller than its input")
+        form = QFormLayout()
+        form.addRow("Save to", folder_row)
+        form.addRow("Names", self.name_edit)
+        form.addRow("", self.skip_box)
+
+        self.table = QTableWidget(len(self.paths), len(COLUMNS))
+        self.table.setObjectName("batchTable")
+        self.table.setAccessibleName("Files in the batch")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for column in range(2, len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        for row, path in enumerate(self.paths):
+            self._set(row, 0, display_name(path), tip=path)
+            self._set(row, 1, "waiting")
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName("batchProgress")
+        self.progress.setAccessibleName("Files done")
+        self.progress.setRange(0, len(self.paths))
+        self.progress.setValue(0)
+        self.progress.setFormat(f"0 of {len(self.paths)}")
+        self.start_button = QPushButton("Start")
+        self.start_button.setObjectName("batchStart")
+        self.start_button.setToolTip("Compress every file with these settings")
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("batchCancel")
+        self.cancel_button.setToolTip("Finish the files being compressed and start no more")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.show_button = QPushButton("Show in Folder")
+        self.show_button.setObjectName("batchShowFolder")
+        self.show_button.setToolTip("Open the output folder in the file manager")
+        self.show_button.clicked.connect(self.show_folder)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.progress, 1)
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.show_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addLayout(form)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self.worker.busy_changed.connect(self._busy)
+
+    def _set(self, row: int, column: int, text: str, tip: str = "") -> None:
+        item = QTableWidgetItem(text)
+        if tip:
+            item.setToolTip(tip)
+        if column >= 2:
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.table.setItem(row, column, item)
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Save the compressed files in", self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+    # -- running ----------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.worker.busy
+
+    def start(self, *, overwrite: bool | None = None) -> bool:
+        """Start (or start again) with what the view says; False when there was nothing to start.
+        ``overwrite`` answers the question about existing files in advance (None: ask)."""
+        if self.worker.busy:
+            return False
+        folder = self.folder_edit.text().strip()
+        problem = name_problem(self.name_edit.text())
+        if not folder or problem:
+            QMessageBox.warning(self, "Cannot start", "Choose a folder for the files." if not folder
+                                else f"The names cannot be made: {problem}.")
+            return False
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            QMessageBox.warning(self, "Cannot start", f"The folder {display_name(folder)} cannot be made: "
+                                f"{os.strerror(error.errno) if error.errno else error}.")
+            return False
+        options = dict(self.settings.options, out_dir=folder, name=self.name_edit.text(),
+                       skip_if_larger=self.skip_box.isChecked())
+        existing = self._existing(folder)
+        if existing and overwrite is None:
+            answer = QMessageBox.question(
+                self, "Replace files?",
+                f"{len(existing)} of the files to be made may already be in {display_name(folder)} "
+                f"({', '.join(display_name(p) for p in existing[:3])}{'…' if len(existing) > 3 else ''}).\n"
+                "Replace them? (No keeps them and leaves those inputs out.)",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No | QMessageBox.StandardButton.Cancel)
+            if answer == QMessageBox.StandardButton.Cancel:
+                return False
+            overwrite = answer == QMessageBox.StandardButton.Yes
+        args = arguments(self.paths, force=bool(overwrite), **options)
+        self._done = self._failed = 0
+        self.progress.setValue(0)
+        self.progress.setFormat(f"0 of {len(self.paths)}")
+        for row in range(len(self.paths)):
+            self._set(row, 1, "waiting")
+            for column in range(2, len(COLUMNS)):
+                self._set(row, column, "")
+        paths = [Path(p) for p in self.paths]
+        self._stop = stop = threading.Event()
+        self.worker.submit(lambda token: _run(paths, args, token, stop), on_progress=self._file_done,
+                           on_done=lambda _none: self._ended(), on_failed=self._batch_failed,
+                           on_cancelled=self._ended)
+        return True
+
+    def _existing(self, folder: str) -> list[Path]:
+        """Outputs already there (any K, for Auto K's names)."""
+        pattern = self.name_edit.text()
+        ext = (self.settings.options.get("format") or "png")
+        found = []
+        for path in self.paths:
+            name = Path(path).stem
+            glob = pattern.replace("{k}", "*").format(name=name, ext=ext)
+            found += sorted(Path(folder).glob(glob))
+        return found
+
+    def cancel(self) -> None:
+        """Finish the files in the workers, start no more (their rows still fill in)."""
+        self._stop.set()
+        self.cancel_button.setEnabled(False)
+        self.progress.setFormat(f"stopping… {self._done} of {len(self.paths)}")
+
+    def _file_done(self, found: tuple[int, FileResult]) -> None:
+        row, result = found
+        self._done += 1
+        if result.ok and result.output is None:
+            self._set(row, 1, "skipped: would not be smaller", tip=result.message)
+        elif result.ok:
+            self._set(row, 1, display_name(result.output), tip=result.message)
+        else:
+            self._failed += 1
+            self._set(row, 1, f"not done: {result.message.split(': ', 1)[-1]}", tip=result.details or result.message)
+            self.table.item(row, 1).setForeground(Qt.GlobalColor.darkRed)
+        if result.ok:
+            self._set(row, 2, str(result.k))
+            self._set(row, 3, f"{result.delta_e:.2f}" if result.delta_e is not None else "")
+            self._set(row, 4, file_size(result.bytes_in or 0, exact=False))
+            self._set(row, 5, file_size(result.bytes_out or 0, exact=False))
+            if result.bytes_in:
+                self._set(row, 6, f"{(1 - (result.bytes_out or 0) / result.bytes_in) * 100:.0f}%")
+        self.progress.setValue(self._done)
+        self.progress.setFormat(f"{self._done} of {len(self.paths)}" + (f" · {self._failed} not done"
+                                                                          if self._failed else ""))
+
+    def _ended(self) -> None:
+        if self._done < len(self.paths):
+            for row in range(len(self.paths)):
+                if self.table.item(row, 1).text() == "waiting":
+                    self._set(row, 1, "not started (cancelled)")
+        self.finished_batch.emit(self._done, self._failed)
+
+    def _batch_failed(self, error) -> None:
+        QMessageBox.warning(self, "The batch stopped", str(error))
+        self._ended()
+
+    def _busy(self, busy: bool) -> None:
+        self.cancel_button.setEnabled(busy)
+        self.start_button.setEnabled(not busy)
+        self.start_button.setText("Start again" if not busy and self._done else "Start")
+        for widget in (self.folder_edit, self.name_edit, self.skip_box):
+            widget.setEnabled(not busy)
+
+    def show_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder_edit.text()))
+
+    def closeEvent(self, event) -> None:
+        self.worker.stop()  # (waits for the files in the workers: they are written whole)
+        super().closeEvent(event)
+
+
+def batch_files(paths: list[str]) -> list[str]:
+    """The files a batch of ``paths`` covers: files as given, folders as the images in them (by
+    name, outputs of earlier runs left out), as the command line takes them."""
+    import io
+
+    from kmeans.cli import _expand, _Report
+
+    quiet = io.StringIO()
+    return [os.fspath(p) for p in _expand(paths, False, _Report(quiet, quiet, quiet=True, verbose=False))]
+
+
+def _run(paths: list[Path], args: argparse.Namespace, token: Token, stop: threading.Event) -> None:
+    """The batch on the worker thread: each result reported as (row, FileResult)."""
+    for row, result in enumerate(in_processes(paths, args, stop=lambda: stop.is_set() or token.is_set())):
+        token.report((row, result))

@@ -244,8 +244,10 @@ def in_processes(sources: list[Path], args: argparse.Namespace,
     pending: deque = deque()
     todo = iter(sources)
     # "spawn": a fork of a process whose k-means threads may hold locks could deadlock.
-    with ProcessPoolExecutor(max_workers=min(args.jobs, len(sources)), mp_context=get_context("spawn"),
-                             initializer=_quiet_worker) as pool:
+    workers = min(args.jobs, len(sources))
+    threads = max(1, (os.cpu_count() or 1) // workers)  # each worker's share of the cores
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                             initargs=(threads,)) as pool:
         try:
             for source in todo:
                 if stop is not None and stop():
@@ -260,11 +262,13 @@ def in_processes(sources: list[Path], args: argparse.Namespace,
             raise
 
 
-def _quiet_worker() -> None:
-    """Worker processes leave Ctrl+C to the main process, which stops them in order; a file being
-    written is finished or removed (writes are atomic), never left half-written."""
+def _init_worker(threads: int) -> None:
+    """A worker process: k-means on its share of the cores (before the core is imported), and
+    Ctrl+C left to the main process, which stops the workers in order (a file being written is
+    finished, never left half-written)."""
     import signal
 
+    os.environ["KMEANS_THREADS"] = str(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 

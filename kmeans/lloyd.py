@@ -26,7 +26,9 @@ from kmeans.init import init_centroids
 
 _CHUNK_ELEMENTS = 1 << 20  # ~4 MB of float32 distances per chunk: fits in cache, measured fastest
 _FEW_CENTROIDS = 16  # up to here a loop over centroids beats a row-wise argmin (measured)
-_WORKERS = max(1, min(8, os.cpu_count() or 1))
+# Threads for one k-means: every core, unless KMEANS_THREADS says otherwise (worker processes of a
+# batch, each one of several on the same cores, take their share).
+_WORKERS = max(1, min(8, int(os.environ.get("KMEANS_THREADS") or 0) or os.cpu_count() or 1))
 _PARALLEL_ROWS = 8192  # below this, splitting between threads costs more than it saves
 _MAX_RELAX = 1.8  # the largest over-relaxation factor of an accelerated Lloyd step
 _BRUTE_FORCE_SIZE = 1 << 18  # samples x clusters below which measuring all beats keeping bounds

@@ -5,9 +5,11 @@
 Makes ``--files`` Kodak-size (768x512) images, crops of the photos in ../shared/bench-images/ (each
 crop different), and times ``kmeans-compress FOLDER --jobs N`` for N = 1, 2 (and the number of cores
 when larger): files per second and the speed-up over --jobs 1 (target: --jobs 2 at least 1.7x).
-Then ``--big`` copies of the 10 MP photo with --jobs 1 and 2: the peak resident memory of the
-largest process (the main one or a worker), to show that memory follows --jobs, not the number of
-files.
+Then the same files in the window's batch view (``MainWindow.compress_many``, offscreen): its
+time against the command line's at the default --jobs (target: within 1.2x), and the longest
+GUI-thread stall meanwhile (target: at most 50 ms).  Then ``--big`` copies of the 10 MP photo with
+--jobs 1 and 2: the peak resident memory of the largest process (the main one or a worker), to show
+that memory follows --jobs, not the number of files.
 """
 
 from __future__ import annotations
@@ -59,6 +61,41 @@ def run(folder: Path, out: Path, jobs: int, k: int) -> tuple[float, float]:
     return seconds, int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
+def window_batch(folder: Path, out: Path, k: int) -> tuple[float, float, float]:
+    """Seconds for the batch view to compress ``folder``, the longest GUI stall meanwhile, and the
+    seconds ``compress_many`` took to open the view."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_gui import StallMeter
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+
+    qapp = QApplication.instance() or QApplication([sys.argv[0]])
+    window = MainWindow(QSettings(str(out.parent / "bench.ini"), QSettings.Format.IniFormat))
+    window.show()
+    window.image_tab.controls.k_slider.setValue(k)
+    shutil.rmtree(out, ignore_errors=True)
+    loop = QEventLoop()
+    meter = StallMeter()
+    started = time.perf_counter()
+    view = window.compress_many([folder], out)
+    opened = time.perf_counter() - started
+    # Stalls are counted once the view has been drawn (opening it is a response to a click, timed
+    # on its own): from half a second on, while the files are being compressed.
+    QTimer.singleShot(500, meter.__enter__)
+    view.finished_batch.connect(loop.quit)
+    loop.exec()
+    seconds = time.perf_counter() - started
+    meter.__exit__()
+    view.close()
+    window.close()
+    qapp.processEvents()
+    return seconds, meter.longest, opened
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=24)
@@ -77,6 +114,11 @@ def main() -> int:
             seconds = min(run(small, Path(tmp) / "out", jobs, args.k)[0] for _ in range(2))
             base = base or seconds
             print(f"{jobs:>7} {seconds:>7.2f} {args.files / seconds:>8.2f} {base / seconds:>8.2f}x")
+        cli = min(run(small, Path(tmp) / "out", cores, args.k)[0] for _ in range(2))
+        seconds, stall, opened = window_batch(small, Path(tmp) / "win", args.k)
+        print(f"\nthe window's batch view: {seconds:.2f} s against the command line's {cli:.2f} s (--jobs {cores}) "
+              f"= {seconds / cli:.2f}x; longest GUI stall while it ran {stall * 1000:.0f} ms "
+              f"(opening the view: {opened * 1000:.0f} ms)")
         photo = BENCH / "demo-large-photo.jpg"
         if args.big and photo.exists():
             big = Path(tmp) / "big"

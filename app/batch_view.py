@@ -77,13 +77,13 @@ class BatchView(QDialog):
         self.folder_edit.setObjectName("batchFolder")
         self.folder_edit.setAccessibleName("Output folder")
         self.folder_edit.setToolTip("Where the compressed files go (made when missing)")
-        browse = QPushButton("Choose…")
-        browse.setAccessibleName("Choose the output folder")
-        browse.setToolTip("Choose the output folder")
-        browse.clicked.connect(self._choose_folder)
+        self.browse_button = QPushButton("Choose…")
+        self.browse_button.setAccessibleName("Choose the output folder")
+        self.browse_button.setToolTip("Choose the output folder")
+        self.browse_button.clicked.connect(self._choose_folder)
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder_edit, 1)
-        folder_row.addWidget(browse)
+        folder_row.addWidget(self.browse_button)
         self.name_edit = QLineEdit(DEFAULT_NAME)
         self.name_edit.setObjectName("batchNaming")
         self.name_edit.setAccessibleName("Naming pattern")
@@ -227,7 +227,10 @@ class BatchView(QDialog):
         self.cancel_button.setEnabled(False)
         self.progress.setFormat(f"stopping… {self._done} of {len(self.paths)}")
 
-    def _file_done(self, found: tuple[int, FileResult]) -> None:
+    def _file_done(self, found: int | tuple[int, FileResult]) -> None:
+        if isinstance(found, int):  # (this file has gone to a worker)
+            self._set(found, 1, "compressing…")
+            return
         row, result = found
         self._done += 1
         if result.ok and result.output is None:
@@ -252,7 +255,7 @@ class BatchView(QDialog):
     def _ended(self) -> None:
         if self._done < len(self.paths):
             for row in range(len(self.paths)):
-                if self.table.item(row, 1).text() == "waiting":
+                if self.table.item(row, 1).text() in ("waiting", "compressing…"):
                     self._set(row, 1, "not started (cancelled)")
         self.finished_batch.emit(self._done, self._failed)
 
@@ -264,7 +267,7 @@ class BatchView(QDialog):
         self.cancel_button.setEnabled(busy)
         self.start_button.setEnabled(not busy)
         self.start_button.setText("Start again" if not busy and self._done else "Start")
-        for widget in (self.folder_edit, self.name_edit, self.skip_box):
+        for widget in (self.folder_edit, self.browse_button, self.name_edit, self.skip_box):
             widget.setEnabled(not busy)
 
     def show_folder(self) -> None:
@@ -287,6 +290,8 @@ def batch_files(paths: list[str]) -> list[str]:
 
 
 def _run(paths: list[Path], args: argparse.Namespace, token: Token, stop: threading.Event) -> None:
-    """The batch on the worker thread: each result reported as (row, FileResult)."""
-    for row, result in enumerate(in_processes(paths, args, stop=lambda: stop.is_set() or token.is_set())):
+    """The batch on the worker thread: each file's row as it starts, then (row, FileResult)."""
+    results = in_processes(paths, args, stop=lambda: stop.is_set() or token.is_set(),
+                           started=lambda row: token.report(row))
+    for row, result in enumerate(results):
         token.report((row, result))

@@ -232,12 +232,12 @@ def _failed(source: Path, error: KMeansImageError, hint: str = "") -> FileResult
     return FileResult(os.fspath(source), False, f"{error}{hint}", error.details or "")
 
 
-def in_processes(sources: list[Path], args: argparse.Namespace,
-                 stop: Callable[[], bool] | None = None) -> Iterator[FileResult]:
+def in_processes(sources: list[Path], args: argparse.Namespace, stop: Callable[[], bool] | None = None,
+                 started: Callable[[int], None] | None = None) -> Iterator[FileResult]:
     """Each file in a worker process, the results in input order.  At most ``args.jobs`` files are
     in the workers at once (so at most that many images are in memory); Ctrl+C, or ``stop()``
     turning True, ends it: files already in the workers are finished (written whole), the rest
-    never started."""
+    never started.  ``started(i)`` is called as the i-th file goes to a worker."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
@@ -249,10 +249,12 @@ def in_processes(sources: list[Path], args: argparse.Namespace,
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker,
                              initargs=(threads,)) as pool:
         try:
-            for source in todo:
+            for index, source in enumerate(todo):
                 if stop is not None and stop():
                     break
                 pending.append(pool.submit(attempt, source, args))
+                if started is not None:
+                    started(index)
                 if len(pending) >= args.jobs:
                     yield pending.popleft().result()
             while pending:

@@ -452,11 +452,14 @@ def run_lloyd(
     cancel: CancelToken | None = None,
     accelerate: bool = False,
     snap: Callable[[np.ndarray], np.ndarray] | None = None,
+    pinned: int = 0,
 ) -> KMeansResult:
     """``fit`` on input it has already validated (for the core's own callers, such as quantize).
 
     ``snap`` maps the final centroids to the centres the final labels must be nearest to
-    (quantize's rounded palette); the centroids returned are not snapped.
+    (quantize's rounded palette); the centroids returned are not snapped.  The first ``pinned``
+    rows of ``init`` (an array then) never move: samples are assigned to them, only the others
+    are means.
     """
     w = np.ones(X.shape[0]) if weights is None else weights
     mean = (w @ X) / w.sum()
@@ -469,7 +472,7 @@ def run_lloyd(
         else:
             start = np.asarray(init, dtype=X.dtype)
         result = _run(engine, start, max_iter=max_iter, tol_abs=tol_abs, rtol=rtol, callback=callback,
-                      cancel=cancel, accelerate=accelerate, snap=snap)
+                      cancel=cancel, accelerate=accelerate, snap=snap, pinned=pinned)
         if best is None or result.inertia < best.inertia:
             best = result
         if result.stopped:
@@ -489,6 +492,7 @@ def _run(
     cancel: CancelToken | None,
     accelerate: bool,
     snap: Callable[[np.ndarray], np.ndarray] | None,
+    pinned: int = 0,
 ) -> KMeansResult:
     """The Lloyd loop.
 
@@ -510,7 +514,9 @@ def _run(
         small = X.shape[0] * centres.shape[0] <= _BRUTE_FORCE_SIZE
         n_changed = engine.assign_all(centres) if iteration == 1 or small else engine.assign(centres)
         new, sums = engine.update(centres)
-        new = new.astype(X.dtype)
+        new = new.astype(X.dtype)  # (a copy)
+        if pinned:
+            new[:pinned] = start[:pinned]
         inertia = sums.inertia_at(new)
         if relax > 1.0 and inertia > best:
             # The overshoot made things worse: go back to the last accepted means.

@@ -25,7 +25,7 @@ from kmeans.colortable import ColorTable, check_pixels
 from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_SEED, MAX_K
 from kmeans.errors import Cancelled, CancelToken
 from kmeans.init import init_centroids
-from kmeans.lloyd import IterationInfo, KMeansResult, run_lloyd
+from kmeans.lloyd import IterationInfo, KMeansResult, find_closest_centroids, run_lloyd
 from kmeans.metrics import Quality, color_quality
 from kmeans.wording import count
 
@@ -99,6 +99,7 @@ class Quantized:
     centroids: np.ndarray
     color_labels: np.ndarray
     notice: str | None = None
+    locked: np.ndarray | None = None  # (n,) bool: the entries given as fixed colours, kept exactly
 
     @property
     def shares(self) -> np.ndarray:
@@ -128,6 +129,7 @@ def quantize(
     callback: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     fine_on: ColorTable | None = None,
+    fixed: np.ndarray | None = None,
 ) -> Quantized:
     """Reduce an image to at most ``k`` colours by k-means.
 
@@ -146,6 +148,8 @@ def quantize(
     coarse : seed on colour histograms first; the final iterations always run on all colours.
     callback : called with a ``Progress`` after every iteration; returning False cancels.
     cancel : a token whose ``is_set()`` cancels after the current iteration.
+    fixed : (F, 3) uint8 colours the palette keeps exactly (counted in K): pixels are assigned to
+        them as to any entry, and only the other K - F centroids move.
     fine_on : for estimates: the colour table of a sample of the image's pixels.  The histogram
         stages still run on the whole image (cheap, and they decide where k-means settles); the
         last runs on the sample, and the result (labels, counts) is the sample's.
@@ -161,6 +165,13 @@ def quantize(
     rng = np.random.default_rng(seed)
     transparent_slot = 1 if table.n_transparent else 0
     k_colors = max(1, k - transparent_slot)
+    if fixed is not None:
+        fixed = np.unique(np.asarray(fixed, dtype=np.uint8).reshape(-1, 3), axis=0)
+        if len(fixed) > k_colors:
+            raise ValueError(f"{len(fixed)} fixed colours do not fit in a palette of {k}"
+                             + (" (one entry is the transparent one)" if transparent_slot else ""))
+        if len(fixed) == 0:
+            fixed = None
     if fine_on is not None and (fine_on.colors.shape[1] != table.colors.shape[1] or len(table.colors) <= k_colors):
         table, fine_on = fine_on, None  # (the whole image's histograms would not help: all on the sample)
         transparent_slot = 1 if table.n_transparent else 0
@@ -174,6 +185,14 @@ def quantize(
 
     X = table.coords(color_space)
     weights = table.counts.astype(np.float64)
+    pinned = 0
+    if fixed is not None:
+        if m + len(fixed) <= k_colors or len(fixed) == k_colors:  # every colour gets an entry, or none is free
+            return _with_fixed(table, k, fixed, color_space=color_space, started=started)
+        pinned = len(fixed)
+        fixed_colours = fixed if table.colors.shape[1] == 3 else \
+            np.concatenate([fixed, np.full((len(fixed), 1), 255, np.uint8)], 1)
+        fixed_coords = to_working(fixed_colours, color_space).astype(X.dtype)
     if m <= k_colors:
         notice = (f"The image has only {count(table.n_colors, 'distinct colour')}, so the palette has "
                   f"{count(table.n_colors, 'entry', 'entries')} instead of {k}.") if table.n_colors < k else None
@@ -187,10 +206,11 @@ def quantize(
         n_init = 6 if k_colors <= 32 else 1
 
     def run(samples: np.ndarray, w: np.ndarray, begin: str | np.ndarray, stage: str, stop_gain: float,
-            snap=None) -> KMeansResult:
+            snap=None, pinned: int = 0) -> KMeansResult:
         relay.begin(stage, max_iter)
         result = run_lloyd(samples, k_colors, weights=w, init=begin, rng=rng, max_iter=max_iter, tol=tol,
-                           rtol=stop_gain, callback=relay, cancel=cancel, accelerate=accelerate, snap=snap)
+                           rtol=stop_gain, callback=relay, cancel=cancel, accelerate=accelerate, snap=snap,
+                           pinned=pinned)
         if result.stopped:
             raise Cancelled("quantization cancelled")
         return result
@@ -215,15 +235,26 @@ def quantize(
     # The palette is the rounded centroids, and each colour's label is its nearest rounded entry:
     # the final assignment of the last stage is made to them directly.
     def rounded(centroids: np.ndarray) -> np.ndarray:
-        return to_working(from_working(centroids, color_space), color_space)
+        out = to_working(from_working(centroids, color_space), color_space)
+        if pinned:
+            out[:pinned] = fixed_coords  # (exactly the fixed colours, whatever the rounding)
+        return out
 
+    if pinned:
+        # The fixed colours take the places of the centroids nearest them (where an unlocked run
+        # was heading): the free ones start where it would have gone on.
+        begin = start if start is not None else init_centroids(X, k_colors, method=method, weights=weights,
+                                                                 seed=rng).astype(X.dtype)
+        start = np.concatenate([fixed_coords, _without_nearest(begin, fixed_coords)])
     if fine_on is not None:
         table, X, weights = fine_on, fine_on.coords(color_space), fine_on.counts.astype(np.float64)
         if len(X) <= k_colors:
             return _finish(table, table.colors, np.arange(len(X), dtype=np.int32), k=k, color_space=color_space,
                            centroids=X, started=started)
-    res = run(X, weights, method if start is None else start, "fine", rtol, snap=rounded)
+    res = run(X, weights, method if start is None else start, "fine", rtol, snap=rounded, pinned=pinned)
     palette = from_working(res.centroids, color_space)
+    if pinned:
+        palette[:pinned] = fixed_colours
     labels = res.labels
     unique = len(np.unique(palette, axis=0))
     if unique + transparent_slot < min(k, table.n_colors):
@@ -231,7 +262,16 @@ def quantize(
                   f"so it has {count(unique + transparent_slot, 'entry', 'entries')} instead of {k}.")
     return _finish(table, palette, labels, k=k, color_space=color_space, inertia=res.inertia, n_iter=relay.count,
                    coarse_iter=coarse_iter, converged=res.converged, centroids=res.centroids, started=started,
-                   notice=notice)
+                   notice=notice, keep=pinned)
+
+
+def _without_nearest(centroids: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """``centroids`` less, for each fixed colour in turn, the one nearest it."""
+    left = list(range(len(centroids)))
+    for point in fixed:
+        gaps = ((centroids[left] - point) ** 2).sum(axis=1)
+        left.pop(int(np.argmin(gaps)))
+    return centroids[left]
 
 
 def _level_bits(table: ColorTable, k: int) -> list[int]:
@@ -336,10 +376,16 @@ def _finish(
     coarse_iter: int = 0,
     converged: bool = True,
     notice: str | None = None,
+    keep: int = 0,
 ) -> Quantized:
-    """Order the palette (non-opaque entries first, then by share), add the transparent entry."""
+    """Order the palette (non-opaque entries first, then by share), add the transparent entry.
+    Unused entries are dropped, except the first ``keep`` (fixed colours: marked ``locked``)."""
     counts = np.bincount(color_labels, weights=table.counts, minlength=len(palette)).astype(np.int64)
     used = counts > 0
+    used[:keep] = True
+    locked = np.zeros(len(palette), bool)
+    locked[:keep] = True
+    locked = locked[used]
     palette, counts = palette[used], counts[used]
     remap = np.cumsum(used) - 1
     color_labels = remap[color_labels]
@@ -349,6 +395,7 @@ def _finish(
         if table.n_transparent:
             palette = np.concatenate([np.zeros((1, 4), np.uint8), palette])
             counts = np.concatenate([[table.n_transparent], counts])
+            locked = np.concatenate([[False], locked])
             color_labels = color_labels + 1
     opaque = palette[:, 3] == 255 if palette.shape[1] == 4 else np.ones(len(palette), bool)
     order = np.lexsort((-counts, opaque))
@@ -373,7 +420,55 @@ def _finish(
         centroids=np.asarray(centroids),
         color_labels=color_labels,
         notice=notice,
+        locked=locked[order] if keep else None,
     )
+
+
+def _with_fixed(table: ColorTable, k: int, fixed: np.ndarray, *, color_space: str, started: float) -> Quantized:
+    """No centroid is free to move: the fixed colours, and every colour of the image besides when
+    they all fit, each pixel on its nearest entry."""
+    k_colors = max(1, k - (1 if table.n_transparent else 0))
+    channels = table.colors.shape[1]
+    entries = fixed if channels == 3 else np.concatenate([fixed, np.full((len(fixed), 1), 255, np.uint8)], 1)
+    if len(table.colors) + len(fixed) <= k_colors:
+        entries = np.concatenate([entries, table.colors])
+    coords = to_working(entries, color_space).astype(np.float32)
+    labels = find_closest_centroids(table.coords(color_space), coords)
+    return _finish(table, entries, labels, k=k, color_space=color_space, centroids=coords, started=started,
+                   keep=len(fixed))
+
+
+def map_to_palette(image: np.ndarray | ColorTable, palette: np.ndarray, *, color_space: str = DEFAULT_COLOR_SPACE,
+                   dither: bool = False, pixels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's nearest entry of ``palette`` ((n, 3) uint8, kept in its order: indices mean
+    the same in every image mapped to it), measured in ``color_space``; Floyd-Steinberg with
+    ``dither`` (``pixels`` needed then when ``image`` is a table).  Returns (palette, labels): the
+    palette gains a last, transparent entry when the image has fully transparent pixels."""
+    table = image if isinstance(image, ColorTable) else ColorTable.from_pixels(image)
+    palette = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
+    channels = table.colors.shape[1]
+    entries = palette if channels == 3 else np.concatenate([palette, np.full((len(palette), 1), 255, np.uint8)], 1)
+    color_labels = find_closest_centroids(table.coords(color_space), to_working(entries, color_space))
+    out = palette
+    if table.has_alpha:
+        out = np.concatenate([palette, np.full((len(palette), 1), 255, np.uint8)], 1)
+        if table.n_transparent:
+            out = np.concatenate([out, np.zeros((1, 4), np.uint8)])
+    labels = table.labels_for(color_labels, transparent_label=len(out) - 1)
+    if dither:
+        source = pixels if pixels is not None else (image if not isinstance(image, ColorTable) else None)
+        if source is None:
+            raise ValueError("dithering needs the pixels")
+        from PIL import Image
+
+        target = Image.new("P", (1, 1))
+        target.putpalette(np.ascontiguousarray(palette).tobytes())
+        rgb = Image.fromarray(np.ascontiguousarray(check_pixels(source)[..., :3]), mode="RGB")
+        diffused = np.asarray(rgb.quantize(palette=target, dither=Image.Dither.FLOYDSTEINBERG)).astype(np.uint8)
+        if table.n_transparent:
+            diffused[labels == len(out) - 1] = len(out) - 1
+        labels = diffused
+    return out, labels
 
 
 def dither(pixels: np.ndarray, result: Quantized) -> np.ndarray:

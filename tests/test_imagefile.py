@@ -224,11 +224,11 @@ def test_missing_folder_is_reported(tmp_path):
 
 def test_palette_files(tmp_path):
     palette = np.array([[255, 0, 0], [0, 128, 255]], np.uint8)
-    gpl = format_palette(palette, "gpl", "test")
+    gpl = format_palette(palette, "gpl", "test").decode()
     assert gpl.splitlines()[:4] == ["GIMP Palette", "Name: test", "Columns: 8", "#"]
     assert gpl.splitlines()[4] == "255   0   0\t#ff0000"
-    assert format_palette(palette, "hex") == "#ff0000\n#0080ff\n"
-    assert format_palette(np.array([[1, 2, 3, 4]], np.uint8), "hex") == "#01020304\n"
+    assert format_palette(palette, "hex") == b"#ff0000\n#0080ff\n"
+    assert format_palette(np.array([[1, 2, 3, 4]], np.uint8), "hex") == b"#01020304\n"
     save_palette(tmp_path / "p.gpl", palette)
     save_palette(tmp_path / "p.txt", palette)
     assert (tmp_path / "p.gpl").read_text().startswith("GIMP Palette")

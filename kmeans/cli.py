@@ -110,7 +110,21 @@ def build_parser(cls: type[argparse.ArgumentParser] = argparse.ArgumentParser) -
                         help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument("--max-iter", type=int, default=DEFAULT_MAX_ITER, metavar="N",
                         help=f"iteration limit per stage (default {DEFAULT_MAX_ITER})")
-    parser.add_argument("--palette-out", metavar="FILE", help="also save the palette (.gpl for GIMP, else hex list)")
+    parser.add_argument("--palette-out", metavar="FILE",
+                        help="also save the palette (.gpl GIMP, .pal JASC, .act Adobe, else a hex list; with "
+                        "--shared-palette, the one palette of all the inputs)")
+    fixed = parser.add_mutually_exclusive_group()
+    fixed.add_argument("--fixed", metavar="COLOURS",
+                       help='colours the palette keeps exactly, counted in K: "#ff0000,#ffffff"')
+    fixed.add_argument("--fixed-from", metavar="FILE", help="the colours of a palette file, kept exactly")
+    fixed.add_argument("--palette-in", metavar="FILE",
+                       help="use this palette (its colours, in its order) instead of k-means: each pixel gets the "
+                       "nearest; with --extra N, N more colours are found by k-means around them")
+    parser.add_argument("--extra", type=int, default=0, metavar="N",
+                        help="with --palette-in: this many free colours besides the file's (default 0)")
+    parser.add_argument("--shared-palette", action="store_true",
+                        help="one palette for all the inputs (k-means on all their colours), each file mapped to it "
+                        "in the same order, so an index is the same colour in every file")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, metavar="N",
                         help=f"refuse larger images (default {DEFAULT_MAX_PIXELS:,}; 0 for no limit)")
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
@@ -130,8 +144,15 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
     args = parse(parser, argv)
     report = _Report(out, err, quiet=args.quiet, verbose=args.verbose)
     sources = _expand(args.inputs, args.recursive, report)
-    if len(sources) + report.failed > 1 and (args.output or args.palette_out):
-        parser.error("-o and --palette-out take a single input file")
+    if len(sources) + report.failed > 1 and (args.output or (args.palette_out and not args.shared_palette)):
+        parser.error("-o and --palette-out take a single input file (--palette-out also goes with --shared-palette)")
+    try:
+        _read_palettes(args, parser)
+        if args.shared_palette:
+            _share_palette(sources, args, report)
+    except KMeansImageError as error:
+        report.failure(error)
+        return 1
     if args.out_dir:
         try:
             Path(args.out_dir).mkdir(parents=True, exist_ok=True)
@@ -155,6 +176,7 @@ def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.N
     """The arguments, checked beyond what argparse checks (``parser.error`` on bad usage)."""
     args = parser.parse_args(argv)
     args.target = _target(args, parser)
+    k_given = args.k is not None
     if args.k is None:
         args.k = DEFAULT_K
     if not 1 <= args.k <= MAX_K:
@@ -174,10 +196,82 @@ def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.N
                          f"{{{','.join(FORMATS)}}}")
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if (args.fixed or args.fixed_from or args.palette_in or args.shared_palette) and args.target is not None:
+        parser.error("--fixed, --fixed-from, --palette-in and --shared-palette go with -k, not with a target")
+    if args.palette_in and k_given:
+        parser.error("--palette-in sets K (its colours, plus --extra); leave out -k")
+    if args.extra and not args.palette_in:
+        parser.error("--extra goes with --palette-in")
+    if not 0 <= args.extra <= MAX_K:
+        parser.error(f"--extra must be between 0 and {MAX_K}")
+    args.fixed_colours = args.palette_colours = args.shared_colours = None
+    if args.fixed:
+        from kmeans.palettefile import PaletteFileError, parse_hex
+
+        try:
+            args.fixed_colours = [parse_hex(c, "--fixed") for c in re.split(r"[,\s]+", args.fixed.strip()) if c]
+        except PaletteFileError as error:
+            parser.error(str(error))
     problem = name_problem(args.name)
     if problem:
         parser.error(f"--name {args.name}: {problem}")
     return args
+
+
+def _read_palettes(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Load --fixed-from and --palette-in, and check the colours fit in K (usage errors say so)."""
+    import numpy as np
+
+    from kmeans.palettefile import load_palette
+
+    if args.fixed_from:
+        args.fixed_colours = load_palette(args.fixed_from)
+    if args.palette_in:
+        args.palette_colours = load_palette(args.palette_in)
+        args.k = len(args.palette_colours) + args.extra
+        if args.k > MAX_K:
+            parser.error(f"{display_name(args.palette_in)} has {len(args.palette_colours)} colours; with --extra "
+                         f"{args.extra} that makes {args.k}, over {MAX_K}")
+        if args.extra:
+            args.fixed_colours = args.palette_colours
+    if args.fixed_colours is not None:
+        args.fixed_colours = np.asarray(args.fixed_colours, np.uint8).reshape(-1, 3)
+        distinct = len(np.unique(args.fixed_colours, axis=0))
+        if distinct > args.k:
+            parser.error(f"{distinct} fixed colours do not fit in a palette of {args.k} (-k)")
+
+
+def _share_palette(sources: list[Path], args: argparse.Namespace, report: _Report) -> None:
+    """One palette fitted to the colours of every input (as its format shows them); the files are
+    then mapped to it.  Saved to --palette-out when asked."""
+    from kmeans.colortable import ColorTable
+    from kmeans.imagefile import load
+    from kmeans.palettefile import save_palette
+    from kmeans.quantization import quantize
+    from kmeans.transparency import shown, support_of
+
+    parts = []
+    for source in sources:
+        try:
+            image = load(source, max_pixels=args.max_pixels or None)
+        except KMeansImageError:
+            continue  # (its own line comes when its turn comes)
+        _, fmt = output_path(source, args)
+        parts.append(ColorTable.union([ColorTable.from_pixels(shown(image.pixels, support_of(fmt, image.pixels),
+                                                                    args.matte))]))
+    if not parts:
+        return
+    if args.palette_colours is not None and not args.extra:
+        palette = args.palette_colours
+        locked = None
+    else:
+        result = quantize(ColorTable.union(parts), args.k, color_space=args.color_space, init=args.init,
+                          seed=args.seed, max_iter=args.max_iter, fixed=args.fixed_colours)
+        keep = (result.palette[:, 3] > 0) if result.palette.shape[1] == 4 else slice(None)  # (not the transparent one)
+        palette, locked = result.palette[keep], None if result.locked is None else result.locked[keep]
+    args.shared_colours = palette
+    if args.palette_out:
+        save_palette(args.palette_out, palette, force=args.force, locked=locked)
 
 
 def name_problem(pattern: str) -> str | None:
@@ -416,13 +510,20 @@ class _Runs:
 
     def result(self, k: int) -> tuple[Quantized, np.ndarray]:
         """k-means at ``k`` and the labels the file gets (dithered or not)."""
-        from kmeans.quantization import dither, quantize
+        from kmeans.quantization import dither, in_order, map_to_palette, quantize
 
         if k not in self._made:
             a = self.args
+            given = a.shared_colours if a.shared_colours is not None else \
+                a.palette_colours if a.palette_colours is not None and not a.extra else None
             try:
-                result = quantize(self.table, k, color_space=a.color_space, init=a.init, seed=a.seed,
-                                  max_iter=a.max_iter, callback=self.progress)
+                if given is not None:
+                    result = map_to_palette(self.table, given, color_space=a.color_space)
+                else:
+                    result = quantize(self.table, k, color_space=a.color_space, init=a.init, seed=a.seed,
+                                      max_iter=a.max_iter, callback=self.progress, fixed=a.fixed_colours)
+                    if a.palette_colours is not None:  # (--extra: the file's colours first, in its order)
+                        result = in_order(result, a.palette_colours)
             except Cancelled:  # pragma: no cover - the command line never cancels
                 raise KMeansImageError(f"{self.image.name}: cancelled") from None
             self._made[k] = (result, dither(self.pixels, result) if a.dither else result.labels)
@@ -496,9 +597,9 @@ def _compress_one(source: Path, args: argparse.Namespace, err: TextIO | None) ->
                           f"{len(data):,} B, not smaller than the input's {image.file_size:,} B", k=k,
                           bytes_in=image.file_size, bytes_out=len(data))
     write_atomic(target, data, force=args.force)
-    if args.palette_out:
+    if args.palette_out and not args.shared_palette:
         try:
-            save_palette(args.palette_out, result.palette, force=args.force)
+            save_palette(args.palette_out, result.palette, force=args.force, locked=result.locked)
         except KMeansImageError as error:
             hint = " (use --force to overwrite it)" if isinstance(error, OutputExistsError) else ""
             raise KMeansImageError(f"{display_name(target)} was written, but not the palette: {error}{hint}",

@@ -59,6 +59,26 @@ class ColorTable:
         return cls((h, w), unpack_rgb(unique), counts, has_alpha, n_transparent, keys, None, transparent)
 
     @classmethod
+    def union(cls, tables: list[ColorTable]) -> ColorTable:
+        """One table of every colour of ``tables`` with their counts summed, as if the images were
+        one (for one palette fitted to many images); its pixels are its colours, one each."""
+        wide = any(t.colors.shape[1] == 4 for t in tables)
+        colours = [t.colors if not wide or t.colors.shape[1] == 4 else
+                   np.concatenate([t.colors, np.full((len(t.colors), 1), 255, np.uint8)], 1) for t in tables]
+        keys = np.concatenate([np.ascontiguousarray(c).view(np.uint32).ravel() if wide else pack_rgb(c)
+                               for c in colours])
+        unique, inverse = np.unique(keys, return_inverse=True)
+        counts = np.bincount(inverse.ravel(), weights=np.concatenate([t.counts for t in tables]),
+                             minlength=len(unique)).astype(np.int64)
+        n_transparent = sum(t.n_transparent for t in tables)
+        has_alpha = any(t.has_alpha for t in tables)
+        if wide:
+            merged = np.ascontiguousarray(unique.astype(np.uint32).view(np.uint8).reshape(-1, 4))
+            return cls((1, len(unique)), merged, counts, True, n_transparent, None,
+                       np.arange(len(unique), dtype=np.int32), None)
+        return cls((1, len(unique)), unpack_rgb(unique), counts, has_alpha, n_transparent, unique, None, None)
+
+    @classmethod
     def _from_rgba(
         cls, flat: np.ndarray, shape: tuple[int, int], n_transparent: int, transparent: np.ndarray | None
     ) -> ColorTable:

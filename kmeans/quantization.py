@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -438,37 +438,58 @@ def _with_fixed(table: ColorTable, k: int, fixed: np.ndarray, *, color_space: st
                    keep=len(fixed))
 
 
-def map_to_palette(image: np.ndarray | ColorTable, palette: np.ndarray, *, color_space: str = DEFAULT_COLOR_SPACE,
-                   dither: bool = False, pixels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Each pixel's nearest entry of ``palette`` ((n, 3) uint8, kept in its order: indices mean
-    the same in every image mapped to it), measured in ``color_space``; Floyd-Steinberg with
-    ``dither`` (``pixels`` needed then when ``image`` is a table).  Returns (palette, labels): the
-    palette gains a last, transparent entry when the image has fully transparent pixels."""
+def map_to_palette(image: np.ndarray | ColorTable, palette: np.ndarray, *,
+                   color_space: str = DEFAULT_COLOR_SPACE) -> Quantized:
+    """Each colour on its nearest entry of ``palette`` ((n, 3) uint8), measured in ``color_space``
+    (no k-means).  The result's palette is ``palette`` in its order, unused entries too, so an
+    index means the same colour in every image mapped to it; a last, transparent entry is added
+    when the image has fully transparent pixels.  ``dither`` works on the result as on any."""
+    started = time.perf_counter()
     table = image if isinstance(image, ColorTable) else ColorTable.from_pixels(image)
-    palette = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
-    channels = table.colors.shape[1]
-    entries = palette if channels == 3 else np.concatenate([palette, np.full((len(palette), 1), 255, np.uint8)], 1)
-    color_labels = find_closest_centroids(table.coords(color_space), to_working(entries, color_space))
-    out = palette
-    if table.has_alpha:
-        out = np.concatenate([palette, np.full((len(palette), 1), 255, np.uint8)], 1)
-        if table.n_transparent:
-            out = np.concatenate([out, np.zeros((1, 4), np.uint8)])
-    labels = table.labels_for(color_labels, transparent_label=len(out) - 1)
-    if dither:
-        source = pixels if pixels is not None else (image if not isinstance(image, ColorTable) else None)
-        if source is None:
-            raise ValueError("dithering needs the pixels")
-        from PIL import Image
+    palette = np.asarray(palette, dtype=np.uint8)
+    if palette.ndim != 2 or palette.shape[1] not in (3, 4) or not 1 <= len(palette) <= MAX_K - (
+            1 if table.n_transparent else 0):
+        raise ValueError(f"a palette of {len(palette)} colours cannot be used here")
+    wide = max(palette.shape[1], table.colors.shape[1])
+    entries, colours = _channels(palette, wide), _channels(table.colors, wide)
+    coords = to_working(entries, color_space).astype(np.float32)
+    here = table.coords(color_space) if colours is table.colors else to_working(colours, color_space)
+    color_labels = find_closest_centroids(here, coords) if len(table.colors) else np.zeros(0, np.int32)
+    out = entries
+    if table.has_alpha and out.shape[1] == 3:
+        out = np.concatenate([out, np.full((len(out), 1), 255, np.uint8)], 1)
+    if table.n_transparent:
+        out = np.concatenate([out, np.zeros((1, 4), np.uint8)])
+    counts = np.bincount(color_labels, weights=table.counts, minlength=len(out)).astype(np.int64)
+    if table.n_transparent:
+        counts[-1] = table.n_transparent
+    return Quantized(palette=out, labels=table.labels_for(color_labels, transparent_label=len(out) - 1),
+                     counts=counts, k=len(out), color_space=color_space, inertia=0.0, n_iter=0, coarse_iter=0,
+                     converged=True, distinct_colors=table.n_colors, seconds=time.perf_counter() - started,
+                     centroids=coords, color_labels=color_labels.astype(np.int32),
+                     locked=np.arange(len(out)) < len(palette))
 
-        target = Image.new("P", (1, 1))
-        target.putpalette(np.ascontiguousarray(palette).tobytes())
-        rgb = Image.fromarray(np.ascontiguousarray(check_pixels(source)[..., :3]), mode="RGB")
-        diffused = np.asarray(rgb.quantize(palette=target, dither=Image.Dither.FLOYDSTEINBERG)).astype(np.uint8)
-        if table.n_transparent:
-            diffused[labels == len(out) - 1] = len(out) - 1
-        labels = diffused
-    return out, labels
+
+def _channels(colours: np.ndarray, n: int) -> np.ndarray:
+    """``colours`` with ``n`` channels (an opaque alpha added when needed)."""
+    if colours.shape[1] >= n:
+        return colours
+    return np.concatenate([colours, np.full((len(colours), 1), 255, np.uint8)], axis=1)
+
+
+def in_order(result: Quantized, first: np.ndarray) -> Quantized:
+    """``result`` with its palette reordered: the colours of ``first`` ((F, 3), all in it) first, in
+    that order, then the rest as they were (labels follow)."""
+    palette = result.palette
+    head = [int(np.flatnonzero((palette[:, :3] == colour).all(axis=1) & (palette.shape[1] == 3
+                                                                          or palette[:, 3] == 255))[0])
+            for colour in np.asarray(first, np.uint8).reshape(-1, 3)]
+    order = np.array(head + [i for i in range(len(palette)) if i not in set(head)])
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return replace(result, palette=palette[order], counts=result.counts[order], labels=rank[result.labels].astype(
+        np.uint8), color_labels=rank[result.color_labels], locked=None if result.locked is None else result.locked[
+        order])
 
 
 def dither(pixels: np.ndarray, result: Quantized) -> np.ndarray:

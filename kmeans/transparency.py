@@ -102,8 +102,9 @@ def file_quality(original: np.ndarray, table: ColorTable, palette: np.ndarray, c
     file_palette = seen(palette, support, matte)
     on_colours = labels is None and not _changed_beyond_reference(original, support)
     if not on_colours:
-        if labels is None:
-            labels = table.labels_for(color_labels)
+        if labels is None:  # (the transparent entry is first in a k-means palette, last in a given one)
+            clear = np.flatnonzero(palette[:, 3] == 0) if palette.shape[1] == 4 else ()
+            labels = table.labels_for(color_labels, transparent_label=int(clear[0]) if len(clear) else 0)
         return quality(reference_pixels, file_palette[labels])
     channels = reference_pixels.shape[-1]
     colours = table.colors

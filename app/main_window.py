@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QTabWidget,
+    QWidget,
+)
 
 from app.batch_view import BatchView, batch_files
 from app.image.export_dialog import ExportDialog
@@ -24,8 +33,9 @@ from app.lazy_tab import LazyTab
 from app.sample import sample_image
 from app.settings import EXPORT_FOLDER, OPEN_FOLDER, Remembered, writable_folder
 from kmeans import __version__
-from kmeans.errors import describe
-from kmeans.palettefile import save_palette
+from kmeans.defaults import MAX_K
+from kmeans.errors import KMeansImageError, describe
+from kmeans.palettefile import load_palette, save_palette
 from kmeans.wording import APP_NAME, display_name, size_change
 
 if TYPE_CHECKING:
@@ -37,6 +47,9 @@ IMAGE_FILTER = (
     "Images (*.png *.jpg *.jpeg *.gif *.bmp *.webp *.tif *.tiff *.tga *.ppm *.pgm *.pbm *.ico);;All files (*)"
 )
 
+
+PALETTE_FILTER = ("Palettes (*.gpl *.pal *.act *.txt *.hex);;GIMP palette (*.gpl);;JASC palette (*.pal);;"
+                  "Adobe colour table (*.act);;Hex list (*.txt *.hex);;All files (*)")
 
 BYTES_PER_PIXEL = 20  # peak memory per pixel while opening and quantizing (measured: 18 at 40 MP)
 
@@ -168,6 +181,8 @@ class MainWindow(QMainWindow):
         self.action_compress_many = self._action("actionCompressMany", "Compress &Many…", self.choose_many,
                                                  ["Ctrl+Shift+O"], "Compress many files (or a folder) with these "
                                                  "settings")
+        self.action_use_palette = self._action("actionUsePalette", "&Use Palette…", self.choose_palette, [],
+                                               "Map the image to the colours of a palette file (.gpl, .pal, .act, hex)")
         self.action_quit = self._action("actionQuit", "&Quit", self.close, ["Ctrl+Q"], "Quit")
         self.action_quit.setMenuRole(QAction.MenuRole.QuitRole)
         self.action_zoom_in = self._action("actionZoomIn", "Zoom &In", canvas.zoom_in, ["Ctrl+=", "Ctrl++"])
@@ -192,6 +207,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.action_export)
         file_menu.addAction(self.action_export_palette)
+        file_menu.addAction(self.action_use_palette)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
         view_menu = bar.addMenu("&View")
@@ -366,10 +382,35 @@ class MainWindow(QMainWindow):
         if note:
             self.statusBar().showMessage(note, 10000)
         suggestion = str(Path(folder) / f"{stem}-k{len(outcome.palette)}.gpl")
-        path, _ = QFileDialog.getSaveFileName(self, "Export palette", suggestion,
-                                              "GIMP palette (*.gpl);;Hex list (*.txt)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export palette", suggestion, PALETTE_FILTER)
         if path:
             self.save_palette_to(path)
+
+    @Slot()
+    def choose_palette(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Use palette", self.start_folder(OPEN_FOLDER), PALETTE_FILTER)
+        if not path:
+            return
+        extra, ok = QInputDialog.getInt(self, "Use palette", "Free colours besides the palette's (0: only its "
+                                        "colours, in its order):", 0, 0, MAX_K - 1)
+        if ok:
+            self.use_palette(path, extra)
+
+    def use_palette(self, path: str, extra: int = 0) -> bool:
+        """Lock the colours of a palette file (kept first, in its order) with ``extra`` free colours
+        besides; False (and the message bar says why) when the file cannot be used."""
+        try:
+            colours = load_palette(path)
+            if len(colours) + extra > MAX_K:
+                raise KMeansImageError(f"{display_name(path)} has {len(colours)} colours; with {extra} more that "
+                                       f"makes {len(colours) + extra}, over {MAX_K}")
+        except KMeansImageError as error:
+            self.image_tab.message_bar.show_message(f"Palette not used: {error}", error=True, details=error.details)
+            return False
+        self.image_tab.lock_colours([tuple(c) for c in colours.tolist()], in_order=True, extra=extra)
+        self.statusBar().showMessage(f"Using {display_name(path)}: {len(colours)} colours"
+                                     + (f" and {extra} free" if extra else ""), 10000)
+        return True
 
     def save_palette_to(self, path: str) -> None:
         """Write the palette (tiny, so on the GUI thread); the file dialog confirmed overwriting."""
@@ -377,7 +418,7 @@ class MainWindow(QMainWindow):
         if outcome is None:
             return
         try:
-            save_palette(path, outcome.palette, force=True)
+            save_palette(path, outcome.palette, force=True, locked=outcome.result.locked)
         except Exception as error:  # this action's error boundary: one plain sentence, never a traceback
             plain = describe(error)
             self.image_tab.message_bar.show_message(f"Not saved: {plain}", error=True, details=plain.details)

@@ -55,6 +55,7 @@ class ImageCanvas(QWidget):
     """Zoomable, pannable before/after view of an image and its quantized version."""
 
     zoom_changed = Signal(float)
+    picked = Signal(int, int)  # the eyedropper: an image pixel (x, y) was clicked
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -319,9 +320,24 @@ class ImageCanvas(QWidget):
     def _near_handle(self, x: float) -> bool:
         return self._result is not None and abs(x - self._split_x()) <= HANDLE_GRAB
 
+    @property
+    def picking(self) -> bool:
+        """The eyedropper is on: a click picks a pixel instead of dragging."""
+        return getattr(self, "_picking", False)
+
+    def set_picking(self, on: bool) -> None:
+        self._picking = on
+        self.setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.ArrowCursor)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton or self._original is None:
             return super().mousePressEvent(event)
+        if self.picking:
+            point = self._to_image(event.position())
+            x, y = int(point.x()), int(point.y())
+            if 0 <= x < self._original.width and 0 <= y < self._original.height:
+                self.picked.emit(x, y)
+            return None
         self._drag = "split" if self._near_handle(event.position().x()) else "pan"
         self._drag_from = event.position()
         self.setCursor(Qt.CursorShape.SplitHCursor if self._drag == "split" else Qt.CursorShape.ClosedHandCursor)

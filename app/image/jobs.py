@@ -36,7 +36,7 @@ from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_ITER,
 from kmeans.imagefile import LoadedImage, encode, load
 from kmeans.lloyd import find_closest_centroids
 from kmeans.metrics import Quality, bits_per_pixel
-from kmeans.quantization import Progress, Quantized, dither, quantize
+from kmeans.quantization import Progress, Quantized, dither, in_order, quantize
 from kmeans.transparency import DEFAULT_MATTE, Matte, file_quality, shown, support_of
 
 FRAME_INTERVAL = 0.4  # seconds between live frames of the image while k-means runs (each costs a pass)
@@ -113,6 +113,8 @@ class Params:
     dither: bool = False
     alpha: str = "partial"
     matte: Matte = DEFAULT_MATTE
+    fixed: tuple[tuple[int, int, int], ...] = ()  # locked colours, kept exactly
+    in_order: bool = False  # the fixed colours are a palette file's: they come first, in its order
 
     def same_kmeans(self, other: Params | None) -> bool:
         """Whether ``other`` needs the same k-means run (only dithering, or an unused matte, differs)."""
@@ -126,7 +128,8 @@ class Params:
         return None if self.alpha == "partial" else tuple(self.matte)
 
     def _kmeans_key(self) -> tuple:
-        return (self.k, self.color_space, self.init, self.seed, self.alpha, self._matte_used())
+        return (self.k, self.color_space, self.init, self.seed, self.alpha, self._matte_used(), self.fixed,
+                self.in_order)
 
 
 @dataclass(frozen=True)
@@ -237,14 +240,23 @@ def run_quantize(opened: OpenedImage, params: Params, token: Token | None, previ
             def callback(progress: Progress) -> None:
                 token.report(IterationUpdate(progress, frames.next(progress)))
 
-        result = quantize(view.table, params.k, color_space=params.color_space, init=params.init,
-                          seed=params.seed, callback=callback, cancel=token)
+        result = _quantize(view.table, params, params.k, callback=callback, cancel=token)
     _check(token)
     labels = dither(view.pixels, result) if params.dither else result.labels
     _check(token)
     # Only the downscaled copy the view shows at first; the full-size image comes from ``measure``.
     return Outcome(params, result, labels, quick_preview(result.palette, labels), time.perf_counter() - started,
                    view)
+
+
+def _quantize(table: ColorTable, params: Params, k: int, **options) -> Quantized:
+    """``quantize`` with the params' settings and locked colours (K at least their number)."""
+    fixed = np.array(params.fixed, np.uint8).reshape(-1, 3) if params.fixed else None
+    if fixed is not None:
+        k = max(k, len(fixed) + (1 if table.n_transparent else 0))
+    result = quantize(table, k, color_space=params.color_space, init=params.init, seed=params.seed, fixed=fixed,
+                      **options)
+    return in_order(result, fixed) if fixed is not None and params.in_order else result
 
 
 def _check(token: Token | None) -> None:
@@ -258,8 +270,7 @@ PREVIEW_RTOL = 1e-2  # a drag preview stops when an iteration gains less than 1%
 def preview_quantize(opened: OpenedImage, params: Params, token: Token) -> Preview:
     """k-means on the small live copy only (a tenth of a second or so on any image), for dragging."""
     live_table = opened.view(params.alpha, params.matte).live_table
-    result = quantize(live_table, params.k, color_space=params.color_space, init=params.init,
-                      seed=params.seed, n_init=1, rtol=PREVIEW_RTOL, cancel=token)
+    result = _quantize(live_table, params, params.k, n_init=1, rtol=PREVIEW_RTOL, cancel=token)
     return Preview(params, result.palette, result.shares, palette_qimage(result.palette, result.labels))
 
 
@@ -381,8 +392,7 @@ def choose_k(opened: OpenedImage, params: Params, fmt: str, target: Target, toke
     made: dict[int, tuple[Quantized, np.ndarray]] = {}
 
     def evaluate(k: int) -> Point:
-        result = quantize(view.table, k, color_space=params.color_space, init=params.init, seed=params.seed,
-                          cancel=token)
+        result = _quantize(view.table, params, k, cancel=token)
         _check(token)
         labels = dither(view.pixels, result) if params.dither else result.labels
         made[k] = (result, labels)

@@ -22,12 +22,14 @@ class PaletteView(QListWidget):
     """Swatches of the current palette; emits ``entry_selected(index or -1)``."""
 
     entry_selected = Signal(int)
+    lock_toggled = Signal(object)  # (r, g, b): lock it if it is not, else unlock it
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("paletteView")
         self.setAccessibleName("Palette")
-        self.setToolTip("The palette, largest share first. Click a colour to highlight its pixels; Ctrl+C copies it.")
+        self.setToolTip("The palette, largest share first. Click a colour to highlight its pixels; Ctrl+C copies it; "
+                        "L (or the context menu) locks it, so every run keeps it exactly.")
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setFlow(QListView.Flow.LeftToRight)
         self.setWrapping(True)
@@ -45,12 +47,29 @@ class PaletteView(QListWidget):
         self._copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self._copy.triggered.connect(self.copy_selected)
         self.addAction(self._copy)
+        self._lock = QAction("Lock colour (kept through every run)", self)
+        self._lock.setShortcut(QKeySequence("L"))
+        self._lock.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self._lock.triggered.connect(self.toggle_lock)
+        self.addAction(self._lock)
+        self._locked: set[tuple[int, int, int]] = set()
         self.itemClicked.connect(self._clicked)
         self._selected = -1
         self._palette = np.zeros((0, 3), np.uint8)
 
     def sizeHint(self) -> QSize:
         return QSize(340, 240)
+
+    def set_locked(self, colours: set[tuple[int, int, int]]) -> None:
+        """The colours shown with a lock (the tab's locked colours)."""
+        self._locked = set(colours)
+
+    def toggle_lock(self) -> None:
+        """Lock the selected swatch's colour, or unlock it."""
+        item = self.currentItem()
+        if item is not None:
+            entry = self._palette[int(item.data(ENTRY_ROLE))]
+            self.lock_toggled.emit(tuple(int(v) for v in entry[:3]))
 
     def show_palette(self, palette: np.ndarray, shares: np.ndarray) -> None:
         """Show ``palette`` (n, 3|4) uint8 with ``shares`` (n,) of the pixels, largest first."""
@@ -92,8 +111,9 @@ class PaletteView(QListWidget):
         item.setData(ENTRY_ROLE, index)
         item.setData(HEX_ROLE, hex_color(entry))
         percent = f"{share * 100:.1f}%" if share >= 0.001 else "<0.1%"
-        item.setText(f"{code}\n{percent}")
-        item.setToolTip(f"{code}: {share * 100:.2f}% of the pixels")
+        locked = not transparent and (int(entry[0]), int(entry[1]), int(entry[2])) in self._locked
+        item.setText(f"{code}\n{percent}" + (" · locked" if locked else ""))
+        item.setToolTip(f"{code}: {share * 100:.2f}% of the pixels" + (" (locked: kept exactly)" if locked else ""))
         item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Colour {code}, {percent} of the pixels")
 
     def _clicked(self, item: QListWidgetItem) -> None:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSizePolicy,
     QTabWidget,
     QVBoxLayout,
@@ -60,7 +61,7 @@ from app.image.stats_panel import StatsPanel
 from app.qimage import PREVIEW_SIDE, shade_qimage
 from app.worker import Worker
 from kmeans.autok import CURVE_KS
-from kmeans.defaults import DEFAULT_MAX_PIXELS, FORMATS
+from kmeans.defaults import DEFAULT_MAX_PIXELS, FORMATS, MAX_K
 from kmeans.errors import ImageTooLargeError, KMeansImageError, OutputExistsError
 from kmeans.metrics import Quality
 from kmeans.palettefile import hex_color
@@ -106,6 +107,8 @@ class ImageTab(QWidget):
         self.sizer = Worker("formatSizeWorker", self)
         self.curver = Worker("curveWorker", self)
         self._curve_key: tuple | None = None  # what the points on the K curve were estimated for
+        self._locked: list[tuple[int, int, int]] = []  # colours every run keeps exactly, until unlocked
+        self._in_order = False  # they are a palette file's, kept first and in its order
         self._opened: OpenedImage | None = None
         self._outcome: Outcome | None = None
         self._measurement: Measurement | None = None
@@ -145,6 +148,8 @@ class ImageTab(QWidget):
         self.controls.cancel_button.clicked.connect(self.cancel)
         self.palette_view = PaletteView()
         self.palette_view.entry_selected.connect(self._highlight)
+        self.palette_view.lock_toggled.connect(self.toggle_lock)
+        self.canvas.picked.connect(self._picked)
         self.stats = StatsPanel()
         self.stats.format_changed.connect(self._format_changed)
         self.stats.matte_changed.connect(self._format_changed)
@@ -168,10 +173,28 @@ class ImageTab(QWidget):
         measure_row.addWidget(self.curve_measure, 1)
         curve_layout.addLayout(measure_row)
         curve_layout.addWidget(self.k_curve, 1)
+        self.pick_button = QPushButton("Pick a colour")
+        self.pick_button.setObjectName("eyedropper")
+        self.pick_button.setCheckable(True)
+        self.pick_button.setAccessibleName("Eyedropper")
+        self.pick_button.setToolTip("Click a pixel of the image to lock its colour (I)")
+        self.pick_button.setShortcut("I")
+        self.pick_button.toggled.connect(self.canvas.set_picking)
+        self.unlock_button = QPushButton("Unlock all")
+        self.unlock_button.setObjectName("unlockAll")
+        self.unlock_button.setAccessibleName("Unlock every colour")
+        self.unlock_button.setToolTip("Let k-means move every colour again")
+        self.unlock_button.clicked.connect(self.clear_locks)
+        self.unlock_button.setEnabled(False)
+        lock_row = QHBoxLayout()
+        lock_row.addWidget(self.pick_button)
+        lock_row.addWidget(self.unlock_button)
+        lock_row.addStretch(1)
         palette_page = QWidget()
         palette_layout = QVBoxLayout(palette_page)
         palette_layout.setContentsMargins(6, 6, 6, 6)
         palette_layout.addWidget(self.palette_view)
+        palette_layout.addLayout(lock_row)
         self.side_tabs = QTabWidget()
         self.side_tabs.setObjectName("sideTabs")
         self.side_tabs.addTab(palette_page, "Palette")
@@ -221,7 +244,8 @@ class ImageTab(QWidget):
         """The controls' settings, with the transparency the chosen format keeps of this image."""
         pixels = self._opened.pixels if self._opened is not None else None
         alpha = support_of(self.stats.fmt, pixels) if pixels is not None else "partial"
-        return replace(self.controls.params(), alpha=alpha, matte=self.stats.matte)
+        return replace(self.controls.params(), alpha=alpha, matte=self.stats.matte, fixed=tuple(self._locked),
+                       in_order=self._in_order and bool(self._locked))
 
     def batch_settings(self) -> BatchSettings:
         """This tab's settings for a batch: the command line's options, and the same in words."""
@@ -229,8 +253,11 @@ class ImageTab(QWidget):
         options: dict = {"format": fmt, "dither": params.dither, "color_space": params.color_space,
                          "init": params.init, "seed": params.seed, "matte": "#{:02x}{:02x}{:02x}".format(*params.matte)}
         if target is None:
-            options["k"] = params.k
-            how = f"{params.k} colours"
+            options["k"] = max(params.k, len(self._locked))
+            how = f"{options['k']} colours"
+            if self._locked:
+                options["fixed"] = ",".join(hex_color(np.array(c)) for c in self._locked)
+                how += f" ({len(self._locked)} locked)"
         elif target.by_size:
             options["max_size"] = int(target.value)
             how = f"Auto K: the most colours {target.words()}"
@@ -551,6 +578,57 @@ class ImageTab(QWidget):
         self.stats.show_measurement(measurement, self._opened.loaded.file_size)
         self.measured.emit(measurement)
         self._sizes_timer.start()  # (and the curve, once K has rested)
+
+    # -- locked colours -------------------------------------------------------------------------
+
+    @property
+    def locked(self) -> list[tuple[int, int, int]]:
+        return list(self._locked)
+
+    def toggle_lock(self, colour: tuple[int, int, int]) -> None:
+        """Lock ``colour`` (every run keeps it exactly, new images too), or unlock it."""
+        colour = tuple(int(v) for v in colour)
+        if colour in self._locked:
+            self._locked.remove(colour)
+            self.status.emit(f"Unlocked {hex_color(np.array(colour))}")
+        else:
+            self._locked.append(colour)
+            self.status.emit(f"Locked {hex_color(np.array(colour))}: every run keeps it exactly")
+        self._locks_changed()
+
+    def lock_colours(self, colours: list[tuple[int, int, int]], *, in_order: bool = False, extra: int = 0) -> None:
+        """Lock exactly ``colours`` (a palette file's: ``in_order`` keeps them first, in that
+        order) and set K to their number plus ``extra`` free colours."""
+        self._locked = [tuple(int(v) for v in c) for c in colours]
+        self._in_order = in_order
+        self.controls.set_auto(False)
+        self.controls.set_k(min(MAX_K, len(self._locked) + extra))
+        self._locks_changed()
+
+    def clear_locks(self) -> None:
+        self._locked, self._in_order = [], False
+        self._locks_changed()
+
+    def _locks_changed(self) -> None:
+        self.palette_view.set_locked(set(self._locked))
+        self.unlock_button.setEnabled(bool(self._locked))
+        if len(self._locked) > self.controls.k_slider.value():
+            self.controls.set_k(min(MAX_K, len(self._locked)))
+        self.schedule()
+
+    def _picked(self, x: int, y: int) -> None:
+        """The eyedropper: the original's colour at (x, y) is locked; one pick per click on the button."""
+        opened = self._opened
+        self.pick_button.setChecked(False)
+        if opened is None:
+            return
+        pixel = opened.pixels[y, x]
+        if len(pixel) == 4 and pixel[3] == 0:
+            self.status.emit("That pixel is transparent: nothing to lock.")
+            return
+        colour = tuple(int(v) for v in pixel[:3])
+        if colour not in self._locked:
+            self.toggle_lock(colour)
 
     # -- the K curve ----------------------------------------------------------------------------
 

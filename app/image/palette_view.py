@@ -8,14 +8,31 @@ Ctrl+C or the context menu copies the hex code of the selected swatch.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
 
 from kmeans.palettefile import hex_color
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole  # the palette index behind a swatch
 HEX_ROLE = Qt.ItemDataRole.UserRole + 1  # its colour as #rrggbb(aa), what Copy puts on the clipboard
+LOCKED_ROLE = Qt.ItemDataRole.UserRole + 2  # True when the colour is locked
+
+
+def _locked_swatch(colour: QColor, size: QSize) -> QPixmap:
+    """The swatch with a padlock in its corner, drawn in black or white, whichever shows."""
+    pixmap = QPixmap(size)
+    pixmap.fill(colour)
+    ink = QColor(0, 0, 0) if colour.lightnessF() > 0.55 else QColor(255, 255, 255)
+    with QPainter(pixmap) as painter:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        w, h = size.width(), size.height()
+        body = QRectF(w * 0.5, h * 0.55, w * 0.38, h * 0.32)
+        painter.setPen(QPen(ink, 2))
+        painter.drawArc(QRectF(body.left() + body.width() * 0.2, body.top() - body.height() * 0.7,
+                               body.width() * 0.6, body.height() * 1.2), 0, 180 * 16)
+        painter.fillRect(body, ink)
+    return pixmap
 
 
 class PaletteView(QListWidget):
@@ -112,9 +129,13 @@ class PaletteView(QListWidget):
         item.setData(HEX_ROLE, hex_color(entry))
         percent = f"{share * 100:.1f}%" if share >= 0.001 else "<0.1%"
         locked = not transparent and (int(entry[0]), int(entry[1]), int(entry[2])) in self._locked
-        item.setText(f"{code}\n{percent}" + (" · locked" if locked else ""))
+        if locked:
+            item.setData(Qt.ItemDataRole.DecorationRole, _locked_swatch(colour, self.iconSize()))
+        item.setText(f"{code}\n{percent}")
+        item.setData(LOCKED_ROLE, locked)
         item.setToolTip(f"{code}: {share * 100:.2f}% of the pixels" + (" (locked: kept exactly)" if locked else ""))
-        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Colour {code}, {percent} of the pixels")
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"Colour {code}, {percent} of the pixels"
+                     + (", locked" if locked else ""))
 
     def _clicked(self, item: QListWidgetItem) -> None:
         index = int(item.data(ENTRY_ROLE))

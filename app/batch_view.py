@@ -37,8 +37,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.worker import Token, Worker
-from kmeans.batch import arguments
+from kmeans.batch import UsageError, arguments
 from kmeans.cli import DEFAULT_NAME, FileResult, in_processes, name_problem
+from kmeans.errors import KMeansImageError
 from kmeans.wording import display_name, file_size
 
 COLUMNS = ("File", "Result", "K", "ΔE", "Before", "After", "Saved")
@@ -93,10 +94,18 @@ class BatchView(QDialog):
         self.skip_box.setObjectName("batchSkipLarger")
         self.skip_box.setAccessibleName("Skip outputs that would not be smaller")
         self.skip_box.setToolTip("Write an output only when it is smaller than its input")
+        self.shared_box = QCheckBox("One palette for all the files (the same colours, in the same order)")
+        self.shared_box.setObjectName("batchSharedPalette")
+        self.shared_box.setAccessibleName("One shared palette")
+        self.shared_box.setToolTip("k-means on the colours of every file together, each file mapped to that palette "
+                                   "(for sprites and animation frames: an index is the same colour everywhere)")
+        sharable = "max_delta_e" not in self.settings.options and "max_size" not in self.settings.options
+        self.shared_box.setEnabled(sharable)
         form = QFormLayout()
         form.addRow("Save to", folder_row)
         form.addRow("Names", self.name_edit)
         form.addRow("", self.skip_box)
+        form.addRow("", self.shared_box)
 
         self.table = QTableWidget(len(self.paths), len(COLUMNS))
         self.table.setObjectName("batchTable")
@@ -183,7 +192,8 @@ class BatchView(QDialog):
                                 f"{os.strerror(error.errno) if error.errno else error}.")
             return False
         options = dict(self.settings.options, out_dir=folder, name=self.name_edit.text(),
-                       skip_if_larger=self.skip_box.isChecked())
+                       skip_if_larger=self.skip_box.isChecked(),
+                       shared_palette=self.shared_box.isChecked() and self.shared_box.isEnabled())
         existing = self._existing(folder)
         if existing and overwrite is None:
             answer = QMessageBox.question(
@@ -195,7 +205,13 @@ class BatchView(QDialog):
             if answer == QMessageBox.StandardButton.Cancel:
                 return False
             overwrite = answer == QMessageBox.StandardButton.Yes
-        args = arguments(self.paths, force=bool(overwrite), **options)
+        try:  # (a palette file read, one palette for all fitted: before the workers start)
+            args = arguments(self.paths, force=bool(overwrite), **options)
+            if args.shared_palette:
+                _share(args)
+        except (UsageError, KMeansImageError) as error:
+            QMessageBox.warning(self, "Cannot start", str(error))
+            return False
         self._done = self._failed = 0
         self.progress.setValue(0)
         self.progress.setFormat(f"0 of {len(self.paths)}")
@@ -267,7 +283,7 @@ class BatchView(QDialog):
         self.cancel_button.setEnabled(busy)
         self.start_button.setEnabled(not busy)
         self.start_button.setText("Start again" if not busy and self._done else "Start")
-        for widget in (self.folder_edit, self.browse_button, self.name_edit, self.skip_box):
+        for widget in (self.folder_edit, self.browse_button, self.name_edit, self.skip_box, self.shared_box):
             widget.setEnabled(not busy)
 
     def show_folder(self) -> None:
@@ -276,6 +292,16 @@ class BatchView(QDialog):
     def closeEvent(self, event) -> None:
         self.worker.stop()  # (waits for the files in the workers: they are written whole)
         super().closeEvent(event)
+
+
+def _share(args: argparse.Namespace) -> None:
+    """The one palette of all the files, as the command line fits it before its files."""
+    import io
+
+    from kmeans.cli import _Report, _share_palette
+
+    quiet = io.StringIO()
+    _share_palette([Path(p) for p in args.inputs], args, _Report(quiet, quiet, quiet=True, verbose=False))
 
 
 def batch_files(paths: list[str]) -> list[str]:

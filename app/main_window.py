@@ -407,7 +407,7 @@ class MainWindow(QMainWindow):
         except KMeansImageError as error:
             self.image_tab.message_bar.show_message(f"Palette not used: {error}", error=True, details=error.details)
             return False
-        self.image_tab.lock_colours([tuple(c) for c in colours.tolist()], in_order=True, extra=extra)
+        self.image_tab.lock_colours([tuple(c) for c in colours.tolist()], source=path, extra=extra)
         self.statusBar().showMessage(f"Using {display_name(path)}: {len(colours)} colours"
                                      + (f" and {extra} free" if extra else ""), 10000)
         return True

@@ -25,7 +25,7 @@ import argparse
 import os
 from pathlib import Path
 
-from kmeans.cli import FileResult, UsageError, _ApiParser, _describe_path, attempt, build_parser, parse
+from kmeans.cli import FileResult, UsageError, _ApiParser, _describe_path, _read_palettes, attempt, build_parser, parse
 
 __all__ = ["FileResult", "UsageError", "arguments", "compress_file"]
 
@@ -45,8 +45,8 @@ def compress_file(source: str | os.PathLike[str], **options: object) -> FileResu
 
 
 def arguments(sources: list[str | os.PathLike[str]], **options: object) -> argparse.Namespace:
-    """The command line's checked arguments for ``sources`` and ``options`` (``UsageError`` if they
-    do not go together)."""
+    """The command line's checked arguments for ``sources`` and ``options``, palette files read
+    (``UsageError`` if they do not go together, ``KMeansImageError`` for a palette file)."""
     argv = [os.fspath(source) for source in sources]
     for name, value in options.items():
         flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
@@ -54,4 +54,7 @@ def arguments(sources: list[str | os.PathLike[str]], **options: object) -> argpa
             argv.append(flag)
         elif value is not False and value is not None:
             argv += [flag, os.fspath(value) if isinstance(value, os.PathLike) else str(value)]
-    return parse(build_parser(_ApiParser), argv)
+    parser = build_parser(_ApiParser)
+    args = parse(parser, argv)
+    _read_palettes(args, parser)  # (a palette file that cannot be read raises its KMeansImageError)
+    return args

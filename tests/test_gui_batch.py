@@ -112,3 +112,31 @@ def test_the_image_tab_works_while_a_batch_runs(qtbot, window, files, tmp_path, 
     _finish(qtbot, view)
     assert np.asarray(Image.open(tmp_path / "out" / "p0-k16.png")).size > 0
     view.close()
+
+
+def _palette(path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.array(image.getpalette(), np.uint8).reshape(-1, 3)
+
+
+def test_a_batch_with_one_shared_palette_or_the_palette_in_use(qtbot, window, files, tmp_path):
+    from kmeans.palettefile import save_palette
+
+    window.image_tab.controls.k_slider.setValue(8)
+    view = window.compress_many(files[:3], tmp_path / "shared", start=False)
+    view.shared_box.setChecked(True)
+    assert view.start()
+    _finish(qtbot, view)
+    palettes = [_palette(tmp_path / "shared" / f"p{i}-k8.png") for i in range(3)]
+    assert all(np.array_equal(p[:8], palettes[0][:8]) for p in palettes)
+    view.close()
+
+    colours = np.array([[255, 0, 0], [0, 0, 255], [240, 240, 240]], np.uint8)
+    save_palette(tmp_path / "mine.gpl", colours)
+    assert window.use_palette(str(tmp_path / "mine.gpl"))
+    view = window.compress_many(files[:3], tmp_path / "given")
+    assert "mine.gpl" in view.summary.text()
+    _finish(qtbot, view)
+    for i in range(3):
+        assert np.array_equal(_palette(tmp_path / "given" / f"p{i}-k3.png")[:3], colours)
+    view.close()

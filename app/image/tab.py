@@ -109,6 +109,7 @@ class ImageTab(QWidget):
         self._curve_key: tuple | None = None  # what the points on the K curve were estimated for
         self._locked: list[tuple[int, int, int]] = []  # colours every run keeps exactly, until unlocked
         self._in_order = False  # they are a palette file's, kept first and in its order
+        self._palette_source: str | None = None  # that file (a batch reads it again)
         self._opened: OpenedImage | None = None
         self._outcome: Outcome | None = None
         self._measurement: Measurement | None = None
@@ -252,7 +253,12 @@ class ImageTab(QWidget):
         params, fmt, target = self.params(), self.stats.fmt, self.controls.target()
         options: dict = {"format": fmt, "dither": params.dither, "color_space": params.color_space,
                          "init": params.init, "seed": params.seed, "matte": "#{:02x}{:02x}{:02x}".format(*params.matte)}
-        if target is None:
+        if target is None and self._palette_source is not None:
+            options["palette_in"] = self._palette_source
+            options["extra"] = max(0, params.k - len(self._locked))
+            how = f"the palette {display_name(self._palette_source)}" + (
+                f" and {options['extra']} more colours" if options["extra"] else "")
+        elif target is None:
             options["k"] = max(params.k, len(self._locked))
             how = f"{options['k']} colours"
             if self._locked:
@@ -588,6 +594,7 @@ class ImageTab(QWidget):
     def toggle_lock(self, colour: tuple[int, int, int]) -> None:
         """Lock ``colour`` (every run keeps it exactly, new images too), or unlock it."""
         colour = tuple(int(v) for v in colour)
+        self._in_order, self._palette_source = False, None  # (the palette file's set is changed)
         if colour in self._locked:
             self._locked.remove(colour)
             self.status.emit(f"Unlocked {hex_color(np.array(colour))}")
@@ -596,17 +603,18 @@ class ImageTab(QWidget):
             self.status.emit(f"Locked {hex_color(np.array(colour))}: every run keeps it exactly")
         self._locks_changed()
 
-    def lock_colours(self, colours: list[tuple[int, int, int]], *, in_order: bool = False, extra: int = 0) -> None:
-        """Lock exactly ``colours`` (a palette file's: ``in_order`` keeps them first, in that
-        order) and set K to their number plus ``extra`` free colours."""
+    def lock_colours(self, colours: list[tuple[int, int, int]], *, source: str | None = None, extra: int = 0) -> None:
+        """Lock exactly ``colours`` (a palette file's, ``source``: kept first, in that order) and set K
+        to their number plus ``extra`` free colours."""
         self._locked = [tuple(int(v) for v in c) for c in colours]
-        self._in_order = in_order
+        self._in_order = source is not None
+        self._palette_source = source
         self.controls.set_auto(False)
         self.controls.set_k(min(MAX_K, len(self._locked) + extra))
         self._locks_changed()
 
     def clear_locks(self) -> None:
-        self._locked, self._in_order = [], False
+        self._locked, self._in_order, self._palette_source = [], False, None
         self._locks_changed()
 
     def _locks_changed(self) -> None:

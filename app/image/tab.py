@@ -270,6 +270,8 @@ class ImageTab(QWidget):
         else:
             options["max_delta_e"] = target.value
             how = f"Auto K: the fewest colours with {target.words()}"
+        if target is not None and self._locked:
+            how += " (locked colours are not used with Auto K in a batch)"
         words = [how, FORMAT_NAMES[fmt], COLOR_SPACE_LABELS[params.color_space], params.init, f"seed {params.seed}"]
         if params.dither:
             words.append("dithered")

@@ -649,8 +649,8 @@ class ImageTab(QWidget):
         if opened is None or outcome is None or self.worker.busy:
             return
         params, fmt = outcome.params, self.stats.fmt
-        key = (id(opened), params.color_space, params.init, params.seed, params.dither, params.alpha,
-               params._matte_used(), fmt)
+        key = (opened.decoded_at, str(opened.loaded.path), params.color_space, params.init, params.seed,
+               params.dither, params.alpha, params._matte_used(), params.fixed, fmt)
         if key != self._curve_key:
             self._curve_key = key
             self.curver.cancel()  # (what it still reports belongs to the old curve and is dropped)

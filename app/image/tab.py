@@ -650,7 +650,7 @@ class ImageTab(QWidget):
             return
         params, fmt = outcome.params, self.stats.fmt
         key = (opened.decoded_at, str(opened.loaded.path), params.color_space, params.init, params.seed,
-               params.dither, params.alpha, params._matte_used(), params.fixed, fmt)
+               params.dither, params.alpha, params._matte_used(), fmt)  # (locks aside: it is unlocked k-means)
         if key != self._curve_key:
             self._curve_key = key
             self.curver.cancel()  # (what it still reports belongs to the old curve and is dropped)

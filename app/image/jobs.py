@@ -408,7 +408,10 @@ def choose_k(opened: OpenedImage, params: Params, fmt: str, target: Target, toke
         return point
 
     def estimator() -> Callable[[int], Point]:
-        sample, settings = curve_sample(opened, params), settings_of(params, fmt)
+        # A sample of its own: the curve's may be in use on the curve worker still (a table's
+        # labels_for is not for two threads at once).
+        sample = CurveSample.of(opened.pixels, view.pixels, params.alpha, opened.loaded.dpi, view.table)
+        settings = settings_of(params, fmt)
         return lambda k: estimate(sample, k, settings, token, sizes=target.by_size)
 
     try:

@@ -24,11 +24,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kmeans.colorspace import to_working
+from kmeans.colorspace import with_alpha
 from kmeans.colortable import ColorTable
 from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_SEED, MAX_K
 from kmeans.errors import CancelToken, KMeansImageError
-from kmeans.lloyd import find_closest_centroids
 from kmeans.wording import file_size
 
 MIN_K = 2
@@ -329,7 +328,7 @@ def estimate(sample: CurveSample, k: int, settings: Settings, cancel: CancelToke
              sizes: bool = True) -> Point:
     """The export at ``k`` as a full run would make it, estimated on the sample (see the module);
     without ``sizes`` the size is left 0 and only the quality is worked out."""
-    from kmeans.quantization import dither, quantize
+    from kmeans.quantization import dither, nearest_entries, quantize
     from kmeans.transparency import file_quality
 
     fitted = quantize(sample.table, k, color_space=settings.color_space, init=settings.init, seed=settings.seed,
@@ -341,8 +340,8 @@ def estimate(sample: CurveSample, k: int, settings: Settings, cancel: CancelToke
             return Point(k, len(fitted.palette), quality.psnr, quality.delta_e, 0)
     palette = fitted.palette
     if sample.rows.n_transparent and not (palette.shape[1] == 4 and len(palette) and palette[0, 3] == 0):
-        palette = np.concatenate([np.zeros((1, 4), np.uint8), _rgba(palette, 4)])  # the rows need the entry
-    color_labels = _nearest_entries(sample.rows, palette, settings.color_space)
+        palette = np.concatenate([np.zeros((1, 4), np.uint8), with_alpha(palette)])  # the rows need the entry
+    color_labels = nearest_entries(sample.rows, palette, settings.color_space)
     labels = sample.rows.labels_for(color_labels, transparent_label=0)
     if settings.dither:  # error diffusion needs whole rows
         labels = dither(sample.rows_shown, replace(fitted, palette=palette, labels=labels))
@@ -362,24 +361,6 @@ def _size(sample: CurveSample, palette: np.ndarray, labels: np.ndarray, fmt: str
     first = len(encode(palette, labels[:1], fmt, dpi=sample.dpi))  # the first row carries the header
     rest = len(encode(palette, labels, fmt, dpi=sample.dpi)) - first
     return first + round(rest * (sample.height - 1) / max(len(labels) - 1, 1))
-
-
-def _nearest_entries(table: ColorTable, palette: np.ndarray, color_space: str) -> np.ndarray:
-    """Each of the table's colours' nearest visible palette entry (the transparent entry is 0)."""
-    visible = np.flatnonzero(palette[:, 3] > 0) if palette.shape[1] == 4 else np.arange(len(palette))
-    colours = table.colors
-    entries = palette[visible]
-    if colours.shape[1] != entries.shape[1]:
-        width = max(colours.shape[1], entries.shape[1])
-        colours, entries = _rgba(colours, width), _rgba(entries, width)
-    nearest = find_closest_centroids(to_working(colours, color_space), to_working(entries, color_space))
-    return visible[nearest].astype(np.int32)
-
-
-def _rgba(colours: np.ndarray, width: int) -> np.ndarray:
-    if colours.shape[1] == width:
-        return colours
-    return np.concatenate([colours, np.full((len(colours), 1), 255, np.uint8)], axis=1)
 
 
 def curve(sample: CurveSample, settings: Settings, ks: Iterable[int] = CURVE_KS,

@@ -119,6 +119,15 @@ def from_working(coords: np.ndarray, space: str) -> np.ndarray:
     return np.rint(out * 255.0).astype(np.uint8)
 
 
+def with_alpha(colours: np.ndarray, channels: int = 4) -> np.ndarray:
+    """``colours`` (..., 3|4) uint8 with ``channels`` channels: an opaque alpha added when it is
+    missing (the same array when nothing is)."""
+    colours = np.asarray(colours)
+    if colours.shape[-1] >= channels:
+        return colours
+    return np.concatenate([colours, np.full((*colours.shape[:-1], 1), 255, np.uint8)], axis=-1)
+
+
 def pack_rgb(colors: np.ndarray) -> np.ndarray:
     """(N, >=3) uint8 colours -> (N,) uint32 keys ``r << 16 | g << 8 | b`` (alpha ignored)."""
     n = colors.shape[0]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kmeans.colorspace import pack_rgb, to_working, unpack_rgb
+from kmeans.colorspace import pack_rgb, to_working, unpack_rgb, with_alpha
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,8 +63,7 @@ class ColorTable:
         """One table of every colour of ``tables`` with their counts summed, as if the images were
         one (for one palette fitted to many images); its pixels are its colours, one each."""
         wide = any(t.colors.shape[1] == 4 for t in tables)
-        colours = [t.colors if not wide or t.colors.shape[1] == 4 else
-                   np.concatenate([t.colors, np.full((len(t.colors), 1), 255, np.uint8)], 1) for t in tables]
+        colours = [with_alpha(t.colors) if wide else t.colors for t in tables]
         keys = np.concatenate([np.ascontiguousarray(c).view(np.uint32).ravel() if wide else pack_rgb(c)
                                for c in colours])
         unique, inverse = np.unique(keys, return_inverse=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kmeans.colorspace import pack_rgb, u8_to_cielab, unpack_rgb
+from kmeans.colorspace import pack_rgb, u8_to_cielab, unpack_rgb, with_alpha
 
 _ROWS = 1 << 20  # pixels per chunk: bounded float64 temporaries for large images
 
@@ -22,16 +22,9 @@ def _pair(original: np.ndarray, quantized: np.ndarray) -> tuple[np.ndarray, np.n
     if original.shape[:2] != quantized.shape[:2] or original.ndim != 3 or quantized.ndim != 3:
         raise ValueError(f"images differ in size: {original.shape} and {quantized.shape}")
     channels = max(original.shape[2], quantized.shape[2])
-    return _with_channels(original, channels).reshape(-1, channels), _with_channels(quantized, channels).reshape(
+    return with_alpha(original, channels).reshape(-1, channels), with_alpha(quantized, channels).reshape(
         -1, channels
     )
-
-
-def _with_channels(image: np.ndarray, channels: int) -> np.ndarray:
-    if image.shape[2] == channels:
-        return image
-    opaque = np.full((*image.shape[:2], 1), 255, dtype=np.uint8)
-    return np.concatenate([image, opaque], axis=2)
 
 
 def squared_error(original: np.ndarray, quantized: np.ndarray) -> float:
@@ -161,8 +154,8 @@ def color_quality(colors: np.ndarray, counts: np.ndarray, quantized: np.ndarray,
     ``channels`` channels, and any pixel not counted (a fully transparent one) is unchanged.
     Exact whenever every pixel of a colour became the same colour (no dithering).
     """
-    a = _with_channels(np.asarray(colors)[None], channels)[0]
-    b = _with_channels(np.asarray(quantized)[None], channels)[0]
+    a = with_alpha(colors, channels)
+    b = with_alpha(quantized, channels)
     counts = np.asarray(counts)
     if channels == 3:
         diff = a.astype(np.int64) - b

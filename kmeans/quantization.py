@@ -20,7 +20,7 @@ from functools import cached_property
 
 import numpy as np
 
-from kmeans.colorspace import COLOR_SPACES, from_working, to_working
+from kmeans.colorspace import COLOR_SPACES, from_working, to_working, with_alpha
 from kmeans.colortable import ColorTable, check_pixels
 from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_SEED, MAX_K
 from kmeans.errors import Cancelled, CancelToken
@@ -190,8 +190,7 @@ def quantize(
         if m + len(fixed) <= k_colors or len(fixed) == k_colors:  # every colour gets an entry, or none is free
             return _with_fixed(table, k, fixed, color_space=color_space, started=started)
         pinned = len(fixed)
-        fixed_colours = fixed if table.colors.shape[1] == 3 else \
-            np.concatenate([fixed, np.full((len(fixed), 1), 255, np.uint8)], 1)
+        fixed_colours = with_alpha(fixed, table.colors.shape[1])
         fixed_coords = to_working(fixed_colours, color_space).astype(X.dtype)
     if m <= k_colors:
         notice = (f"The image has only {count(table.n_colors, 'distinct colour')}, so the palette has "
@@ -390,8 +389,7 @@ def _finish(
     remap = np.cumsum(used) - 1
     color_labels = remap[color_labels]
     if table.has_alpha:
-        if palette.shape[1] == 3:
-            palette = np.concatenate([palette, np.full((len(palette), 1), 255, np.uint8)], axis=1)
+        palette = with_alpha(palette)
         if table.n_transparent:
             palette = np.concatenate([np.zeros((1, 4), np.uint8), palette])
             counts = np.concatenate([[table.n_transparent], counts])
@@ -429,7 +427,7 @@ def _with_fixed(table: ColorTable, k: int, fixed: np.ndarray, *, color_space: st
     they all fit, each pixel on its nearest entry."""
     k_colors = max(1, k - (1 if table.n_transparent else 0))
     channels = table.colors.shape[1]
-    entries = fixed if channels == 3 else np.concatenate([fixed, np.full((len(fixed), 1), 255, np.uint8)], 1)
+    entries = with_alpha(fixed, channels)
     if len(table.colors) + len(fixed) <= k_colors:
         entries = np.concatenate([entries, table.colors])
     coords = to_working(entries, color_space).astype(np.float32)
@@ -450,14 +448,10 @@ def map_to_palette(image: np.ndarray | ColorTable, palette: np.ndarray, *,
     if palette.ndim != 2 or palette.shape[1] not in (3, 4) or not 1 <= len(palette) <= MAX_K - (
             1 if table.n_transparent else 0):
         raise ValueError(f"a palette of {len(palette)} colours cannot be used here")
-    wide = max(palette.shape[1], table.colors.shape[1])
-    entries, colours = _channels(palette, wide), _channels(table.colors, wide)
-    coords = to_working(entries, color_space).astype(np.float32)
-    here = table.coords(color_space) if colours is table.colors else to_working(colours, color_space)
-    color_labels = find_closest_centroids(here, coords) if len(table.colors) else np.zeros(0, np.int32)
-    out = entries
-    if table.has_alpha and out.shape[1] == 3:
-        out = np.concatenate([out, np.full((len(out), 1), 255, np.uint8)], 1)
+    color_labels = nearest_entries(table, palette, color_space)
+    out = with_alpha(palette, table.colors.shape[1])
+    if table.has_alpha:
+        out = with_alpha(out)
     if table.n_transparent:
         out = np.concatenate([out, np.zeros((1, 4), np.uint8)])
     counts = np.bincount(color_labels, weights=table.counts, minlength=len(out)).astype(np.int64)
@@ -466,15 +460,21 @@ def map_to_palette(image: np.ndarray | ColorTable, palette: np.ndarray, *,
     return Quantized(palette=out, labels=table.labels_for(color_labels, transparent_label=len(out) - 1),
                      counts=counts, k=len(out), color_space=color_space, inertia=0.0, n_iter=0, coarse_iter=0,
                      converged=True, distinct_colors=table.n_colors, seconds=time.perf_counter() - started,
-                     centroids=coords, color_labels=color_labels.astype(np.int32),
+                     centroids=to_working(out, color_space), color_labels=color_labels,
                      locked=np.arange(len(out)) < len(palette))
 
 
-def _channels(colours: np.ndarray, n: int) -> np.ndarray:
-    """``colours`` with ``n`` channels (an opaque alpha added when needed)."""
-    if colours.shape[1] >= n:
-        return colours
-    return np.concatenate([colours, np.full((len(colours), 1), 255, np.uint8)], axis=1)
+def nearest_entries(table: ColorTable, palette: np.ndarray, color_space: str) -> np.ndarray:
+    """(M,) int32: each of the table's colours' nearest entry of ``palette`` (n, 3|4) in
+    ``color_space``, never a fully transparent entry (those stand for the transparent pixels)."""
+    visible = np.flatnonzero(palette[:, 3] > 0) if palette.shape[1] == 4 else np.arange(len(palette))
+    if not len(table.colors):
+        return np.zeros(0, np.int32)
+    wide = max(palette.shape[1], table.colors.shape[1])
+    colours, entries = with_alpha(table.colors, wide), with_alpha(palette[visible], wide)
+    here = table.coords(color_space) if colours is table.colors else to_working(colours, color_space)
+    nearest = find_closest_centroids(here, to_working(entries, color_space).astype(np.float32))
+    return visible[nearest].astype(np.int32)
 
 
 def in_order(result: Quantized, first: np.ndarray) -> Quantized:

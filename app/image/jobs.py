@@ -30,7 +30,7 @@ from app.qimage import (
 from app.worker import Token
 from kmeans.atomic import write_atomic
 from kmeans.autok import Choice, CurveSample, Point, Settings, Target, Unreachable, choose, estimate
-from kmeans.colorspace import to_working
+from kmeans.colorspace import to_working, with_alpha
 from kmeans.colortable import ColorTable
 from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_MAX_PIXELS, DEFAULT_SEED
 from kmeans.imagefile import LoadedImage, encode, load
@@ -289,17 +289,11 @@ class _Frames:
         table, palette, centroids = self.live_table, progress.palette, progress.centroids
         coords = table.coords(progress.color_space)
         if coords.shape[1] < centroids.shape[1]:  # the small copy happens to have no partial alpha
-            coords = to_working(_with_alpha(table.colors), progress.color_space)
+            coords = to_working(with_alpha(table.colors), progress.color_space)
         labels = find_closest_centroids(coords, centroids)
         if table.n_transparent:
-            palette = np.concatenate([_with_alpha(palette), np.zeros((1, 4), np.uint8)])
+            palette = np.concatenate([with_alpha(palette), np.zeros((1, 4), np.uint8)])
         return palette_qimage(palette, table.labels_for(labels, transparent_label=len(palette) - 1))
-
-
-def _with_alpha(colours: np.ndarray) -> np.ndarray:
-    if colours.shape[1] == 4:
-        return colours
-    return np.concatenate([colours, np.full((len(colours), 1), 255, np.uint8)], axis=1)
 
 
 def export_labels(outcome: Outcome, dithered: bool) -> np.ndarray:

@@ -205,10 +205,8 @@ class BatchView(QDialog):
             if answer == QMessageBox.StandardButton.Cancel:
                 return False
             overwrite = answer == QMessageBox.StandardButton.Yes
-        try:  # (a palette file read, one palette for all fitted: before the workers start)
+        try:  # (a palette file is read here: a bad one is said before anything starts)
             args = arguments(self.paths, force=bool(overwrite), **options)
-            if args.shared_palette:
-                _share(args)
         except (UsageError, KMeansImageError) as error:
             QMessageBox.warning(self, "Cannot start", str(error))
             return False
@@ -316,7 +314,10 @@ def batch_files(paths: list[str]) -> list[str]:
 
 
 def _run(paths: list[Path], args: argparse.Namespace, token: Token, stop: threading.Event) -> None:
-    """The batch on the worker thread: each file's row as it starts, then (row, FileResult)."""
+    """The batch on the worker thread: the one palette of all the files first, when asked (it
+    decodes every file), then each file's row as it starts, and (row, FileResult)."""
+    if args.shared_palette:
+        _share(args)
     results = in_processes(paths, args, stop=lambda: stop.is_set() or token.is_set(),
                            started=lambda row: token.report(row))
     for row, result in enumerate(results):

@@ -336,14 +336,13 @@ def in_processes(sources: list[Path], args: argparse.Namespace, stop: Callable[[
     from multiprocessing import get_context
 
     pending: deque = deque()
-    todo = iter(sources)
     # "spawn": a fork of a process whose k-means threads may hold locks could deadlock.
     workers = min(args.jobs, len(sources))
     threads = max(1, (os.cpu_count() or 1) // workers)  # each worker's share of the cores
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker,
                              initargs=(threads,)) as pool:
         try:
-            for index, source in enumerate(todo):
+            for index, source in enumerate(sources):
                 if stop is not None and stop():
                     break
                 pending.append(pool.submit(attempt, source, args))
@@ -507,6 +506,7 @@ class _Runs:
         self.table = ColorTable.from_pixels(self.pixels)
         self._made: dict[int, tuple[Quantized, np.ndarray]] = {}
         self._data: dict[int, bytes] = {}
+        self._quality: dict[int, Quality] = {}
 
     def result(self, k: int) -> tuple[Quantized, np.ndarray]:
         """k-means at ``k`` and the labels the file gets (dithered or not)."""
@@ -538,11 +538,14 @@ class _Runs:
         return self._data[k]
 
     def quality(self, k: int) -> Quality:
+        """The file's PSNR and ΔE at ``k`` (worked out once: the search and the line both ask)."""
         from kmeans.transparency import file_quality
 
-        result, labels = self.result(k)
-        return file_quality(self.image.pixels, self.table, result.palette, result.color_labels, self.support,
-                            self.args.matte, labels=labels if self.args.dither else None)
+        if k not in self._quality:
+            result, labels = self.result(k)
+            self._quality[k] = file_quality(self.image.pixels, self.table, result.palette, result.color_labels,
+                                            self.support, self.args.matte, labels=labels if self.args.dither else None)
+        return self._quality[k]
 
     def point(self, k: int, *, size: bool) -> Point:
         from kmeans.autok import Point

@@ -29,7 +29,7 @@ from app.qimage import (
 )
 from app.worker import Token
 from kmeans.atomic import write_atomic
-from kmeans.autok import Choice, CurveSample, Point, Settings, Target, Unreachable, choose, estimate
+from kmeans.autok import Choice, CurveSample, Point, Settings, Target, Unreachable, choose, curve, estimate
 from kmeans.colorspace import to_working, with_alpha
 from kmeans.colortable import ColorTable
 from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_MAX_PIXELS, DEFAULT_SEED
@@ -432,11 +432,8 @@ def curve_sample(opened: OpenedImage, params: Params) -> CurveSample:
 def curve_points(opened: OpenedImage, params: Params, fmt: str, ks: list[int], token: Token) -> None:
     """The curve's estimated points at each of ``ks``, reported one by one as ``Point``; stops
     between points (and within k-means) once ``token`` is cancelled."""
-    sample = curve_sample(opened, params)
-    settings = settings_of(params, fmt)
-    for k in ks:
-        token.check()
-        token.report(estimate(sample, k, settings, token))
+    for point in curve(curve_sample(opened, params), settings_of(params, fmt), ks, token):
+        token.report(point)
 
 
 def export(path: str | Path, opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool,

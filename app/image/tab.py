@@ -456,9 +456,7 @@ class ImageTab(QWidget):
         self.k_curve.set_current(outcome.params.k)
         if outcome.choice is not None:
             self.controls.set_k(outcome.params.k)
-            if outcome.choice.met:
-                self.status.emit(f"Auto K chose {outcome.params.k} colours: {outcome.choice.reason}")
-            else:
+            if not outcome.choice.met:  # (when met, the statistics say "Auto K", the reason in a tooltip)
                 self.message_bar.show_message(f"Auto K: {outcome.choice.reason}; the closest, "
                                               f"{outcome.params.k} colours, is shown.")
         self.canvas.set_result(outcome.preview)

@@ -103,7 +103,9 @@ def build_parser(cls: type[argparse.ArgumentParser] = argparse.ArgumentParser) -
     parser.add_argument("--skip-if-larger", action="store_true",
                         help="do not write an output that would not be smaller than its input (says so; exit 0)")
     parser.add_argument("--color-space", choices=COLOR_SPACES, default=DEFAULT_COLOR_SPACE,
-                        help=f"where colour distances are measured (default {DEFAULT_COLOR_SPACE})")
+                        help="where colour distances are measured: balanced (sRGB with DIN99o, which tracks "
+                        "how different colours look), rgb (the tutorial's) or oklab "
+                        f"(default {DEFAULT_COLOR_SPACE})")
     parser.add_argument("--init", choices=INIT_METHODS, default=DEFAULT_INIT,
                         help=f"initial centroids (default {DEFAULT_INIT})")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N",

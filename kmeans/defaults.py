@@ -11,7 +11,7 @@ import os
 DEFAULT_K = 16
 MIN_K = 2  # the window's slider; the command line also allows 1 (a single colour)
 MAX_K = 256  # an indexed file holds at most 256 entries, the transparent one included
-DEFAULT_COLOR_SPACE = "rgb"  # decided by tests/benchmarks/bench_quantize.py: lower mean ΔE overall
+DEFAULT_COLOR_SPACE = "balanced"  # decided by tests/benchmarks/bench_quantize.py: lowest mean ΔE, RGB-like PSNR
 DEFAULT_INIT = "k-means++"
 DEFAULT_SEED = 0
 DEFAULT_MAX_ITER = 300
@@ -19,7 +19,7 @@ DEFAULT_FORMAT = "png"
 #: Pillow's own decompression-bomb threshold (about 89.5 megapixels): larger images are asked about.
 DEFAULT_MAX_PIXELS = 1024 * 1024 * 1024 // 4 // 3
 
-COLOR_SPACES = ("rgb", "oklab")
+COLOR_SPACES = ("balanced", "rgb", "oklab")
 INIT_METHODS = ("k-means++", "random")
 #: Export formats: name -> (file suffix, Pillow format).
 FORMATS = {

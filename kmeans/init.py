@@ -75,6 +75,11 @@ def _kmeans_plusplus(
 ) -> np.ndarray:
     n, d = X.shape
     x_sq = np.einsum("ij,ij->i", X, X)
+    # Squared distances from candidates c to every sample in one product: [c, |c|^2, 1] . [-2x, 1, |x|^2].
+    lifted = np.empty((d + 2, n), dtype=X.dtype)
+    lifted[:d] = -2.0 * X.T
+    lifted[d] = 1.0
+    lifted[d + 1] = x_sq
     centers = np.empty((k, d), dtype=np.float64)
     m = given.shape[0]
     centers[:m] = given
@@ -85,6 +90,7 @@ def _kmeans_plusplus(
         m = 1
     closest = _sq_dist_to(X, centers[:m], x_sq).min(axis=0).astype(np.float64)
     potential = float(w @ closest)
+    candidates = np.ones((trials, d + 2), dtype=X.dtype)
     for c in range(m, k):
         if potential <= 0:
             # Every sample already sits on a centre: the rest can only repeat samples.
@@ -93,7 +99,12 @@ def _kmeans_plusplus(
         cumulative = np.cumsum(w * closest)
         picks = np.searchsorted(cumulative, rng.uniform(size=trials) * cumulative[-1], side="right")
         picks = np.minimum(picks, n - 1)
-        dist = np.minimum(closest[None, :], _sq_dist_to(X, X[picks], x_sq))
+        chosen = X[picks]
+        candidates[:, :d] = chosen
+        candidates[:, d] = np.einsum("ij,ij->i", chosen, chosen)
+        dist = candidates @ lifted
+        np.maximum(dist, 0, out=dist)
+        dist = np.minimum(closest[None, :], dist)
         pots = dist @ w
         best = int(np.argmin(pots))
         centers[c] = X[picks[best]]

@@ -15,7 +15,7 @@ FORMAT_LABELS = {"png": "PNG (indexed)", "gif": "GIF", "webp": "WebP (lossless)"
 #: Each format's plain name, for running text.
 FORMAT_NAMES = {"png": "PNG", "gif": "GIF", "webp": "WebP", "bmp": "BMP"}
 #: What to call each colour space.
-COLOR_SPACE_LABELS = {"rgb": "RGB", "oklab": "OKLab"}
+COLOR_SPACE_LABELS = {"balanced": "Balanced", "rgb": "RGB", "oklab": "OKLab"}
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:

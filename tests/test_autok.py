@@ -177,7 +177,7 @@ def test_max_delta_e_writes_the_file_of_the_smallest_k_that_meets_it(photo_file)
     k = _chosen(out)
     written = photo_file.with_name(f"photo-k{k}.png")
     assert out.startswith(f"photo-k{k}.png  80x60  K={k} ")
-    assert re.search(rf"chose K={k}: \u0394E \d\.\d\d meets \u0394E ≤ 3; {k - 1} colours would not meet it", out)
+    assert re.search(rf"chose K={k}: \u0394E \d\.\d+ meets \u0394E ≤ 3; {k - 1} colours would not meet it", out)
     delta_e, _ = _real(photo_file, k)
     assert delta_e <= 3.0 and photo_file.with_name(f"real-{k}.png").read_bytes() == written.read_bytes()
     assert _real(photo_file, k - 1)[0] > 3.0

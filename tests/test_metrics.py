@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from kmeans.colorspace import from_working, linear_to_oklab, oklab_to_linear, to_working, u8_to_cielab
+from kmeans.colorspace import (
+    cielab_to_din99o,
+    from_working,
+    linear_to_oklab,
+    oklab_to_linear,
+    to_working,
+    u8_to_cielab,
+)
 from kmeans.metrics import bits_per_pixel, ciede2000, compression_ratio, mean_delta_e, mse, psnr, quality
 
 # Sharma, Wu and Dalal (2005), "The CIEDE2000 color-difference formula", Table 1 (a selection).
@@ -43,13 +50,35 @@ def test_oklab_reference_values():
     assert np.allclose(oklab_to_linear(linear_to_oklab(rgb)), rgb, atol=1e-9)
 
 
-@pytest.mark.parametrize("space", ["rgb", "oklab"])
+@pytest.mark.parametrize("space", ["balanced", "rgb", "oklab"])
 @pytest.mark.parametrize("channels", [3, 4])
 def test_working_space_round_trip_is_exact_on_8_bit_colours(space, channels):
     colours = np.random.default_rng(1).integers(0, 256, (2000, channels), dtype=np.uint8)
     if channels == 4:
         colours[:, 3] = np.maximum(colours[:, 3], 200)  # premultiplied colour needs alpha to survive
     assert np.array_equal(from_working(to_working(colours, space), space), colours)
+
+
+def test_din99o_tracks_ciede2000_far_better_than_srgb_distance():
+    assert np.allclose(cielab_to_din99o(np.array([[100.0, 0, 0], [0, 0, 0], [50, 0, 0]]))[:, 1:], 0)
+    assert cielab_to_din99o(np.array([100.0, 0, 0]))[0] == pytest.approx(100, abs=1e-3)
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (5000, 3)).astype(np.uint8)
+    b = np.clip(a + rng.integers(-12, 13, (5000, 3)), 0, 255).astype(np.uint8)
+    delta_e = ciede2000(u8_to_cielab(a), u8_to_cielab(b))
+    din = np.linalg.norm(cielab_to_din99o(u8_to_cielab(a)) - cielab_to_din99o(u8_to_cielab(b)), axis=1)
+    srgb = np.linalg.norm(a.astype(float) - b, axis=1)
+    assert np.corrcoef(din, delta_e)[0, 1] > 0.95 > 0.6 > np.corrcoef(srgb, delta_e)[0, 1]
+
+
+def test_balanced_places_a_partly_transparent_colour_where_it_shows_over_mid_grey():
+    half_white = np.array([[255, 255, 255, 128]], np.uint8)
+    shown = round(255 * (128 / 255) + 127.5 * (1 - 128 / 255))  # over 50% grey
+    coords = to_working(half_white, "balanced")
+    opaque = to_working(np.array([[shown] * 3], np.uint8), "balanced")
+    assert coords.shape == (1, 7) and coords[0, 6] == pytest.approx(128 / 255)
+    assert np.allclose(coords[0, :3], 0.5 + 0.5 * 128 / 255, atol=1e-6)
+    assert np.allclose(coords[0, 3:6], opaque[0, 3:6], atol=1e-6)
 
 
 def test_mse_and_psnr_by_hand():

@@ -7,6 +7,7 @@ import pytest
 from conftest import gradient_image, run_cli
 from PIL import Image
 
+from kmeans.colorspace import to_working
 from kmeans.colortable import ColorTable
 from kmeans.palettefile import PaletteFileError, format_palette, load_palette, save_palette
 from kmeans.quantization import map_to_palette, quantize
@@ -82,10 +83,13 @@ def test_locking_colours_k_means_chose_anyway_keeps_the_quality():
 
 def test_mapping_to_a_palette_is_the_nearest_colour_in_its_order():
     pixels = gradient_image(30, 40)
-    result = map_to_palette(pixels, COLOURS)
-    assert np.array_equal(result.palette, COLOURS)
-    brute = ((pixels[:, :, None, :].astype(int) - COLOURS[None, None].astype(int)) ** 2).sum(-1).argmin(-1)
-    assert np.array_equal(result.labels, brute)
+    for space in ("rgb", "balanced"):
+        result = map_to_palette(pixels, COLOURS, color_space=space)
+        assert np.array_equal(result.palette, COLOURS)
+        here = to_working(pixels.reshape(-1, 3), space).astype(np.float64)
+        entries = to_working(COLOURS, space).astype(np.float64)
+        brute = ((here[:, None, :] - entries[None]) ** 2).sum(-1).argmin(-1).reshape(pixels.shape[:2])
+        assert np.array_equal(result.labels, brute), space
     rgba = np.dstack([pixels, np.full(pixels.shape[:2], 255, np.uint8)])
     rgba[:5, :, 3] = 0
     mapped = map_to_palette(rgba, COLOURS)

@@ -75,7 +75,9 @@ class ColourControls(QGroupBox):
         self.k_spin.valueChanged.connect(self.k_slider.setValue)
 
         self.space_box = self._combo("colorSpaceBox", COLOR_SPACE_LABELS, "Colour space",
-                                     "Where colour distances are measured: RGB (the tutorial's) or OKLab (perceptual)")
+                                     "Where colour distances are measured. Balanced (the default): sRGB together "
+                                     "with DIN99o, which tracks how different colours look, for the palette that "
+                                     "looks closest. RGB: the tutorial's. OKLab: perceptual alone.")
         self.init_box = self._combo("initBox", INIT_LABELS, "Initialisation", "How the first centroids are chosen")
         self.seed_spin = QSpinBox()
         self.seed_spin.setObjectName("seedSpinBox")

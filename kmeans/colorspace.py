@@ -17,6 +17,7 @@ colours belong together).
 
 from __future__ import annotations
 
+import math
 import sys
 
 import numpy as np
@@ -65,6 +66,7 @@ def linear_to_srgb(c: np.ndarray) -> np.ndarray:
 
 # Decoding 8-bit sRGB is a table lookup.
 _LINEAR_FROM_U8 = srgb_to_linear(np.arange(256) / 255.0)
+_LINEAR_FROM_U8_F32 = _LINEAR_FROM_U8.astype(np.float32)
 
 
 def u8_to_linear(rgb: np.ndarray) -> np.ndarray:
@@ -90,8 +92,9 @@ def u8_to_cielab(rgb: np.ndarray) -> np.ndarray:
 
 
 def linear_to_cielab(linear: np.ndarray) -> np.ndarray:
-    """(..., 3) linear sRGB to CIELAB (D65), float64."""
-    xyz = np.asarray(linear, dtype=np.float64) @ _XYZ_FROM_LINEAR.T / _D65
+    """(..., 3) linear sRGB to CIELAB (D65), float64 (float32 for float32 input)."""
+    linear = _floats(linear)
+    xyz = linear @ (_XYZ_FROM_LINEAR.T / _D65).astype(linear.dtype)
     eps, kappa = 216 / 24389, 24389 / 27
     f = np.where(xyz > eps, np.cbrt(xyz), (kappa * xyz + 16) / 116)
     return np.stack(
@@ -100,9 +103,10 @@ def linear_to_cielab(linear: np.ndarray) -> np.ndarray:
 
 
 def cielab_to_din99o(lab: np.ndarray) -> np.ndarray:
-    """(..., 3) CIELAB to DIN99o (float64): lightness and chroma compressed logarithmically, the
-    a-b plane turned and stretched, so Euclidean distances track CIE colour differences."""
-    lab = np.asarray(lab, dtype=np.float64)
+    """(..., 3) CIELAB to DIN99o (float64, or float32 for float32 input): lightness and chroma
+    compressed logarithmically, the a-b plane turned and stretched, so Euclidean distances track
+    CIE colour differences."""
+    lab = _floats(lab)
     e = lab[..., 1] * _COS26 + lab[..., 2] * _SIN26
     f = 0.83 * (lab[..., 2] * _COS26 - lab[..., 1] * _SIN26)
     g = np.hypot(e, f)
@@ -115,7 +119,7 @@ def cielab_to_din99o(lab: np.ndarray) -> np.ndarray:
                     axis=-1)
 
 
-_COS26, _SIN26 = np.cos(np.radians(26.0)), np.sin(np.radians(26.0))
+_COS26, _SIN26 = math.cos(math.radians(26.0)), math.sin(math.radians(26.0))
 #: ``balanced``: how much the DIN99o distance (in units of 100) counts beside the sRGB one.  Measured
 #: with tests/benchmarks/bench_quantize.py on the bench images at K = 16, 64, 256: 0.4 lowered mean
 #: CIEDE2000 by 3-12% against RGB for 0.05-0.25 dB of PSNR; 0.5 gained a little more ΔE for up to
@@ -163,15 +167,18 @@ def from_working(coords: np.ndarray, space: str) -> np.ndarray:
 
 
 def _to_balanced(colors: np.ndarray) -> np.ndarray:
-    srgb = colors[:, :3] / 255.0
+    # In float32 throughout (the coordinates are float32): twice as fast as float64 on 10 MP photos.
+    srgb = colors[:, :3] * np.float32(1 / 255)
     if colors.shape[1] == 3:
-        din = cielab_to_din99o(u8_to_cielab(colors[:, :3]))
-        return np.concatenate([srgb, din * (BALANCED_WEIGHT / 100.0)], axis=1).astype(np.float32)
-    alpha = colors[:, 3:4] / 255.0
-    shown = srgb * alpha + _GREY * (1.0 - alpha)
-    # (DIN99o of the shown colour rounded to 8 bits: a table lookup instead of a power per value.)
-    din = cielab_to_din99o(u8_to_cielab(np.rint(shown * 255.0).astype(np.uint8)))
-    return np.concatenate([shown, din * (BALANCED_WEIGHT / 100.0), alpha], axis=1).astype(np.float32)
+        shown, u8 = srgb, colors[:, :3]
+    else:
+        alpha = colors[:, 3:4] * np.float32(1 / 255)
+        shown = srgb * alpha + _GREY * (1 - alpha)
+        u8 = np.rint(shown * 255).astype(np.uint8)  # (DIN99o of the shown colour rounded to 8 bits)
+    din = cielab_to_din99o(linear_to_cielab(_LINEAR_FROM_U8_F32[u8]))
+    din *= np.float32(BALANCED_WEIGHT / 100)
+    parts = [shown, din] if colors.shape[1] == 3 else [shown, din, alpha]
+    return np.concatenate(parts, axis=1)
 
 
 def _from_balanced(coords: np.ndarray) -> np.ndarray:
@@ -208,6 +215,12 @@ def unpack_rgb(keys: np.ndarray) -> np.ndarray:
     """(N,) integer keys made by ``pack_rgb`` -> (N, 3) uint8 colours."""
     keys = np.asarray(keys)
     return np.stack([(keys >> 16) & 255, (keys >> 8) & 255, keys & 255], axis=1).astype(np.uint8)
+
+
+def _floats(values: np.ndarray) -> np.ndarray:
+    """``values`` as float32 when they are, else float64."""
+    values = np.asarray(values)
+    return values if values.dtype == np.float32 else values.astype(np.float64)
 
 
 def _check_space(space: str) -> None:

@@ -83,12 +83,11 @@ class ColorTable:
     ) -> ColorTable:
         keys = np.ascontiguousarray(flat).view(np.uint32).ravel()
         if transparent is None:
-            unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-            inverse = inverse.astype(np.int32).ravel()
+            unique, inverse, counts = _unique_u32(keys)
         else:  # transparent pixels are not in the table: leave them out of the sort
-            unique, visible_inverse, counts = np.unique(keys[~transparent], return_inverse=True, return_counts=True)
+            unique, visible_inverse, counts = _unique_u32(keys[~transparent])
             inverse = np.full(keys.shape, -1, dtype=np.int32)
-            inverse[~transparent] = visible_inverse.ravel()
+            inverse[~transparent] = visible_inverse
         colors = np.ascontiguousarray(unique.view(np.uint8).reshape(-1, 4))
         return cls(shape, colors, counts, True, n_transparent, None, inverse, transparent)
 
@@ -118,6 +117,26 @@ class ColorTable:
             return len(occupied), inverse.astype(np.intp).ravel()
 
         return self.cached(("bins", bits), make)
+
+    def n_bins(self, bits: int) -> int:
+        """``bins(bits)[0]``, counted without numbering the bins when that would take a sort."""
+        if ("bins", bits) in self._cache or 1 << (bits * self.colors.shape[1]) <= _DENSE_BINS:
+            return self.bins(bits)[0]
+        return int(self.cached("bin_counts", self._bin_counts)[bits])
+
+    def _bin_counts(self) -> np.ndarray:
+        """Occupied bins at every depth 0..8, from one sort: with the channels' bits interleaved
+        (top bits first), a colour's bin at any depth is a prefix of its key."""
+        channels = self.colors.shape[1]
+        keys = np.zeros(len(self.colors), dtype=np.uint32)
+        for channel in range(channels):
+            keys |= _SPREAD[channels][self.colors[:, channel]] << np.uint32(channels - 1 - channel)
+        keys.sort()
+        counts = np.zeros(9, dtype=np.int64)
+        for bits in range(9):
+            prefix = keys >> np.uint32(channels * (8 - bits)) if bits < 8 else keys
+            counts[bits] = 1 + np.count_nonzero(np.diff(prefix)) if len(keys) else 0
+        return counts
 
     @property
     def n_pixels(self) -> int:
@@ -159,6 +178,34 @@ def check_pixels(pixels: np.ndarray) -> np.ndarray:
 
 
 _DENSE_BINS = 1 << 21  # up to here numbering occupied bins in a dense array beats sorting (measured)
+
+
+def _unique_u32(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True, return_counts=True)`` for uint32 keys, inverse as
+    int32: sorted by two stable 16-bit passes (numpy radix-sorts 16-bit keys), 3-4x faster."""
+    if len(keys) == 0:
+        return keys.copy(), np.zeros(0, np.int32), np.zeros(0, np.int64)
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    order = order[np.argsort((keys[order] >> 16).astype(np.uint16), kind="stable")]
+    ordered = keys[order]
+    starts = np.empty(len(ordered), dtype=bool)
+    starts[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    inverse = np.empty(len(keys), dtype=np.int32)
+    inverse[order] = np.cumsum(starts, dtype=np.int32) - 1
+    first = np.flatnonzero(starts)
+    return ordered[first], inverse, np.diff(np.append(first, len(ordered)))
+
+
+def _spread(channels: int) -> np.ndarray:
+    """Each byte's bits placed ``channels`` apart (bit j at j * channels), as uint32."""
+    out = np.zeros(256, dtype=np.uint32)
+    for bit in range(8):
+        out |= ((np.arange(256, dtype=np.uint32) >> bit) & 1) << np.uint32(bit * channels)
+    return out
+
+
+_SPREAD = {3: _spread(3), 4: _spread(4)}
 
 
 def bin_index(colors: np.ndarray, bits: int) -> np.ndarray:

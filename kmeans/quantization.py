@@ -289,7 +289,7 @@ def _level_bits(table: ColorTable, k: int) -> list[int]:
     chosen: list[int] = []
     previous = 0
     for bits in _LEVEL_BITS:
-        n = table.bins(bits)[0]
+        n = table.n_bins(bits)
         if n * _LEVEL_SHRINK > m:
             break
         if n < max(_POINTS_PER_CLUSTER * k, _MIN_LEVEL) or n < previous * _LEVEL_GROWTH:
@@ -303,7 +303,7 @@ def _race_bits(table: ColorTable, k: int, first: int) -> int:
     """The histogram rival seedings race on: one level coarser than ``first`` if it has enough
     bins for ``k`` clusters, else ``first`` itself."""
     coarser = first - 1
-    if coarser >= 1 and table.bins(coarser)[0] >= _POINTS_PER_CLUSTER * k:
+    if coarser >= 1 and table.n_bins(coarser) >= _POINTS_PER_CLUSTER * k:
         return coarser
     return first
 

@@ -26,6 +26,24 @@ def test_color_table_counts_every_pixel(photo):
     assert np.array_equal(labels, expected)
 
 
+def test_partly_transparent_table_and_its_bins_match_a_plain_count(photo):
+    rgba = np.dstack([photo, np.random.default_rng(4).integers(0, 256, photo.shape[:2]).astype(np.uint8)])
+    table = ColorTable.from_pixels(rgba)
+    flat = rgba.reshape(-1, 4)
+    visible = flat[flat[:, 3] > 0]
+    colours, counts = np.unique(visible, axis=0, return_counts=True)
+    table_order = np.lexsort(table.colors.T[::-1])  # (the same colours, in np.unique's order)
+    assert np.array_equal(table.colors[table_order], colours) and np.array_equal(table.counts[table_order], counts)
+    labels = table.labels_for(np.arange(len(table.colors)) % 256, transparent_label=7)
+    rows = {tuple(c): i for i, c in enumerate(table.colors)}
+    expected = [7 if p[3] == 0 else rows[tuple(p)] % 256 for p in flat]
+    assert np.array_equal(labels.ravel(), expected)
+    for bits in range(1, 9):  # counted without numbering, and numbered
+        plain = len(np.unique(visible[:, :4] >> (8 - bits), axis=0))
+        assert table.n_bins(bits) == plain
+        assert table.bins(bits)[0] == plain
+
+
 @pytest.mark.parametrize("space", ["balanced", "rgb", "oklab"])
 def test_quantize_equals_kmeans_over_all_pixels(photo, space):
     """Weighted k-means on the distinct colours is k-means on every pixel: same result."""

@@ -13,6 +13,9 @@ sentence, the technical part in ``details``): the worker is each window job's er
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -22,6 +25,8 @@ from typing import Any, ClassVar
 from PySide6.QtCore import QMutex, QMutexLocker, QObject, QThread, QWaitCondition, Signal, Slot
 
 from kmeans.errors import Cancelled, KMeansImageError, describe
+
+_BACKGROUND_NICE = 10  # a nice-10 thread gets about a tenth of a core that a nice-0 one wants
 
 
 def running_threads() -> list[str]:
@@ -86,7 +91,9 @@ class Worker(QObject):
     _thread_failed = Signal(int, object)
     _thread_cancelled = Signal(int)
 
-    def __init__(self, name: str, parent: QObject | None = None):
+    def __init__(self, name: str, parent: QObject | None = None, *, background: bool = False):
+        """``background``: its jobs yield the processor to everyone else's (statistics, sizes and
+        curves must not slow the k-means run a person is waiting for)."""
         super().__init__(parent)
         self.setObjectName(name)
         self._mutex = QMutex()
@@ -101,9 +108,9 @@ class Worker(QObject):
         self._thread_finished.connect(self._relay_finished)
         self._thread_failed.connect(self._relay_failed)
         self._thread_cancelled.connect(self._relay_cancelled)
-        self._loop = _Loop(self)
+        self._loop = _Loop(self, background)
         self._loop.setObjectName(f"{name}Thread")
-        self._loop.start(QThread.Priority.LowPriority)
+        self._loop.start(QThread.Priority.LowestPriority if background else QThread.Priority.LowPriority)
 
     @property
     def busy(self) -> bool:
@@ -229,12 +236,18 @@ class _Loop(QThread):
 
     started_loops: ClassVar[weakref.WeakSet[_Loop]] = weakref.WeakSet()
 
-    def __init__(self, worker: Worker):
+    def __init__(self, worker: Worker, background: bool):
         super().__init__()
         self._worker = worker
+        self._background = background
         _Loop.started_loops.add(self)
 
     def run(self) -> None:
+        if self._background and sys.platform.startswith("linux"):
+            # Qt's thread priorities do nothing under Linux's default scheduler; a thread's own
+            # nice value does (elsewhere LowestPriority above is the native priority).
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _BACKGROUND_NICE)
         worker = self._worker
         while (item := worker._next_job()) is not None:
             job, token = item

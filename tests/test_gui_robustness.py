@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
+import threading
 import time
 
 import numpy as np
@@ -218,3 +220,20 @@ def test_export_palette_to_a_place_that_cannot_be_written_is_said(qtbot, window,
     window.save_palette_to(str(blocker / "palette.gpl"))  # a "folder" that is a file
     text = window.image_tab.message_bar.text
     assert text.startswith("Not saved: palette.gpl") and "Traceback" not in text
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_background_work_yields_the_processor_to_k_means(qtbot, window):
+    """Statistics, sizes and the K curve run at a lower priority than the k-means run."""
+    tab = window.image_tab
+
+    def niceness(worker) -> int:
+        found = []
+        worker.submit(lambda _token: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
+                      on_done=found.append)
+        qtbot.waitUntil(lambda: bool(found), timeout=5000)
+        return found[0]
+
+    normal = niceness(tab.worker)
+    for background in (tab.measurer, tab.sizer, tab.curver):
+        assert niceness(background) > normal

@@ -102,10 +102,10 @@ class ImageTab(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.worker = Worker("quantizeWorker", self)
-        self.measurer = Worker("measureWorker", self)
+        self.measurer = Worker("measureWorker", self, background=True)
         self.exporter = Worker("exportWorker", self)
-        self.sizer = Worker("formatSizeWorker", self)
-        self.curver = Worker("curveWorker", self)
+        self.sizer = Worker("formatSizeWorker", self, background=True)
+        self.curver = Worker("curveWorker", self, background=True)
         self._curve_key: tuple | None = None  # what the points on the K curve were estimated for
         self._locked: list[tuple[int, int, int]] = []  # colours every run keeps exactly, until unlocked
         self._in_order = False  # they are a palette file's, kept first and in its order

@@ -25,10 +25,12 @@ from PySide6.QtWidgets import (
 
 import app.image.jobs
 from app.image.jobs import IterationUpdate, Outcome
+from app.image.palette_view import HEX_ROLE
 from app.main_window import MainWindow
 from app.sample import sample_image
 from app.settings import OPEN_FOLDER
 from kmeans import quantize
+from kmeans.palettefile import hex_color
 
 ROOT = Path(__file__).resolve().parents[1]
 def test_opens_the_sample_and_shows_palette_and_stats(qtbot, window):
@@ -210,6 +212,28 @@ def test_highlight_and_copy_from_the_palette(qtbot, window, photo_path):
     assert code is not None and QApplication.clipboard().text() == code and code.startswith("#")
     view.clear_selection()
     assert not window.image_tab.canvas.highlighting
+
+
+def test_progress_fills_the_swatches_in_sight_and_the_rest_when_they_come_into_sight(qtbot, window):
+    window.show()
+    view = window.image_tab.palette_view
+    rng = np.random.default_rng(5)
+    first = rng.integers(0, 256, (256, 3), dtype=np.uint8)
+    second = rng.integers(0, 256, (256, 3), dtype=np.uint8)
+    shares = np.linspace(1, 0.1, 256) / np.linspace(1, 0.1, 256).sum()
+    view.show_palette(first, shares)
+    view.scrollToTop()
+    view.show_palette(second, shares, in_view=True)  # as k-means' progress does
+
+    def shown(row: int) -> str:
+        return view.item(row).data(HEX_ROLE)
+
+    assert shown(0) == hex_color(second[0])
+    assert shown(255) == hex_color(first[255])  # out of sight: not filled yet
+    view.scrollToBottom()
+    assert shown(255) == hex_color(second[255])
+    view.show_palette(first, shares)  # a result fills every swatch
+    assert [shown(row) for row in range(256)] == [hex_color(c) for c in first]
 
 
 def test_zoom_actions(qtbot, window, photo_path):

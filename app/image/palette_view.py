@@ -8,7 +8,7 @@ Ctrl+C or the context menu copies the hex code of the selected swatch.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
 
@@ -73,6 +73,7 @@ class PaletteView(QListWidget):
         self.itemClicked.connect(self._clicked)
         self._selected = -1
         self._palette = np.zeros((0, 3), np.uint8)
+        self._pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (for swatches not yet in sight)
 
     def sizeHint(self) -> QSize:
         return QSize(340, 240)
@@ -88,13 +89,23 @@ class PaletteView(QListWidget):
             entry = self._palette[int(item.data(ENTRY_ROLE))]
             self.lock_toggled.emit(tuple(int(v) for v in entry[:3]))
 
-    def show_palette(self, palette: np.ndarray, shares: np.ndarray) -> None:
-        """Show ``palette`` (n, 3|4) uint8 with ``shares`` (n,) of the pixels, largest first."""
+    def show_palette(self, palette: np.ndarray, shares: np.ndarray, *, in_view: bool = False) -> None:
+        """Show ``palette`` (n, 3|4) uint8 with ``shares`` (n,) of the pixels, largest first.
+
+        ``in_view``: for k-means' progress, fill only the swatches in sight when the count is
+        unchanged (256 swatches cost ~6 ms of the GUI thread each time, while ~16 show); the rest
+        are filled at the next full call, and scrolling in between fills what comes into sight.
+        """
         palette = np.asarray(palette)
         order = np.argsort(-np.asarray(shares), kind="stable")
         self._palette = palette
+        rows = range(len(order))
+        if in_view and self.count() == len(order):
+            rows = self._rows_in_sight()
+            self._pending = (palette, np.asarray(shares), order)
+        else:
+            self._pending = None
         self.setUpdatesEnabled(False)
-        model = self.model()
         try:
             while self.count() > len(order):
                 self.takeItem(self.count() - 1)
@@ -105,20 +116,43 @@ class PaletteView(QListWidget):
                 item.setSizeHint(self.gridSize() - QSize(4, 4))
                 item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
                 self.addItem(item)
-            # Each item's six fields would each tell the view separately (256 swatches: 1,500
-            # signals, ~10 ms, more while k-means holds the GIL); tell it once for all rows.
-            model.blockSignals(True)
-            try:
-                for row, index in enumerate(order):
-                    self._fill(self.item(row), int(index), palette[index], float(shares[index]))
-            finally:
-                model.blockSignals(False)
-            if len(order):
-                model.dataChanged.emit(model.index(0, 0), model.index(len(order) - 1, 0))
+            self._fill_rows(rows, palette, shares, order)
         finally:
             self.setUpdatesEnabled(True)
         if self._selected >= len(palette):
             self.clear_selection()
+
+    def _fill_rows(self, rows: range, palette: np.ndarray, shares: np.ndarray, order: np.ndarray) -> None:
+        # Each item's six fields would each tell the view separately (256 swatches: 1,500
+        # signals, ~10 ms, more while k-means holds the GIL); tell it once for all rows.
+        model = self.model()
+        model.blockSignals(True)
+        try:
+            for row in rows:
+                index = int(order[row])
+                self._fill(self.item(row), index, palette[index], float(shares[index]))
+        finally:
+            model.blockSignals(False)
+        if len(rows):
+            model.dataChanged.emit(model.index(rows[0], 0), model.index(rows[-1], 0))
+
+    def _rows_in_sight(self) -> range:
+        """The rows whose swatches the viewport shows (a row either side to spare)."""
+        area = self.viewport().rect()
+        half = QPoint(self.gridSize().width() // 2, self.gridSize().height() // 2)  # (a swatch's middle)
+        first = self.indexAt(area.topLeft() + half)
+        last = self.indexAt(area.bottomRight() - half)
+        if not first.isValid():  # (not laid out yet)
+            return range(self.count())
+        end = last.row() if last.isValid() else self.count() - 1
+        columns = max(1, area.width() // max(1, self.gridSize().width()))
+        return range(max(0, first.row() - columns), min(self.count(), end + 2 * columns + 1))
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        if self._pending is not None:  # swatches coming into sight were not filled by the last progress
+            palette, shares, order = self._pending
+            self._fill_rows(self._rows_in_sight(), palette, shares, order)
 
     def _fill(self, item: QListWidgetItem, index: int, entry: np.ndarray, share: float) -> None:
         transparent = len(entry) == 4 and entry[3] == 0

@@ -446,7 +446,7 @@ class ImageTab(QWidget):
         seconds = time.perf_counter() - self._started
         self.controls.show_fraction(p.run - 1, p.runs,
                                     f"finding {len(p.palette)} colours… pass {p.iteration} · {seconds:.1f} s")
-        self.palette_view.show_palette(p.palette, p.shares)
+        self.palette_view.show_palette(p.palette, p.shares, in_view=True)
         self._progress_timer.start()
 
     def _outcome_arrived(self, outcome: Outcome) -> None:

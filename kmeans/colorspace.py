@@ -121,23 +121,24 @@ def cielab_to_din99o(lab: np.ndarray) -> np.ndarray:
 
 _COS26, _SIN26 = math.cos(math.radians(26.0)), math.sin(math.radians(26.0))
 #: ``balanced``: how much the DIN99o distance (in units of 100) counts beside the sRGB one.  Measured
-#: with tests/benchmarks/bench_quantize.py on the bench images at K = 16, 64, 256: 0.4 lowered mean
-#: CIEDE2000 by 3-12% against RGB for 0.05-0.25 dB of PSNR; 0.5 gained a little more ΔE for up to
-#: 0.3 dB (within 0.05 dB of libimagequant's PSNR on one photo); 1.0 cost up to 0.6 dB.
+#: with tests/benchmarks/bench_quantize.py on the bench photos at K = 16, 64, 256: 0.4 kept PSNR
+#: within 0.16 dB of RGB's and at least 0.06 dB above libimagequant's; 0.5 lowered mean CIEDE2000
+#: a little more but came within 0.05 dB of libimagequant's PSNR; 1.0 cost up to 0.6 dB.
 BALANCED_WEIGHT = 0.4
 _GREY = 0.5  # where a partly transparent colour is seen in ``balanced``
 
 
 def to_working(colors: np.ndarray, space: str) -> np.ndarray:
-    """(M, 3|4) uint8 sRGB(A) colours to (M, 3|4) float32 working coordinates.
+    """(M, 3|4) uint8 sRGB(A) colours to (M, d) float32 working coordinates: d = 3|4, or 6|7 in
+    ``balanced``.
 
     With a fourth (alpha) channel, colour coordinates are premultiplied by alpha in [0, 1].
     """
     _check_space(space)
     colors = np.asarray(colors)
-    rgb = colors[:, :3]
     if space == "balanced":
         return _to_balanced(colors)
+    rgb = colors[:, :3]
     coords = rgb / 255.0 if space == "rgb" else linear_to_oklab(u8_to_linear(rgb))
     if colors.shape[1] == 4:
         alpha = colors[:, 3:4] / 255.0
@@ -146,7 +147,8 @@ def to_working(colors: np.ndarray, space: str) -> np.ndarray:
 
 
 def from_working(coords: np.ndarray, space: str) -> np.ndarray:
-    """(K, 3|4) working coordinates to the nearest (K, 3|4) uint8 sRGB(A) colours.
+    """(K, d) working coordinates (as ``to_working`` makes them) to the nearest (K, 3|4) uint8
+    sRGB(A) colours.
 
     Out-of-gamut colours are clipped; premultiplied colour is divided by alpha before conversion.
     """

@@ -30,8 +30,8 @@ from kmeans.metrics import Quality, color_quality
 from kmeans.wording import count
 
 #: A stage stops when an iteration gains less than this share of the inertia.  ``balanced`` stops
-#: earlier: its last iterations at 0.3% moved mean ΔE by under 0.3% and PSNR by under 0.06 dB on the
-#: bench images while taking a third of the time at K=256 (tests/benchmarks/bench_quantize.py).
+#: earlier: its iterations between 0.5% and 0.3% moved mean ΔE by at most 0.3% and PSNR by at most
+#: 0.06 dB on the bench images, and took about a third of the time at K=256 (bench_quantize.py).
 STOP_GAIN = {"balanced": 5e-3, "rgb": 3e-3, "oklab": 3e-3}
 _SEED_SAMPLE = 4096  # k-means++ seeds on a sample of this many bins when a histogram has twice as many
 _RACE_RTOL = 1e-2  # seedings race until an iteration gains less than 1%

@@ -137,7 +137,7 @@ class PaletteView(QListWidget):
             model.dataChanged.emit(model.index(rows[0], 0), model.index(rows[-1], 0))
 
     def _rows_in_sight(self) -> range:
-        """The rows whose swatches the viewport shows (a row either side to spare)."""
+        """The rows whose swatches the viewport shows, with a row before and two after to spare."""
         area = self.viewport().rect()
         half = QPoint(self.gridSize().width() // 2, self.gridSize().height() // 2)  # (a swatch's middle)
         first = self.indexAt(area.topLeft() + half)

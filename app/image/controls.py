@@ -121,6 +121,7 @@ class ColourControls(QGroupBox):
         self.progress.setAccessibleName("k-means progress")
         self.progress.setToolTip("Iterations run, against the limit")
         self.progress.setTextVisible(True)
+        self._bar: tuple[int, int, int, str] = (0, 100, -1, "")  # range, value and text shown (see _set_bar)
         self.show_idle("idle")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("cancelButton")
@@ -246,20 +247,23 @@ class ColourControls(QGroupBox):
 
     def show_busy(self, text: str) -> None:
         """An indeterminate bar (opening a file, starting a run)."""
-        self.progress.setRange(0, 0)
-        self.progress.setFormat(text)
+        self._set_bar(0, 0, None, text)
 
     def show_fraction(self, done: int, total: int, text: str) -> None:
-        # QProgressBar repaints at once (not at the next paint) when its value changes, and each
-        # call waits for the GIL while k-means runs: only what changed is set.
         total = max(total, 1)
-        if self.progress.maximum() != total or self.progress.minimum() != 0:
-            self.progress.setRange(0, total)
-        if self.progress.value() != min(done, total):
-            self.progress.setValue(min(done, total))
-        self.progress.setFormat(text)
+        self._set_bar(0, total, min(done, total), text)
 
     def show_idle(self, text: str) -> None:
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat(text)
+        self._set_bar(0, 1, 0, text)
+
+    def _set_bar(self, low: int, high: int, value: int | None, text: str) -> None:
+        # QProgressBar repaints at once (not at the next paint) when its value changes, and every
+        # call into Qt, a getter too, waits for the GIL while k-means runs: what the bar shows is
+        # remembered here, and only what changed is set.
+        if self._bar[:2] != (low, high):
+            self.progress.setRange(low, high)
+        if value is not None and (self._bar[:2] != (low, high) or self._bar[2] != value):
+            self.progress.setValue(value)
+        if self._bar[3] != text:
+            self.progress.setFormat(text)
+        self._bar = (low, high, value if value is not None else self.progress.value(), text)

@@ -69,7 +69,10 @@ from kmeans.transparency import support_of
 from kmeans.wording import COLOR_SPACE_LABELS, FORMAT_NAMES, display_name
 
 DEBOUNCE_MS = 150
-PROGRESS_MS = 50  # the palette and progress bar follow k-means at most 20 times a second
+PROGRESS_MS = 50  # the progress bar follows k-means at most 20 times a second
+# ... and the palette at most about 7 times: each swatch shown is a few calls into Qt, each of which
+# waits for the GIL while k-means runs (and k-means for them): 45 -> 20 ms of GUI time per K=256 run.
+PALETTE_PROGRESS_S = 0.15
 SIZES_AFTER_MS = 1000  # a result's size in every format, and the K curve, are worked out once K has rested this long
 
 
@@ -120,6 +123,7 @@ class ImageTab(QWidget):
         self._submissions = 0  # quantization jobs sent to the worker (for tests and the benchmark)
         self._opening = False  # a file is being decoded
         self._started = 0.0  # when the running quantization was asked for
+        self._palette_shown = 0.0  # when the palette last showed a run's progress
         self._running: Params | None = None  # what it was asked with
         self._previewing = False  # a drag preview is running
         self._preview_stale = False  # K moved on while it ran
@@ -446,7 +450,10 @@ class ImageTab(QWidget):
         seconds = time.perf_counter() - self._started
         self.controls.show_fraction(p.run - 1, p.runs,
                                     f"finding {len(p.palette)} colours… pass {p.iteration} · {seconds:.1f} s")
-        self.palette_view.show_palette(p.palette, p.shares, in_view=True)
+        now = time.perf_counter()
+        if now - self._palette_shown >= PALETTE_PROGRESS_S:
+            self._palette_shown = now
+            self.palette_view.show_palette(p.palette, p.shares, in_view=True)
         self._progress_timer.start()
 
     def _outcome_arrived(self, outcome: Outcome) -> None:

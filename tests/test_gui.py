@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 import app.image.jobs
 from app.image.jobs import IterationUpdate, Outcome
-from app.image.palette_view import HEX_ROLE
+from app.image.palette_view import HEX_ROLE, PaletteView
 from app.main_window import MainWindow
 from app.sample import sample_image
 from app.settings import OPEN_FOLDER
@@ -214,9 +214,11 @@ def test_highlight_and_copy_from_the_palette(qtbot, window, photo_path):
     assert not window.image_tab.canvas.highlighting
 
 
-def test_progress_fills_the_swatches_in_sight_and_the_rest_when_they_come_into_sight(qtbot, window):
-    window.show()
-    view = window.image_tab.palette_view
+def test_progress_fills_the_swatches_in_sight_and_the_rest_when_they_come_into_sight(qtbot):
+    view = PaletteView()  # on its own: no run of the window's can refill it meanwhile
+    qtbot.addWidget(view)
+    view.resize(360, 240)
+    view.show()
     rng = np.random.default_rng(5)
     first = rng.integers(0, 256, (256, 3), dtype=np.uint8)
     second = rng.integers(0, 256, (256, 3), dtype=np.uint8)

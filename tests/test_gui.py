@@ -238,6 +238,24 @@ def test_progress_fills_the_swatches_in_sight_and_the_rest_when_they_come_into_s
     assert [shown(row) for row in range(256)] == [hex_color(c) for c in first]
 
 
+def test_a_palette_behind_another_tab_is_filled_when_shown_again(qtbot, window):
+    window.show()
+    tab = window.image_tab
+    view = tab.palette_view
+    colours = np.random.default_rng(6).integers(0, 256, (3, 16, 3), dtype=np.uint8)
+    shares = np.linspace(1, 0.1, 16) / np.linspace(1, 0.1, 16).sum()
+    view.show_palette(colours[0], shares)
+    tab.side_tabs.setCurrentIndex(1)  # "Choosing K" in front of the palette
+    view.show_palette(colours[1], shares)
+    assert view.item(0).data(HEX_ROLE) == hex_color(colours[0][0])  # not filled while out of sight
+    tab.side_tabs.setCurrentIndex(0)
+    assert [view.item(row).data(HEX_ROLE) for row in range(16)] == [hex_color(c) for c in colours[1]]
+    window.tabs.setCurrentWidget(window.learn_tab)
+    view.show_palette(colours[2], shares)
+    window.tabs.setCurrentWidget(tab)
+    assert view.item(15).data(HEX_ROLE) == hex_color(colours[2][15])
+
+
 def test_zoom_actions(qtbot, window, photo_path):
     open_and_wait(qtbot, window, photo_path)
     canvas = window.image_tab.canvas

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence, QPainter, QPen, QPixmap
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence, QPainter, QPen, QPixmap, QShowEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
 
 from kmeans.palettefile import hex_color
@@ -95,16 +95,20 @@ class PaletteView(QListWidget):
         ``in_view``: for k-means' progress, fill only the swatches in sight when the count is
         unchanged (256 swatches cost ~6 ms of the GUI thread each time, while ~16 show); the rest
         are filled at the next full call, and scrolling in between fills what comes into sight.
+        Behind another tab (the Learn tab, Choosing K) nothing is in sight: the swatches are filled
+        when the view is shown again.
         """
         palette = np.asarray(palette)
         order = np.argsort(-np.asarray(shares), kind="stable")
         self._palette = palette
         rows = range(len(order))
-        if in_view and self.count() == len(order):
+        self._pending = None
+        if not self.isVisibleTo(self.window()):
+            rows = range(0)
+            self._pending = (palette, np.asarray(shares), order)
+        elif in_view and self.count() == len(order):
             rows = self._rows_in_sight()
             self._pending = (palette, np.asarray(shares), order)
-        else:
-            self._pending = None
         self.setUpdatesEnabled(False)
         try:
             while self.count() > len(order):
@@ -147,6 +151,13 @@ class PaletteView(QListWidget):
         end = last.row() if last.isValid() else self.count() - 1
         columns = max(1, area.width() // max(1, self.gridSize().width()))
         return range(max(0, first.row() - columns), min(self.count(), end + 2 * columns + 1))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self._pending is not None:  # filled while behind another tab: every swatch now
+            palette, shares, order = self._pending
+            self._pending = None
+            self._fill_rows(range(self.count()), palette, shares, order)
+        super().showEvent(event)
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)

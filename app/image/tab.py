@@ -73,7 +73,7 @@ PROGRESS_MS = 50  # the progress bar follows k-means at most 20 times a second
 # ... and the palette at most about 7 times: each swatch shown is a few calls into Qt, each of which
 # waits for the GIL while k-means runs (and k-means for them). The palette's GUI time per 10 MP
 # K=256 run went from 13-26 ms (every 50 ms) to 8-14 ms, the final fill included.
-PALETTE_PROGRESS_S = 0.15
+PALETTE_PROGRESS_MS = 150
 SIZES_AFTER_MS = 1000  # a result's size in every format, and the K curve, are worked out once K has rested this long
 
 
@@ -452,7 +452,7 @@ class ImageTab(QWidget):
         self.controls.show_fraction(p.run - 1, p.runs,
                                     f"finding {len(p.palette)} colours… pass {p.iteration} · {seconds:.1f} s")
         now = time.perf_counter()
-        if now - self._palette_shown >= PALETTE_PROGRESS_S:
+        if now - self._palette_shown >= PALETTE_PROGRESS_MS / 1000:
             self._palette_shown = now
             self.palette_view.show_palette(p.palette, p.shares, in_view=True)
         self._progress_timer.start()

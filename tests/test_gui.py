@@ -84,6 +84,58 @@ def test_progress_arrives_in_order_every_iteration(qtbot, window, photo_path):
     assert tab.controls.progress.value() == tab.controls.progress.maximum()
 
 
+class _PaintCounter(QWidget):
+    """Counts the paint events of the widget it watches."""
+
+    def __init__(self, watched: QWidget):
+        super().__init__()
+        self.paints = 0
+        watched.installEventFilter(self)
+
+    def eventFilter(self, _watched, event) -> bool:
+        if event.type() == event.Type.Paint:
+            self.paints += 1
+        return False
+
+
+def test_the_progress_bar_is_painted_with_the_window_not_at_once(qtbot, window):
+    """QProgressBar repaints at once when its value changes, holding the GIL that k-means needs;
+    the bar is painted by the event loop instead, and still shows what it was given."""
+    bar = window.image_tab.controls.progress
+    qtbot.waitExposed(window)
+    counter = _PaintCounter(bar)
+    for done in range(1, 4):
+        window.image_tab.controls.show_fraction(done, 7, f"pass {done}")
+        assert counter.paints == 0
+        assert (bar.minimum(), bar.maximum(), bar.value(), bar.format()) == (0, 7, done, f"pass {done}")
+        assert bar.updatesEnabled()
+        qtbot.waitUntil(lambda: counter.paints > 0, timeout=WAIT)
+        counter.paints = 0
+
+
+def test_a_large_result_is_first_shown_as_sharp_as_the_view_then_whole(qtbot, window, big_path, photo_path):
+    """A 2500-pixel-wide image's first picture is as large as the canvas shows it (not 2048
+    across); the full-size one follows with the statistics.  A small image is shown whole at once."""
+    tab = window.image_tab
+    shown: list[int] = []
+    set_result = tab.canvas.set_result
+
+    def record(image, preview=None):
+        shown.append(0 if image is None else image.width())
+        set_result(image, preview)
+
+    tab.canvas.set_result = record
+    with qtbot.waitSignal(tab.measured, timeout=WAIT):
+        outcome = open_and_wait(qtbot, window, big_path)
+    side = tab.canvas.detail_side()
+    assert 0 < side < 2048
+    assert max(outcome.preview.width(), outcome.preview.height()) <= max(side, 256)
+    assert not outcome.complete
+    assert shown[-2:] == [outcome.preview.width(), 2500]  # the quick picture, then the full-size one
+    small = open_and_wait(qtbot, window, photo_path)
+    assert small.complete
+
+
 def test_the_image_follows_k_means_while_it_runs(qtbot, window, photo_path, monkeypatch):
     """Live frames of the image (the small copy under the current centroids) reach the canvas
     before the result does; here every iteration makes one."""

@@ -9,6 +9,8 @@ drawn instead of the full image, so painting stays fast on large photos.
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
@@ -117,6 +119,13 @@ class ImageCanvas(QWidget):
     @property
     def zoom(self) -> float:
         return self._zoom
+
+    def detail_side(self) -> int:
+        """Device pixels the image's longest side spans at the current zoom (0 with no image): a
+        picture of the result that size looks as sharp as the full-size one does now."""
+        if self._original is None:
+            return 0
+        return math.ceil(max(self._original.width, self._original.height) * self._zoom)
 
     @property
     def fitted(self) -> bool:

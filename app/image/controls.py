@@ -257,13 +257,23 @@ class ColourControls(QGroupBox):
         self._set_bar(0, 1, 0, text)
 
     def _set_bar(self, low: int, high: int, value: int | None, text: str) -> None:
-        # QProgressBar repaints at once (not at the next paint) when its value changes, and every
-        # call into Qt, a getter too, waits for the GIL while k-means runs: what the bar shows is
-        # remembered here, and only what changed is set.
-        if self._bar[:2] != (low, high):
-            self.progress.setRange(low, high)
-        if value is not None and (self._bar[:2] != (low, high) or self._bar[2] != value):
-            self.progress.setValue(value)
-        if self._bar[3] != text:
-            self.progress.setFormat(text)
+        # Every call into Qt, a getter too, waits for the GIL while k-means runs: what the bar
+        # shows is remembered here, and only what changed is set.  QProgressBar repaints at once
+        # when its value changes, holding the GIL (and k-means) for a millisecond or more; with
+        # updates off it is painted with the rest of the window, by Qt's event loop, without it.
+        if self._bar[:2] == (low, high) and (value is None or self._bar[2] == value):
+            if self._bar[3] != text:
+                self.progress.setFormat(text)  # (which only schedules a paint)
+                self._bar = (*self._bar[:3], text)
+            return
+        self.progress.setUpdatesEnabled(False)
+        try:
+            if self._bar[:2] != (low, high):
+                self.progress.setRange(low, high)
+            if value is not None:
+                self.progress.setValue(value)
+            if self._bar[3] != text:
+                self.progress.setFormat(text)
+        finally:
+            self.progress.setUpdatesEnabled(True)  # (and schedules the paint)
         self._bar = (low, high, value if value is not None else self.progress.value(), text)

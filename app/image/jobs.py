@@ -225,9 +225,10 @@ def open_image(
 
 
 def run_quantize(opened: OpenedImage, params: Params, token: Token | None, previous: Outcome | None = None, *,
-                 live: bool = True) -> Outcome:
+                 live: bool = True, preview_side: int = PREVIEW_SIDE) -> Outcome:
     """k-means on the view of the image ``params`` ask for, with a progress report every iteration
-    (``live``); reuses ``previous`` if only dithering changed.  Stops once ``token`` is cancelled."""
+    (``live``); reuses ``previous`` if only dithering changed.  Stops once ``token`` is cancelled.
+    The outcome's preview is at most ``preview_side`` across (``measure`` makes the full-size image)."""
     started = time.perf_counter()
     view = opened.view(params.alpha, params.matte)
     if params.same_kmeans(previous.params if previous else None):
@@ -245,8 +246,8 @@ def run_quantize(opened: OpenedImage, params: Params, token: Token | None, previ
     labels = dither(view.pixels, result) if params.dither else result.labels
     _check(token)
     # Only the downscaled copy the view shows at first; the full-size image comes from ``measure``.
-    return Outcome(params, result, labels, quick_preview(result.palette, labels), time.perf_counter() - started,
-                   view)
+    return Outcome(params, result, labels, quick_preview(result.palette, labels, preview_side),
+                   time.perf_counter() - started, view)
 
 
 def _quantize(table: ColorTable, params: Params, k: int, **options) -> Quantized:

@@ -74,6 +74,7 @@ PROGRESS_MS = 50  # the progress bar follows k-means at most 20 times a second
 # waits for the GIL while k-means runs (and k-means for them). The palette's GUI time per 10 MP
 # K=256 run went from 13-26 ms (every 50 ms) to 8-14 ms, the final fill included.
 PALETTE_PROGRESS_MS = 150
+MIN_QUICK_SIDE = 256  # the smallest first picture of a large image's result, whatever the zoom
 SIZES_AFTER_MS = 1000  # a result's size in every format, and the K curve, are worked out once K has rested this long
 
 
@@ -405,20 +406,31 @@ class ImageTab(QWidget):
         self._started = time.perf_counter()
         self.curver.cancel()  # the curve waits: the result asked for comes first
         target, fmt = self.controls.target(), self.stats.fmt
-        self.k_curve.set_target(target)
+        # The job starts first; the widgets say so while it runs.
         if target is not None:
-            self.stats.show_running(None)
-            self.controls.show_busy(f"choosing K for {target.words()}…")
             self.worker.submit(lambda token: choose_k(opened, params, fmt, target, token),
                                on_done=self._outcome_arrived, on_progress=self._show_trying,
                                on_failed=self._run_failed, on_cancelled=self._stopped)
-            return
-        self.stats.show_running(params.k)
-        self.controls.show_fraction(0, 1, f"finding {params.k} colours…")
-        self._progress_timer.start()  # the first iterations are shown after PROGRESS_MS, if it is still running
-        self.worker.submit(lambda token: run_quantize(opened, params, token, previous),
-                           on_done=self._outcome_arrived, on_progress=self._show_progress,
-                           on_failed=self._run_failed, on_cancelled=self._stopped)
+            self.stats.show_running(None)
+            self.controls.show_busy(f"choosing K for {target.words()}…")
+        else:
+            side = self._quick_side(opened)
+            self.worker.submit(lambda token: run_quantize(opened, params, token, previous, preview_side=side),
+                               on_done=self._outcome_arrived, on_progress=self._show_progress,
+                               on_failed=self._run_failed, on_cancelled=self._stopped)
+            self.stats.show_running(params.k)
+            self.controls.show_fraction(0, 1, f"finding {params.k} colours…")
+            self._progress_timer.start()  # the first iterations are shown after PROGRESS_MS, if it is still running
+        self.k_curve.set_target(target)
+
+    def _quick_side(self, opened: OpenedImage) -> int:
+        """How large a result's first picture is: the whole image when it fits in PREVIEW_SIDE,
+        else as sharp as the canvas shows it now (a 10 MP picture costs milliseconds to make and
+        to draw; the full-size one follows from ``measure``)."""
+        loaded = opened.loaded
+        if max(loaded.width, loaded.height) <= PREVIEW_SIDE:
+            return PREVIEW_SIDE
+        return max(MIN_QUICK_SIDE, min(PREVIEW_SIDE, self.canvas.detail_side()))
 
     def _show_trying(self, trying: Trying) -> None:
         seconds = time.perf_counter() - self._started

@@ -3,12 +3,17 @@ size in every format with the smallest offered, and the stated dpi kept."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from conftest import WAIT, open_and_wait
 from PIL import Image
 from test_transparency import logo
 
+from app.image import jobs
+from app.worker import Token
+from kmeans.errors import Cancelled
 from kmeans.metrics import over, quality
 
 
@@ -99,3 +104,23 @@ def test_the_stated_dpi_is_kept_on_export(qtbot, window, photo_path, tmp_path):
         window.export_to(str(target), "png", False, False)
     with Image.open(target) as image:
         assert [round(d) for d in image.info["dpi"]] == [600, 600]
+
+
+@pytest.mark.parametrize("error", [Cancelled("cancelled"), ValueError("broken")])
+def test_measuring_stops_its_encode_when_it_ends_early(photo_path, monkeypatch, error):
+    """The export's size is encoded while the quality is measured; when measuring ends early (a
+    cancel, or an error, which still reaches the caller) the encode ends with it."""
+    opened = jobs.open_image(photo_path)
+    outcome = jobs.run_quantize(opened, jobs.Params(k=8), None, live=False)
+    token = Token(1, lambda _generation, _payload: None)
+    assert jobs.measure(opened, outcome, "png", token).size == len(
+        jobs.export_bytes(opened, outcome, "png", False))
+
+    def quality_fails(*_args):
+        raise error
+
+    monkeypatch.setattr(jobs, "outcome_quality", quality_fails)
+    with pytest.raises(type(error)):
+        jobs.measure(opened, outcome, "png", token)
+    assert token.is_set()
+    assert not [t for t in threading.enumerate() if t.name.startswith("measure-size")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -330,19 +331,27 @@ def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None
     quality already ``known`` for this result is reported again, and a ``known_size`` in ``fmt``
     used, not recomputed.
     Undithered, the quality is computed on the distinct colours (exact, and a fraction of the
-    work); encoding a large image takes longer, and stops within one block of output once the
-    token is cancelled.
+    work).  The export is encoded meanwhile on a thread of its own (deflate leaves the GIL: on a
+    10 MP photo it is most of the time); it stops within one block of output once the token is
+    cancelled, and nothing returns before it has.
     """
-    if token is not None and images and not outcome.complete:
-        token.report(Measuring(image=palette_qimage(outcome.palette, outcome.labels),
-                               preview=palette_preview(outcome.palette, outcome.labels)))
-    # (a result measured again for another format: its quality is known)
-    scores = known if known is not None else outcome_quality(opened, outcome)
-    if token is not None:
-        token.check()
-        token.report(Measuring(quality=scores))
-    size = known_size if known_size is not None else \
-        len(export_bytes(opened, outcome, fmt, outcome.params.dither, cancel=token))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="measure-size") as pool:
+        sizing = None if known_size is not None else \
+            pool.submit(lambda: len(export_bytes(opened, outcome, fmt, outcome.params.dither, cancel=token)))
+        try:
+            if token is not None and images and not outcome.complete:
+                token.report(Measuring(image=palette_qimage(outcome.palette, outcome.labels),
+                                       preview=palette_preview(outcome.palette, outcome.labels)))
+            # (a result measured again for another format: its quality is known)
+            scores = known if known is not None else outcome_quality(opened, outcome)
+            if token is not None:
+                token.check()
+                token.report(Measuring(quality=scores))
+        except BaseException:
+            if token is not None:
+                token.cancel()  # (this job is over: so is its encode)
+            raise
+        size = known_size if sizing is None else sizing.result()
     return Measurement(scores, fmt, size, bits_per_pixel(size, opened.table.n_pixels))
 
 

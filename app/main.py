@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtGui import QFileOpenEvent, QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -20,15 +20,15 @@ SCREENSHOT_TIMEOUT_MS = 120_000
 
 def run(args: argparse.Namespace) -> int:
     """Open the window as ``app.launch.build_parser()``'s options say; returns the exit status."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])  # our options are argparse's, not Qt's
+    app = QApplication.instance() or Application(sys.argv[:1])  # our options are argparse's, not Qt's
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(desktop.APP_ID)
     app.setWindowIcon(window_icon())
     window = MainWindow()
-    opener = FileOpenHandler(window)
-    app.installEventFilter(opener)
+    if isinstance(app, Application):
+        app.file_open_requested.connect(window.open_image)
     path = Path(args.images[0]) if args.images else sample_image()
     if path is not None:
         notice = f"{len(args.images)} images were given; opened the first." if len(args.images) > 1 else ""
@@ -55,20 +55,21 @@ def window_icon() -> QIcon:
     return icon
 
 
-class FileOpenHandler(QObject):
-    """Opens files the system sends to the running app (macOS Finder's "Open with", Dock drops)."""
+class Application(QApplication):
+    """The application: ``file_open_requested(path)`` when the system asks the running app to open
+    a file (macOS Finder's "Open with", Dock drops).  Overriding ``event`` sees only the events
+    sent to the application itself; an event filter installed on it would run Python for every
+    event of every widget, and take the GIL from k-means each time."""
 
-    def __init__(self, window: MainWindow):
-        super().__init__(window)
-        self._window = window
+    file_open_requested = Signal(str)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+    def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent):
             path = event.file() or event.url().toLocalFile()
             if path:
-                self._window.open_image(path)
+                self.file_open_requested.emit(path)
                 return True
-        return super().eventFilter(watched, event)
+        return super().event(event)
 
 
 def _screenshot_when_ready(app: QApplication, window: MainWindow, out: str, tab: str, waiting: bool) -> None:

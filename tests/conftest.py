@@ -103,6 +103,14 @@ WAIT = 60_000  # ms: generous, for slow CI machines; a passing test never waits 
 # Qt is imported inside these, so the core's tests run without it.
 
 
+@pytest.fixture(scope="session")
+def qapp_cls():
+    """pytest-qt's application is the app's own class, as ``python main.py`` makes it."""
+    from app.main import Application
+
+    return Application
+
+
 @pytest.fixture(autouse=True)
 def no_leaks(request):
     """Fail any test that uses Qt and leaves worker threads running or new top-level windows open."""

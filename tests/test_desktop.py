@@ -102,29 +102,28 @@ def test_python_dash_m_app_prints_version():
     assert done.returncode == 0 and done.stdout.startswith("kmeans-image-compressor ")
 
 
-def test_file_open_event_opens_the_file(qtbot, tmp_path):
+def test_file_open_event_opens_the_file(qtbot, qapp, tmp_path):
     from conftest import gradient_image
     from PySide6.QtCore import QSettings
     from PySide6.QtGui import QFileOpenEvent
     from PySide6.QtWidgets import QApplication
 
-    from app.main import FileOpenHandler, window_icon
+    from app.main import Application, window_icon
     from app.main_window import MainWindow
 
     assert not window_icon().isNull()
+    assert isinstance(qapp, Application)  # (conftest's qapp_cls: the tests run in the app's own class)
     path = tmp_path / "from-finder.png"
     Image.fromarray(gradient_image(40, 50)).save(path)
     window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
-    handler = FileOpenHandler(window)
-    app = QApplication.instance()
-    app.installEventFilter(handler)
+    qapp.file_open_requested.connect(window.open_image)
     try:
         with qtbot.waitSignal(window.image_tab.quantized, timeout=30_000):
-            QApplication.sendEvent(app, QFileOpenEvent(str(path)))
+            QApplication.sendEvent(qapp, QFileOpenEvent(str(path)))
         assert "from-finder.png" in window.windowTitle()
     finally:
-        app.removeEventFilter(handler)
+        qapp.file_open_requested.disconnect(window.open_image)
         window.close()
 
 

@@ -447,8 +447,21 @@ def test_space_shows_the_original_wherever_focus_is_and_never_changes_k(qtbot, w
     clicked = []
     cancel.clicked.connect(lambda: clicked.append(True))
     qtbot.keyPress(cancel, Qt.Key.Key_Space)
+    assert tab.canvas.showing_original
     qtbot.keyRelease(cancel, Qt.Key.Key_Space)
     assert clicked == []  # Space is the original's key here, not a click
+    for widget in (tab.canvas, tab.palette_view):
+        widget.setFocus()
+        qtbot.keyPress(widget, Qt.Key.Key_Space)
+        assert tab.canvas.showing_original
+        qtbot.keyRelease(widget, Qt.Key.Key_Space)
+        assert not tab.canvas.showing_original
+    # Outside the image tab, Space is left alone.
+    window.tabs.setCurrentWidget(window.learn_tab)
+    elsewhere = window.learn_tab.findChild(QPushButton, "runButton")
+    elsewhere.setFocus()
+    qtbot.keyPress(elsewhere, Qt.Key.Key_Space)
+    assert not tab.canvas.showing_original
 
 
 def test_statistics_of_the_last_k_are_cleared_while_the_next_runs(qtbot, window, photo_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit, QPlainTextEdit, QTextEdit, QWidget
@@ -10,20 +12,51 @@ from app.image.canvas import ImageCanvas
 
 
 class SpaceShowsOriginal(QObject):
-    """An application-wide key filter: Space held anywhere in ``tab`` shows the original on
-    ``canvas``; it never reaches a control there (a K box would lose its value, a button would be
-    pressed).  Text being typed into keeps its spaces; menus and dialogs keep theirs."""
+    """A key filter: Space held anywhere in ``tab`` shows the original on ``canvas``; it never
+    reaches a control there (a K box would lose its value, a button would be pressed).  Text being
+    typed into keeps its spaces; menus and dialogs keep theirs.
+
+    It watches only where a key can arrive: the focused widget while it is in the tab, the tab
+    (keys its children pass on) and its window (keys with no focused widget).  An application-wide
+    filter would run Python, and take the GIL from k-means, for every event of every widget.
+    """
 
     def __init__(self, tab: QWidget, canvas: ImageCanvas):
         super().__init__(tab)
         self._tab = tab
         self._canvas = canvas
-        QApplication.instance().installEventFilter(self)
+        self._watched: list[QObject] = []
+        tab.installEventFilter(self)
+        self._app = QApplication.instance()
+        self._app.focusChanged.connect(self._follow_focus)
+        self._follow_focus(None, QApplication.focusWidget())
 
     def detach(self) -> None:
-        QApplication.instance().removeEventFilter(self)
+        self._app.focusChanged.disconnect(self._follow_focus)
+        self._tab.removeEventFilter(self)
+        self._watch([])
+
+    def _follow_focus(self, _old: QWidget | None, new: QWidget | None) -> None:
+        tab = self._tab
+        watched: list[QObject] = [tab.window()]
+        if new is not None and new is not tab and tab.isAncestorOf(new):
+            watched.append(new)
+        self._watch(watched)
+
+    def _watch(self, objects: list[QObject]) -> None:
+        for old in self._watched:
+            if old is not self._tab and old not in objects:
+                with contextlib.suppress(RuntimeError):  # (a widget deleted while it had the focus)
+                    old.removeEventFilter(self)
+        for new in objects:
+            if new is not self._tab and new not in self._watched:
+                new.installEventFilter(self)
+        self._watched = objects
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._tab and event.type() == QEvent.Type.Show:
+            self._follow_focus(None, QApplication.focusWidget())  # (now in its window)
+            return False
         if event.type() not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) or not isinstance(event, QKeyEvent):
             return False
         if event.key() != Qt.Key.Key_Space or event.modifiers() not in (Qt.KeyboardModifier.NoModifier,

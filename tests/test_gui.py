@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import WAIT, drop, gradient_image, open_and_wait
 from PIL import Image
-from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
+from PySide6.QtCore import QObject, QPoint, QPointF, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -84,7 +84,7 @@ def test_progress_arrives_in_order_every_iteration(qtbot, window, photo_path):
     assert tab.controls.progress.value() == tab.controls.progress.maximum()
 
 
-class _PaintCounter(QWidget):
+class _PaintCounter(QObject):
     """Counts the paint events of the widget it watches."""
 
     def __init__(self, watched: QWidget):

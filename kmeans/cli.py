@@ -259,6 +259,7 @@ def _share_palette(sources: list[Path], args: argparse.Namespace, report: _Repor
         except KMeansImageError:
             continue  # (its own line comes when its turn comes)
         _, fmt = output_path(source, args)
+        # (a union of one keeps only the colours and counts, not the image's per-pixel index)
         parts.append(ColorTable.union([ColorTable.from_pixels(shown(image.pixels, support_of(fmt, image.pixels),
                                                                     args.matte))]))
     if not parts:

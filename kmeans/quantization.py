@@ -455,9 +455,7 @@ def map_to_palette(image: np.ndarray | ColorTable, palette: np.ndarray, *,
             1 if table.n_transparent else 0):
         raise ValueError(f"a palette of {len(palette)} colours cannot be used here")
     color_labels = nearest_entries(table, palette, color_space)
-    out = with_alpha(palette, table.colors.shape[1])
-    if table.has_alpha:
-        out = with_alpha(out)
+    out = with_alpha(palette) if table.has_alpha else palette  # (a table has 4 channels only with alpha)
     if table.n_transparent:
         out = np.concatenate([out, np.zeros((1, 4), np.uint8)])
     counts = np.bincount(color_labels, weights=table.counts, minlength=len(out)).astype(np.int64)
@@ -490,7 +488,8 @@ def in_order(result: Quantized, first: np.ndarray) -> Quantized:
     head = [int(np.flatnonzero((palette[:, :3] == colour).all(axis=1) & (palette.shape[1] == 3
                                                                           or palette[:, 3] == 255))[0])
             for colour in np.asarray(first, np.uint8).reshape(-1, 3)]
-    order = np.array(head + [i for i in range(len(palette)) if i not in set(head)])
+    taken = set(head)
+    order = np.array(head + [i for i in range(len(palette)) if i not in taken])
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     return replace(result, palette=palette[order], counts=result.counts[order], labels=rank[result.labels].astype(

@@ -78,6 +78,7 @@ class ImageCanvas(QWidget):
         self._held = False  # Space held: show the original everywhere
         self._pinned = False  # View › Show Original: the same, until unchecked
         self._drag: str | None = None
+        self._picking = False  # the eyedropper is on
         self._drag_from = QPointF()
         self._checker = _checkerboard()
 
@@ -332,7 +333,7 @@ class ImageCanvas(QWidget):
     @property
     def picking(self) -> bool:
         """The eyedropper is on: a click picks a pixel instead of dragging."""
-        return getattr(self, "_picking", False)
+        return self._picking
 
     def set_picking(self, on: bool) -> None:
         self._picking = on

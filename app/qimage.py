@@ -12,6 +12,8 @@ import numpy as np
 from PIL import Image
 from PySide6.QtGui import QImage
 
+from kmeans.quantization import Quantized
+
 PREVIEW_SIDE = 2048  # longest side of the downscaled copy drawn when the view shows less detail
 LIVE_SIDE = 800  # longest side of the frames shown while k-means iterates (and of drag previews)
 
@@ -93,12 +95,15 @@ def palette_preview(palette: np.ndarray, labels: np.ndarray, side: int = PREVIEW
     return to_qimage(np.asarray(small))
 
 
-def quick_preview(palette: np.ndarray, labels: np.ndarray, side: int = PREVIEW_SIDE) -> QImage:
-    """Every n-th pixel of the palette image, at most ``side`` across: a few milliseconds on any
-    image, shown until ``palette_preview``'s box-filtered copy is ready."""
-    h, w = labels.shape
+def quick_preview(result: Quantized, dithered: np.ndarray | None = None, side: int = PREVIEW_SIDE) -> QImage:
+    """Every n-th pixel of ``result`` as an image (of its ``dithered`` labels, when given), at
+    most ``side`` across: a few milliseconds on any image, and the full-size labels are not made
+    for it.  Shown until ``palette_preview``'s box-filtered copy is ready."""
+    h, w = result.shape
     factor = -(-max(h, w) // side)
-    return palette_qimage(palette, labels[::factor, ::factor] if factor > 1 else labels)
+    if dithered is not None:
+        return palette_qimage(result.palette, dithered[::factor, ::factor])
+    return palette_qimage(result.palette, result.labels_every(factor))
 
 
 def shade_qimage(keep: np.ndarray) -> QImage:

@@ -342,9 +342,10 @@ def estimate(sample: CurveSample, k: int, settings: Settings, cancel: CancelToke
     if sample.rows.n_transparent and not (palette.shape[1] == 4 and len(palette) and palette[0, 3] == 0):
         palette = np.concatenate([np.zeros((1, 4), np.uint8), with_alpha(palette)])  # the rows need the entry
     color_labels = nearest_entries(sample.rows, palette, settings.color_space)
-    labels = sample.rows.labels_for(color_labels, transparent_label=0)
+    on_rows = replace(fitted, palette=palette, color_labels=color_labels, table=sample.rows, transparent_label=0)
+    labels = on_rows.labels
     if settings.dither:  # error diffusion needs whole rows
-        labels = dither(sample.rows_shown, replace(fitted, palette=palette, labels=labels))
+        labels = dither(sample.rows_shown, on_rows)
         quality = file_quality(sample.rows_original, sample.rows, palette, color_labels, sample.support,
                                settings.matte, labels=labels)
     size = _size(sample, palette, labels, settings.fmt) if sizes else 0

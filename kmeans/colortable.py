@@ -7,6 +7,7 @@ once per image and reused for every K; it also maps a label per colour back onto
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,6 +34,9 @@ class ColorTable:
     _inverse: np.ndarray | None = field(repr=False)  # (N,) index into colors, when (M, 4)
     _transparent: np.ndarray | None = field(repr=False)  # (N,) bool, or None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)  # derived arrays, built once
+    #: Held while the shared lookup table of ``labels_for`` is in use (re-entrant, so a caller can
+    #: hold it around a check-then-build).
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @classmethod
     def from_pixels(cls, pixels: np.ndarray) -> ColorTable:
@@ -147,24 +151,30 @@ class ColorTable:
         """Distinct colours, counting fully transparent pixels as one."""
         return len(self.colors) + (1 if self.n_transparent else 0)
 
-    def labels_for(self, color_labels: np.ndarray, transparent_label: int = 0) -> np.ndarray:
-        """(H, W) uint8 labels of every pixel, given the label of each distinct colour.
+    def labels_for(self, color_labels: np.ndarray, transparent_label: int = 0, step: int = 1) -> np.ndarray:
+        """(H, W) uint8 labels of every pixel, given the label of each distinct colour; with
+        ``step`` > 1, of every ``step``-th pixel of every ``step``-th row only (a small copy).
 
-        Not for two threads at once on the same table (they would share a lookup table).
+        Safe from several threads: the lookup table they share is used under ``lock``.
         """
         color_labels = np.asarray(color_labels, dtype=np.uint8)
+        rows = slice(None, None, step)
         if self._keys is not None:
-            # Every pixel's key is a table colour, so only those entries are ever read: the
-            # table (16 MB) is allocated once and never cleared.
-            lut = self.cached("lut", lambda: np.empty(1 << 24, dtype=np.uint8))
-            lut[self.cached("color_keys", lambda: pack_rgb(self.colors))] = color_labels
-            labels = lut[self._keys]
+            keys = self._keys.reshape(self.shape)[rows, rows] if step > 1 else self._keys
+            with self.lock:
+                # Every pixel's key is a table colour, so only those entries are ever read: the
+                # table (16 MB) is allocated once and never cleared.
+                lut = self.cached("lut", lambda: np.empty(1 << 24, dtype=np.uint8))
+                lut[self.cached("color_keys", lambda: pack_rgb(self.colors))] = color_labels
+                labels = lut[keys]
         else:
             assert self._inverse is not None
-            labels = color_labels[np.maximum(self._inverse, 0)]
+            inverse = self._inverse.reshape(self.shape)[rows, rows] if step > 1 else self._inverse
+            labels = color_labels[np.maximum(inverse, 0)]
         if self._transparent is not None:
-            labels[self._transparent] = transparent_label
-        return labels.reshape(self.shape)
+            labels[self._transparent.reshape(self.shape)[rows, rows] if step > 1 else self._transparent] = \
+                transparent_label
+        return labels.reshape(self.shape) if step == 1 else labels
 
 
 def check_pixels(pixels: np.ndarray) -> np.ndarray:

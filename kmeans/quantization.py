@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -82,15 +82,14 @@ class Quantized:
 
     ``palette`` (n, 3) or (n, 4) uint8, one row per entry, entries that are not opaque first and
     then by share of pixels; ``labels`` (H, W) uint8, so ``palette[labels]`` is the image.
-    ``counts`` (n,) pixels per entry.  ``color_labels`` (M,) is the entry of each of the table's
-    distinct colours (``ColorTable.colors``), so measures can work on colours instead of pixels.
+    ``counts`` (n,) pixels per entry.  ``color_labels`` (M,) is the entry of each of ``table``'s
+    distinct colours, so measures can work on colours instead of pixels.
     ``inertia`` is the k-means objective in the working colour space; ``centroids`` are the
     unrounded centres there.  ``notice`` says in words when the palette has fewer entries than
     asked, else None.
     """
 
     palette: np.ndarray
-    labels: np.ndarray
     counts: np.ndarray
     k: int
     color_space: str
@@ -102,8 +101,35 @@ class Quantized:
     seconds: float
     centroids: np.ndarray
     color_labels: np.ndarray
+    table: ColorTable = field(repr=False)  # the image's colours: ``labels`` are made from them
+    transparent_label: int = 0  # the entry of fully transparent pixels, when there are any
     notice: str | None = None
     locked: np.ndarray | None = None  # (n,) bool: the entries given as fixed colours, kept exactly
+
+    @property
+    def labels(self) -> np.ndarray:
+        """(H, W) uint8: every pixel's entry.  Made on first read (tens of milliseconds and a
+        byte per pixel on a large image, which the window's first picture does without), then kept."""
+        labels = self.__dict__.get("_labels")
+        if labels is None:
+            with self.table.lock:  # (two threads asking at once: one makes them, both get them)
+                labels = self.__dict__.get("_labels")
+                if labels is None:
+                    labels = self.table.labels_for(self.color_labels, self.transparent_label)
+                    self.__dict__["_labels"] = labels
+        return labels
+
+    def labels_every(self, step: int) -> np.ndarray:
+        """The labels of every ``step``-th pixel of every ``step``-th row, without making them all."""
+        labels = self.__dict__.get("_labels")
+        if labels is not None or step <= 1:
+            return self.labels[::step, ::step]
+        return self.table.labels_for(self.color_labels, self.transparent_label, step=step)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(H, W) of the image."""
+        return self.table.shape
 
     @property
     def shares(self) -> np.ndarray:
@@ -408,10 +434,8 @@ def _finish(
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     color_labels = rank[color_labels]
-    labels = table.labels_for(color_labels, transparent_label=0)
     return Quantized(
         palette=np.ascontiguousarray(palette[order]),
-        labels=labels,
         counts=counts[order],
         k=k,
         color_space=color_space,
@@ -423,6 +447,7 @@ def _finish(
         seconds=time.perf_counter() - started,
         centroids=np.asarray(centroids),
         color_labels=color_labels,
+        table=table,
         notice=notice,
         locked=locked[order] if keep else None,
     )
@@ -461,10 +486,10 @@ def map_to_palette(image: np.ndarray | ColorTable, palette: np.ndarray, *,
     counts = np.bincount(color_labels, weights=table.counts, minlength=len(out)).astype(np.int64)
     if table.n_transparent:
         counts[-1] = table.n_transparent
-    return Quantized(palette=out, labels=table.labels_for(color_labels, transparent_label=len(out) - 1),
-                     counts=counts, k=len(out), color_space=color_space, inertia=0.0, n_iter=0, coarse_iter=0,
-                     converged=True, distinct_colors=table.n_colors, seconds=time.perf_counter() - started,
-                     centroids=to_working(out, color_space), color_labels=color_labels,
+    return Quantized(palette=out, counts=counts, k=len(out), color_space=color_space, inertia=0.0, n_iter=0,
+                     coarse_iter=0, converged=True, distinct_colors=table.n_colors,
+                     seconds=time.perf_counter() - started, centroids=to_working(out, color_space),
+                     color_labels=color_labels, table=table, transparent_label=len(out) - 1,
                      locked=np.arange(len(out)) < len(palette))
 
 
@@ -492,9 +517,9 @@ def in_order(result: Quantized, first: np.ndarray) -> Quantized:
     order = np.array(head + [i for i in range(len(palette)) if i not in taken])
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    return replace(result, palette=palette[order], counts=result.counts[order], labels=rank[result.labels].astype(
-        np.uint8), color_labels=rank[result.color_labels], locked=None if result.locked is None else result.locked[
-        order])
+    return replace(result, palette=palette[order], counts=result.counts[order], color_labels=rank[result.color_labels],
+                   transparent_label=int(rank[result.transparent_label]),
+                   locked=None if result.locked is None else result.locked[order])
 
 
 def dither(pixels: np.ndarray, result: Quantized) -> np.ndarray:

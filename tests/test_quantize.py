@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from conftest import gradient_image
 from kmeans import Cancelled, ColorTable, find_closest_centroids, fit, quantize
 from kmeans.colorspace import from_working, to_working
 from kmeans.metrics import quality
+from kmeans.quantization import in_order
 
 
 def test_color_table_counts_every_pixel(photo):
@@ -134,6 +137,44 @@ def test_binary_alpha_uses_rgb_keys_and_keeps_the_hole(photo):
     result = quantize(rgba, 8)
     assert (result.to_array()[5:10, 5:10, 3] == 0).all()
     assert (result.to_array()[20:, 20:, 3] == 255).all()
+
+
+@pytest.mark.parametrize("alpha", ["opaque", "binary", "partial"])
+def test_labels_are_made_when_read_and_a_strided_copy_matches_them(photo, alpha):
+    pixels = photo
+    if alpha != "opaque":
+        values = (0, 255) if alpha == "binary" else (0, 90, 255)
+        holes = np.random.default_rng(5).choice(values, photo.shape[:2]).astype(np.uint8)
+        pixels = np.dstack([photo, holes])
+    result = quantize(pixels, 8)
+    small = result.labels_every(3)  # (before the labels exist: from the table)
+    assert "_labels" not in result.__dict__
+    labels = result.labels
+    assert labels is result.labels  # made once, then kept
+    assert np.array_equal(small, labels[::3, ::3])
+    assert np.array_equal(result.palette[labels][..., 3] == 0, pixels[..., 3] == 0) if alpha != "opaque" else True
+    assert np.array_equal(np.bincount(labels.ravel(), minlength=len(result.palette)), result.counts)
+
+
+def test_two_threads_reading_labels_at_once_get_the_same_ones():
+    table = ColorTable.from_pixels(gradient_image(600, 800, seed=2))
+    results = [quantize(table, k) for k in (4, 9)]  # one table, so one shared lookup table
+    expected = [table.labels_for(r.color_labels) for r in results]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(4):
+            fresh = [replace(r) for r in results for _ in range(2)]  # (each makes its labels anew)
+            seen = list(pool.map(lambda result: result.labels, fresh))
+            assert all(np.array_equal(labels, expected[i // 2]) for i, labels in enumerate(seen))
+
+
+def test_reordering_the_palette_moves_the_transparent_entry_with_it(photo):
+    rgba = np.dstack([photo, np.full(photo.shape[:2], 255, np.uint8)])
+    rgba[:6, :6, 3] = 0
+    result = quantize(rgba, 6)
+    first = result.palette[-1:, :3]
+    moved = in_order(result, first)
+    assert np.array_equal(moved.palette[0, :3], first[0]) and moved.palette[0, 3] == 255
+    assert np.array_equal(moved.to_array(), result.to_array())
 
 
 def test_progress_every_iteration_and_cancel(photo):

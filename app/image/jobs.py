@@ -159,16 +159,21 @@ class Outcome:
 
     params: Params
     result: Quantized
-    labels: np.ndarray  # the labels shown and exported (dithered when asked)
+    dithered: np.ndarray | None  # the dithered labels, when dithering is asked for
     preview: QImage
     seconds: float
     view: View  # the pixels k-means worked on
     choice: Choice | None = None  # how Auto K chose this K, when it did
 
     @property
+    def labels(self) -> np.ndarray:
+        """(H, W) uint8: the labels shown and exported (dithered when asked; else made on first read)."""
+        return self.result.labels if self.dithered is None else self.dithered
+
+    @property
     def complete(self) -> bool:
         """The preview is the full-size image."""
-        return self.preview.width() == self.labels.shape[1]
+        return self.preview.width() == self.result.shape[1]
 
     @property
     def palette(self) -> np.ndarray:
@@ -244,10 +249,10 @@ def run_quantize(opened: OpenedImage, params: Params, token: Token | None, previ
 
         result = _quantize(view.table, params, params.k, callback=callback, cancel=token)
     _check(token)
-    labels = dither(view.pixels, result) if params.dither else result.labels
+    dithered = dither(view.pixels, result) if params.dither else None
     _check(token)
     # Only the downscaled copy the view shows at first; the full-size image comes from ``measure``.
-    return Outcome(params, result, labels, quick_preview(result.palette, labels, preview_side),
+    return Outcome(params, result, dithered, quick_preview(result, dithered, preview_side),
                    time.perf_counter() - started, view)
 
 
@@ -399,7 +404,7 @@ def choose_k(opened: OpenedImage, params: Params, fmt: str, target: Target, toke
         result = _quantize(view.table, params, k, cancel=token)
         _check(token)
         labels = dither(view.pixels, result) if params.dither else result.labels
-        made[k] = (result, labels)
+        made[k] = (result, labels if params.dither else None)
         quality = file_quality(opened.pixels, view.table, result.palette, result.color_labels, params.alpha,
                                params.matte, labels=labels if params.dither else None)
         size = 0
@@ -423,8 +428,8 @@ def choose_k(opened: OpenedImage, params: Params, fmt: str, target: Target, toke
     except Unreachable as unreachable:  # the window shows the closest there is, and says so
         best = unreachable.best
         choice = Choice(best.k, best, {best.k: best}, f"{target.words()} {unreachable}", met=False)
-    result, labels = made[choice.k]
-    return Outcome(replace(params, k=choice.k), result, labels, quick_preview(result.palette, labels),
+    result, dithered = made[choice.k]
+    return Outcome(replace(params, k=choice.k), result, dithered, quick_preview(result, dithered),
                    time.perf_counter() - started, view, choice)
 
 

@@ -718,14 +718,14 @@ class ImageTab(QWidget):
         if entry < 0 or outcome is None or entry >= len(outcome.palette) or self.worker.busy:
             self.canvas.set_highlight(None)  # (while k-means runs the swatches are not the result's)
             return
-        labels = outcome.labels
-        h, w = labels.shape
+        h, w = outcome.result.shape
         step = max(1, math.ceil(max(h, w) / PREVIEW_SIDE))
-        small = labels[::step, ::step]
+        dithered = outcome.dithered
+        small = outcome.result.labels_every(step) if dithered is None else dithered[::step, ::step]
         self.canvas.set_highlight(shade_qimage(small == entry))
-        count = int(np.count_nonzero(labels == entry)) if outcome.params.dither else int(outcome.result.counts[entry])
+        count = int(outcome.result.counts[entry]) if dithered is None else int(np.count_nonzero(dithered == entry))
         self.status.emit(f"Highlighting {hex_color(outcome.palette[entry])}: {count:,} pixels "
-                         f"({count / labels.size * 100:.1f}% of the image)")
+                         f"({count / (h * w) * 100:.1f}% of the image)")
 
     # -- shutdown -------------------------------------------------------------------------------
 

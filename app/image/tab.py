@@ -138,6 +138,12 @@ class ImageTab(QWidget):
         self._progress_timer.setSingleShot(True)
         self._progress_timer.setInterval(PROGRESS_MS)
         self._progress_timer.timeout.connect(self._show_latest_progress)
+        # A result's statistics start once the event loop has had its turn: the canvas paints the
+        # result first, without the measuring thread taking the GIL from it.
+        self._measure_timer = QTimer(self)
+        self._measure_timer.setSingleShot(True)
+        self._measure_timer.setInterval(0)
+        self._measure_timer.timeout.connect(self._submit_measure)
         self._sizes_timer = QTimer(self)
         self._sizes_timer.setSingleShot(True)
         self._sizes_timer.setInterval(SIZES_AFTER_MS)
@@ -486,8 +492,9 @@ class ImageTab(QWidget):
         if result.notice:
             self.message_bar.show_message(result.notice)
         self.status.emit(f"{len(result.palette)} colours in {outcome.seconds:.2f} s")
+        self.stats.show_outcome(outcome)
         self.quantized.emit(outcome)
-        self._start_measure()
+        self._measure_timer.start()
 
     def _set_outcome(self, outcome: Outcome | None) -> None:
         """A new result (or none): what the measuring job found belongs to the old one."""
@@ -538,6 +545,7 @@ class ImageTab(QWidget):
     # -- measuring ------------------------------------------------------------------------------
 
     def _stop_measuring(self) -> None:
+        self._measure_timer.stop()
         self.measurer.cancel()
         self.sizer.cancel()
         self._sizes_timer.stop()
@@ -570,10 +578,15 @@ class ImageTab(QWidget):
                               on_progress=lambda found: self.stats.show_format_size(*found))
 
     def _start_measure(self) -> None:
+        """Show the result's statistics and start measuring what is not known yet."""
+        if self._opened is not None and self._outcome is not None:
+            self.stats.show_outcome(self._outcome)
+            self._submit_measure()
+
+    def _submit_measure(self) -> None:
         opened, outcome, fmt = self._opened, self._outcome, self.stats.fmt
         if opened is None or outcome is None:
             return
-        self.stats.show_outcome(outcome)
         images = self._full_images is None  # (made once per result, not again for another format)
         known, known_size = self._quality, self.stats.sizes.get(fmt)  # (sizes belong to the shown result)
         self.measurer.submit(lambda token: measure(opened, outcome, fmt, token, images=images, known=known,
@@ -733,6 +746,7 @@ class ImageTab(QWidget):
         """Stop and join the worker threads (safe to call more than once)."""
         self._space.detach()
         self._debounce.stop()
+        self._measure_timer.stop()
         self._sizes_timer.stop()
         for worker in (self.worker, self.measurer, self.exporter, self.sizer, self.curver):
             worker.stop()

@@ -417,9 +417,7 @@ def choose_k(opened: OpenedImage, params: Params, fmt: str, target: Target, toke
         return point
 
     def estimator() -> Callable[[int], Point]:
-        # A sample of its own: the curve's may be in use on the curve worker still (a table's
-        # labels_for is not for two threads at once).
-        sample = CurveSample.of(opened.pixels, view.pixels, params.alpha, opened.loaded.dpi, view.table)
+        sample = curve_sample(opened, params)  # (the curve's, which may be in use on its worker: that is safe)
         settings = settings_of(params, fmt)
         return lambda k: estimate(sample, k, settings, token, sizes=target.by_size)
 

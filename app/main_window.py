@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
         self.zoom_label.setToolTip("Zoom: 100% is one image pixel per screen pixel (Ctrl+0 fits, Ctrl+1 is 100%)")
         self.statusBar().addPermanentWidget(self.zoom_label)
         self.image_tab.canvas.zoom_changed.connect(lambda _zoom: self._show_zoom())
+        self.tabs.currentChanged.connect(lambda _index: self._update_actions())
         self.statusBar().showMessage("Drop an image on the window, or use File › Open.")
         self._restore_settings()
         self._update_actions()
@@ -222,7 +223,9 @@ class MainWindow(QMainWindow):
         has_result = self.image_tab.outcome is not None
         self.action_export.setEnabled(has_result)
         self.action_export_palette.setEnabled(has_result)
-        has_image = self.image_tab.opened is not None
+        on_image = self.tabs.currentWidget() is self.image_tab  # (the zoom is the image's, not the Learn tab's)
+        self.zoom_label.setVisible(on_image)
+        has_image = self.image_tab.opened is not None and on_image
         for action in (self.action_zoom_in, self.action_zoom_out, self.action_fit, self.action_actual,
                        self.action_original):
             action.setEnabled(has_image)

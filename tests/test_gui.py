@@ -321,6 +321,11 @@ def test_zoom_actions(qtbot, window, photo_path):
     assert window.zoom_label.text() == f"Zoom {canvas.zoom_percent}% (fit)"
     canvas.zoom_by(2.0, QPointF(10, 10))
     assert window.zoom_label.text() == f"Zoom {canvas.zoom_percent}%"
+    # The zoom is the image's: the Learn tab neither shows it nor zooms the image out of sight.
+    window.tabs.setCurrentWidget(window.learn_tab)
+    assert window.zoom_label.isHidden() and not window.action_zoom_in.isEnabled()
+    window.tabs.setCurrentWidget(window.image_tab)
+    assert window.zoom_label.isVisible() and window.action_zoom_in.isEnabled()
 
 
 def test_split_handle_drags(qtbot, window, photo_path):

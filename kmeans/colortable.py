@@ -159,22 +159,50 @@ class ColorTable:
         """
         color_labels = np.asarray(color_labels, dtype=np.uint8)
         rows = slice(None, None, step)
-        if self._keys is not None:
-            keys = self._keys.reshape(self.shape)[rows, rows] if step > 1 else self._keys
+        if step > 1:
+            index = self._index_every(step)
+            labels = color_labels[index] if len(color_labels) else np.zeros(index.shape, np.uint8)
+        elif self._keys is not None:
             with self.lock:
                 # Every pixel's key is a table colour, so only those entries are ever read: the
                 # table (16 MB) is allocated once and never cleared.
-                lut = self.cached("lut", lambda: np.empty(1 << 24, dtype=np.uint8))
+                lut = self._lut()
                 lut[self.cached("color_keys", lambda: pack_rgb(self.colors))] = color_labels
-                labels = lut[keys]
+                labels = lut[self._keys]
         else:
             assert self._inverse is not None
-            inverse = self._inverse.reshape(self.shape)[rows, rows] if step > 1 else self._inverse
-            labels = color_labels[np.maximum(inverse, 0)]
+            labels = color_labels[np.maximum(self._inverse, 0)]
         if self._transparent is not None:
             labels[self._transparent.reshape(self.shape)[rows, rows] if step > 1 else self._transparent] = \
                 transparent_label
         return labels.reshape(self.shape) if step == 1 else labels
+
+    def _lut(self) -> np.ndarray:
+        return self.cached("lut", lambda: np.empty(1 << 24, dtype=np.uint8))
+
+    def _index_every(self, step: int) -> np.ndarray:
+        """(h, w) int32: the colour of every ``step``-th pixel of every ``step``-th row (fully
+        transparent ones: any colour).  Made once per step (the last one is kept), so the small
+        copy of each result costs one gather, not a pass over the 16 MB lookup table."""
+        kept = self._cache.get("index every")
+        if kept is not None and kept[0] == step:
+            return kept[1]
+        if self._keys is None:
+            assert self._inverse is not None
+            index = np.maximum(self._inverse.reshape(self.shape)[::step, ::step], 0)
+        else:
+            keys = np.ascontiguousarray(self._keys.reshape(self.shape)[::step, ::step])
+            color_keys = self.cached("color_keys", lambda: pack_rgb(self.colors))
+            positions = np.arange(len(color_keys), dtype=np.int32)
+            index = np.zeros(keys.shape, dtype=np.int32)
+            with self.lock:  # the byte lookup table, a byte of each colour's position at a time
+                lut = self._lut()
+                for shift in (0, 8, 16):
+                    lut[color_keys] = (positions >> shift).astype(np.uint8)
+                    index |= lut[keys].astype(np.int32) << shift
+            np.minimum(index, max(len(color_keys) - 1, 0), out=index)  # (transparent pixels' keys are not colours)
+        self._cache["index every"] = (step, index)
+        return index
 
 
 def check_pixels(pixels: np.ndarray) -> np.ndarray:

@@ -156,6 +156,13 @@ def test_labels_are_made_when_read_and_a_strided_copy_matches_them(photo, alpha)
     assert np.array_equal(np.bincount(labels.ravel(), minlength=len(result.palette)), result.counts)
 
 
+def test_an_image_with_no_visible_pixel_has_a_small_copy_too():
+    clear = np.zeros((40, 50, 4), np.uint8)
+    result = quantize(clear, 4)
+    assert (result.labels_every(4) == 0).all() and result.labels_every(4).shape == (10, 13)
+    assert (result.to_array()[..., 3] == 0).all()
+
+
 def test_two_threads_reading_labels_at_once_get_the_same_ones():
     table = ColorTable.from_pixels(gradient_image(600, 800, seed=2))
     results = [quantize(table, k) for k in (4, 9)]  # one table, so one shared lookup table

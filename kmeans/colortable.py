@@ -167,7 +167,7 @@ class ColorTable:
                 # Every pixel's key is a table colour, so only those entries are ever read: the
                 # table (16 MB) is allocated once and never cleared.
                 lut = self._lut()
-                lut[self.cached("color_keys", lambda: pack_rgb(self.colors))] = color_labels
+                lut[self._color_keys()] = color_labels
                 labels = lut[self._keys]
         else:
             assert self._inverse is not None
@@ -179,6 +179,9 @@ class ColorTable:
 
     def _lut(self) -> np.ndarray:
         return self.cached("lut", lambda: np.empty(1 << 24, dtype=np.uint8))
+
+    def _color_keys(self) -> np.ndarray:
+        return self.cached("color_keys", lambda: pack_rgb(self.colors))
 
     def _index_every(self, step: int) -> np.ndarray:
         """(h, w) int32: the colour of every ``step``-th pixel of every ``step``-th row (fully
@@ -192,7 +195,7 @@ class ColorTable:
             index = np.maximum(self._inverse.reshape(self.shape)[::step, ::step], 0)
         else:
             keys = np.ascontiguousarray(self._keys.reshape(self.shape)[::step, ::step])
-            color_keys = self.cached("color_keys", lambda: pack_rgb(self.colors))
+            color_keys = self._color_keys()
             positions = np.arange(len(color_keys), dtype=np.int32)
             index = np.zeros(keys.shape, dtype=np.int32)
             with self.lock:  # the byte lookup table, a byte of each colour's position at a time

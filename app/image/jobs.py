@@ -398,18 +398,19 @@ def choose_k(opened: OpenedImage, params: Params, fmt: str, target: Target, toke
     or 2 for a size) is the result, its ``choice`` not ``met``."""
     started = time.perf_counter()
     view = opened.view(params.alpha, params.matte)
-    made: dict[int, tuple[Quantized, np.ndarray]] = {}
+    made: dict[int, tuple[Quantized, np.ndarray | None]] = {}
 
     def evaluate(k: int) -> Point:
         result = _quantize(view.table, params, k, cancel=token)
         _check(token)
-        labels = dither(view.pixels, result) if params.dither else result.labels
-        made[k] = (result, labels if params.dither else None)
+        dithered = dither(view.pixels, result) if params.dither else None
+        made[k] = (result, dithered)
         quality = file_quality(opened.pixels, view.table, result.palette, result.color_labels, params.alpha,
-                               params.matte, labels=labels if params.dither else None)
+                               params.matte, labels=dithered)
         size = 0
-        if target.by_size:
+        if target.by_size:  # (only a size needs every pixel's label; the quality works on colours)
             _check(token)
+            labels = result.labels if dithered is None else dithered
             size = len(encode(result.palette, labels, fmt, cancel=token, dpi=opened.loaded.dpi))
         point = Point(k, len(result.palette), quality.psnr, quality.delta_e, size)
         if token is not None:

@@ -27,6 +27,7 @@ from kmeans.errors import Cancelled, CancelToken
 from kmeans.init import init_centroids
 from kmeans.lloyd import IterationInfo, KMeansResult, find_closest_centroids, run_lloyd
 from kmeans.metrics import Quality, color_quality
+from kmeans.swaps import swap_entries
 from kmeans.wording import count
 
 #: A stage stops when an iteration gains less than this share of the inertia.  ``balanced`` stops
@@ -35,6 +36,8 @@ from kmeans.wording import count
 STOP_GAIN = {"balanced": 5e-3, "rgb": 3e-3, "oklab": 3e-3}
 _SEED_SAMPLE = 4096  # k-means++ seeds on a sample of this many bins when a histogram has twice as many
 _RACE_RTOL = 1e-2  # seedings race until an iteration gains less than 1%
+#: Spaces whose palettes are judged by eye: the coarse stage moves entries by ΔE swaps (``kmeans.swaps``).
+SWAP_SPACES = ("balanced",)
 _LEVEL_BITS = (4, 5, 6, 7)  # histogram depths tried, coarse first
 _POINTS_PER_CLUSTER = 12  # the coarsest level needs this many bins per cluster to seed well
 _MIN_LEVEL = 4096  # smaller histograms lose too much of the image's colour distribution
@@ -175,7 +178,9 @@ def quantize(
         colour space's own, ``STOP_GAIN``).
     accelerate : over-relaxed Lloyd steps (see ``kmeans.fit``).
     n_init : seedings tried on the coarsest histogram, the one with the lowest inertia going on;
-        None picks 6 for K <= 32 (cheap there, and small palettes vary most between seeds), else 1.
+        None picks 1 where ΔE swaps run (``balanced``, with a histogram coarser than the first
+        level: they move misplaced entries, which is what more seedings were for), else 6 for
+        K <= 32 (cheap there, and small palettes vary most between seeds), else 1.
     coarse : seed on colour histograms first; the final iterations always run on all colours.
     callback : called with a ``Progress`` after every iteration; returning False cancels.
     cancel : a token whose ``is_set()`` cancels after the current iteration.
@@ -233,8 +238,6 @@ def quantize(
     relay = _Relay(callback, color_space)
     start = _initial_centroids(X, k_colors, init)
     method = init if isinstance(init, str) else "k-means++"
-    if n_init is None:
-        n_init = 6 if k_colors <= 32 else 1
 
     def run(samples: np.ndarray, w: np.ndarray, begin: str | np.ndarray, stage: str, stop_gain: float,
             snap=None, pinned: int = 0) -> KMeansResult:
@@ -247,13 +250,20 @@ def quantize(
         return result
 
     levels = _level_bits(table, k_colors) if start is None and coarse else []
-    racing = bool(levels) and n_init > 1
+    race_bits = _race_bits(table, k_colors, levels[0]) if levels else None
+    # ΔE swaps run on the race histogram when it is coarser than the first level (so they stay cheap).
+    swapping = color_space in SWAP_SPACES and race_bits is not None and race_bits < levels[0]
+    if n_init is None:
+        n_init = 1 if swapping else 6 if k_colors <= 32 else 1
+    racing = race_bits is not None and (n_init > 1 or swapping)
     relay.runs = (n_init if racing else 0) + len(levels) + 1
     if racing:
         # Rival seedings race to rough convergence on a small histogram; only the best goes on.
-        rx, rw = _histogram(table, color_space, _race_bits(table, k_colors, levels[0]))
+        rx, rw = _histogram(table, color_space, race_bits)
         races = [run(rx, rw, method, "seeding", max(rtol, _RACE_RTOL)) for _ in range(n_init)]
         start = min(races, key=lambda r: r.inertia).centroids
+        if swapping:
+            start = swap_entries(rx, rw, start, color_space=color_space, rng=rng, rtol=rtol, cancel=cancel)
     for bits in levels:
         cx, cw = _histogram(table, color_space, bits)
         if start is None and method == "k-means++" and len(cx) > 2 * _SEED_SAMPLE:

@@ -86,23 +86,30 @@ def nearest_centroids(
     Large inputs are split between the machine's cores (numpy releases the GIL in these loops).
     """
     n, k = X.shape[0], centroids.shape[0]
+    dim = X.shape[1]
     labels = np.empty(n, dtype=np.int32)
     d1 = np.empty(n, dtype=X.dtype)
     d2 = np.empty(n, dtype=X.dtype) if second else None
-    c_sq = np.einsum("ij,ij->i", centroids, centroids).astype(X.dtype)
+    # |c|^2 - 2 x.c from one product: each centroid lifted to [-2c, |c|^2], each sample to [x, 1]
+    # (one pass over the (rows, K) distances fewer than adding |c|^2 after the product).
+    lifted = np.empty((k, dim + 1), dtype=X.dtype)
+    lifted[:, :dim] = centroids * -2
+    lifted[:, dim] = np.einsum("ij,ij->i", centroids, centroids)
     if k <= _FEW_CENTROIDS:
-        kernel, c = _nearest_few, np.ascontiguousarray(centroids * -2, dtype=X.dtype)
+        kernel, c = _nearest_few, lifted
     else:
-        kernel, c = _nearest_many, np.ascontiguousarray(centroids.T * -2, dtype=X.dtype)
+        kernel, c = _nearest_many, np.ascontiguousarray(lifted.T)
     rows = _chunk_rows(k)
 
     def run(begin: int, end: int) -> None:
         buf = np.empty((k, rows) if kernel is _nearest_few else (rows, k), dtype=X.dtype)
+        x1 = np.ones((rows, dim + 1), dtype=X.dtype)
         for start in range(begin, end, rows):
             stop = min(start + rows, end)
             x = X[start:stop]
+            x1[: stop - start, :dim] = x
             part2 = None if d2 is None else d2[start:stop]
-            kernel(x, c, c_sq, buf, labels[start:stop], d1[start:stop], part2)
+            kernel(x1[: stop - start], c, buf, labels[start:stop], d1[start:stop], part2)
             x_sq = np.einsum("ij,ij->i", x, x)
             d1[start:stop] += x_sq
             if part2 is not None:
@@ -133,12 +140,11 @@ def _pool() -> ThreadPoolExecutor:
         return _POOL
 
 
-def _nearest_many(x, c_t, c_sq, buf, labels, d1, d2) -> None:
+def _nearest_many(x1, c_t, buf, labels, d1, d2) -> None:
     """Row layout: distances (m, K) from one product, then a row-wise argmin."""
-    m = x.shape[0]
+    m = x1.shape[0]
     b = buf[:m]
-    np.dot(x, c_t, out=b)
-    b += c_sq
+    np.dot(x1, c_t, out=b)
     lab = b.argmin(axis=1)
     r = np.arange(m)
     labels[:] = lab
@@ -148,12 +154,11 @@ def _nearest_many(x, c_t, c_sq, buf, labels, d1, d2) -> None:
         d2[:] = b.min(axis=1) if b.shape[1] > 1 else np.inf
 
 
-def _nearest_few(x, c, c_sq, buf, labels, d1, d2) -> None:
+def _nearest_few(x1, c, buf, labels, d1, d2) -> None:
     """Column layout: distances (K, m), then a running minimum over the K rows."""
-    m = x.shape[0]
+    m = x1.shape[0]
     b = buf if buf.shape[1] == m else np.empty((buf.shape[0], m), dtype=buf.dtype)  # C-contiguous
-    np.dot(c, x.T, out=b)
-    b += c_sq[:, None]
+    np.dot(c, x1.T, out=b)
     d1[:] = b[0]
     labels[:] = 0
     if d2 is not None:

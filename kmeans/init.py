@@ -88,15 +88,20 @@ def _kmeans_plusplus(
         first = rng.choice(n, p=w / w.sum())
         centers[0] = X[first]
         m = 1
-    closest = _sq_dist_to(X, centers[:m], x_sq).min(axis=0).astype(np.float64)
+    # Distances stay in X's dtype (float32 for colours), updated in place: a step is a few passes
+    # over N values.  Only the running sum that draws the picks is float64.
+    closest = _sq_dist_to(X, centers[:m], x_sq).min(axis=0)
+    w_x = w.astype(X.dtype)
     potential = float(w @ closest)
     candidates = np.ones((trials, d + 2), dtype=X.dtype)
+    weighted = np.empty(n, dtype=X.dtype)
     for c in range(m, k):
         if potential <= 0:
             # Every sample already sits on a centre: the rest can only repeat samples.
             centers[c:] = X[rng.choice(np.flatnonzero(w > 0), size=k - c)]
             break
-        cumulative = np.cumsum(w * closest)
+        np.multiply(w_x, closest, out=weighted)
+        cumulative = np.cumsum(weighted, dtype=np.float64)
         picks = np.searchsorted(cumulative, rng.uniform(size=trials) * cumulative[-1], side="right")
         picks = np.minimum(picks, n - 1)
         chosen = X[picks]
@@ -104,8 +109,8 @@ def _kmeans_plusplus(
         candidates[:, d] = np.einsum("ij,ij->i", chosen, chosen)
         dist = candidates @ lifted
         np.maximum(dist, 0, out=dist)
-        dist = np.minimum(closest[None, :], dist)
-        pots = dist @ w
+        np.minimum(dist, closest[None, :], out=dist)
+        pots = dist @ w_x
         best = int(np.argmin(pots))
         centers[c] = X[picks[best]]
         closest = dist[best]

@@ -84,6 +84,45 @@ def test_progress_arrives_in_order_every_iteration(qtbot, window, photo_path):
     assert tab.controls.progress.value() == tab.controls.progress.maximum()
 
 
+def test_a_quick_run_draws_no_progress_and_a_long_one_does(qtbot, window, photo_path, monkeypatch):
+    """Progress is drawn once a run has lasted FIRST_PROGRESS_MS: before that it would be over
+    before the eye could follow it."""
+    import app.image.jobs as jobs
+    import app.image.tab as tab_module
+
+    assert tab_module.FIRST_PROGRESS_MS >= 300
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    quantize = jobs.quantize
+
+    def slow_start(*args, callback=None, **kwargs):  # a run of 0.15 s or so at least
+        def paced(progress):
+            if progress.iteration == 1:
+                time.sleep(0.15)
+            return callback(progress)
+
+        return quantize(*args, callback=paced if callback else None, **kwargs)
+
+    monkeypatch.setattr(jobs, "quantize", slow_start)
+    shown: list[str] = []
+    show_fraction = tab.controls.show_fraction
+    monkeypatch.setattr(tab.controls, "show_fraction", lambda done, total, text: (shown.append(text),
+                                                                                  show_fraction(done, total, text)))
+    seen: list[int] = []
+    tab.progressed.connect(lambda u: seen.append(u.progress.iteration))
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
+        tab.controls.k_spin.setValue(24)
+    if blocker.args[0].result.seconds < 0.25:  # (0.15-0.2 s; not on a crawling machine)
+        assert seen and shown == ["finding 24 colours…", shown[-1]]  # reported, not drawn
+        assert shown[-1].startswith("24 colours ·")
+
+    monkeypatch.setattr(tab_module, "FIRST_PROGRESS_MS", 20)  # the same run, as a long one
+    shown.clear()
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT):
+        tab.controls.k_spin.setValue(25)
+    assert any(text.startswith("finding 25 colours… pass ") for text in shown)
+
+
 class _PaintCounter(QObject):
     """Counts the paint events of the widget it watches."""
 

@@ -57,44 +57,70 @@ def psnr(original: np.ndarray, quantized: np.ndarray) -> float:
     return math.inf if error == 0 else 10.0 * math.log10(255.0**2 / error)
 
 
+_DE_ROWS = 8192  # colour pairs per block: its ~40 temporaries stay in cache (2x faster on 400k pairs)
+_25_7 = 25.0**7
+_TAU = 2 * math.pi
+_COS30, _SIN30 = math.cos(math.radians(30)), math.sin(math.radians(30))
+_COS6, _SIN6 = math.cos(math.radians(6)), math.sin(math.radians(6))
+_COS63, _SIN63 = math.cos(math.radians(63)), math.sin(math.radians(63))
+
+
 def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     """CIEDE2000 colour difference between (..., 3) CIELAB arrays (Sharma, Wu, Dalal 2005)."""
-    L1, a1, b1 = np.moveaxis(np.asarray(lab1, dtype=np.float64), -1, 0)
-    L2, a2, b2 = np.moveaxis(np.asarray(lab2, dtype=np.float64), -1, 0)
-    c_bar7 = ((np.hypot(a1, b1) + np.hypot(a2, b2)) / 2) ** 7
-    g = 0.5 * (1 - np.sqrt(c_bar7 / (c_bar7 + 25.0**7)))
-    a1p, a2p = (1 + g) * a1, (1 + g) * a2
+    lab1, lab2 = np.broadcast_arrays(np.asarray(lab1, dtype=np.float64), np.asarray(lab2, dtype=np.float64))
+    shape = lab1.shape[:-1]
+    first, second = lab1.reshape(-1, 3), lab2.reshape(-1, 3)
+    out = np.empty(len(first))
+    for start in range(0, len(first), _DE_ROWS):
+        stop = start + _DE_ROWS
+        out[start:stop] = _ciede2000_rows(first[start:stop], second[start:stop])
+    return out.reshape(shape)
+
+
+def _pow7(x: np.ndarray) -> np.ndarray:
+    x2 = x * x
+    return x2 * x2 * x2 * x
+
+
+def _ciede2000_rows(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """``ciede2000`` of (n, 3) float64 rows.  Angles stay in radians; the hue terms of T come
+    from one cosine and one sine by the multiple-angle formulas; branches are masks."""
+    L1, a1, b1 = lab1.T
+    L2, a2, b2 = lab2.T
+    c_bar7 = _pow7((np.hypot(a1, b1) + np.hypot(a2, b2)) * 0.5)
+    g = 1.5 - 0.5 * np.sqrt(c_bar7 / (c_bar7 + _25_7))  # 1 + G
+    a1p, a2p = g * a1, g * a2
     c1p, c2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
-    h1p = np.degrees(np.arctan2(b1, a1p)) % 360
-    h2p = np.degrees(np.arctan2(b2, a2p)) % 360
+    h1p = np.arctan2(b1, a1p)
+    h1p += _TAU * (h1p < 0)  # hue angles in [0, 2 pi)
+    h2p = np.arctan2(b2, a2p)
+    h2p += _TAU * (h2p < 0)
     chroma = c1p * c2p
+    coloured = chroma != 0
     dh = h2p - h1p
-    dh = np.where(dh > 180, dh - 360, np.where(dh < -180, dh + 360, dh))
-    dh = np.where(chroma == 0, 0.0, dh)
-    d_l, d_c = L2 - L1, c2p - c1p
-    d_h = 2 * np.sqrt(chroma) * np.sin(np.radians(dh) / 2)
-    l_bar, c_bar = (L1 + L2) / 2, (c1p + c2p) / 2
+    dh -= _TAU * (dh > math.pi)
+    dh += _TAU * (dh < -math.pi)
+    d_h = 2 * np.sqrt(chroma) * np.sin(dh * (0.5 * coloured))
+    l_bar, c_bar = (L1 + L2) * 0.5, (c1p + c2p) * 0.5
     h_sum = h1p + h2p
-    h_bar = np.where(
-        np.abs(h1p - h2p) <= 180, h_sum / 2, np.where(h_sum < 360, (h_sum + 360) / 2, (h_sum - 360) / 2)
-    )
-    h_bar = np.where(chroma == 0, h_sum, h_bar)
-    t = (
-        1
-        - 0.17 * np.cos(np.radians(h_bar - 30))
-        + 0.24 * np.cos(np.radians(2 * h_bar))
-        + 0.32 * np.cos(np.radians(3 * h_bar + 6))
-        - 0.20 * np.cos(np.radians(4 * h_bar - 63))
-    )
-    d_theta = 30 * np.exp(-(((h_bar - 275) / 25) ** 2))
-    c_bar7p = c_bar**7
-    r_c = 2 * np.sqrt(c_bar7p / (c_bar7p + 25.0**7))
-    s_l = 1 + 0.015 * (l_bar - 50) ** 2 / np.sqrt(20 + (l_bar - 50) ** 2)
-    s_c = 1 + 0.045 * c_bar
-    s_h = 1 + 0.015 * c_bar * t
-    r_t = -np.sin(np.radians(2 * d_theta)) * r_c
-    lt, ct, ht = d_l / s_l, d_c / s_c, d_h / s_h
-    return np.sqrt(np.maximum(lt**2 + ct**2 + ht**2 + r_t * ct * ht, 0))
+    # The mean hue: half the sum, turned half a circle when the two hues are more than half apart.
+    apart = np.abs(h1p - h2p) > math.pi
+    h_bar = h_sum * 0.5 + math.pi * (apart & (h_sum < _TAU)) - math.pi * (apart & (h_sum >= _TAU))
+    h_bar = np.where(coloured, h_bar, h_sum)
+    c1, s1 = np.cos(h_bar), np.sin(h_bar)
+    c2, s2 = c1 * c1 - s1 * s1, 2 * s1 * c1
+    c3, s3 = c2 * c1 - s2 * s1, s2 * c1 + c2 * s1
+    c4, s4 = c2 * c2 - s2 * s2, 2 * s2 * c2
+    t = (1 - 0.17 * (c1 * _COS30 + s1 * _SIN30) + 0.24 * c2 + 0.32 * (c3 * _COS6 - s3 * _SIN6)
+         - 0.20 * (c4 * _COS63 + s4 * _SIN63))  # cos(h - 30), cos 2h, cos(3h + 6), cos(4h - 63)
+    u = (h_bar - math.radians(275.0)) / math.radians(25.0)
+    c_bar7p = _pow7(c_bar)
+    r_t = -2 * np.sqrt(c_bar7p / (c_bar7p + _25_7)) * np.sin(math.radians(60.0) * np.exp(-u * u))
+    l50 = (l_bar - 50) ** 2
+    lt = (L2 - L1) / (1 + 0.015 * l50 / np.sqrt(20 + l50))
+    ct = (c2p - c1p) / (1 + 0.045 * c_bar)
+    ht = d_h / (1 + 0.015 * c_bar * t)
+    return np.sqrt(np.maximum(lt * lt + ct * ct + ht * ht + r_t * ct * ht, 0))
 
 
 def mean_delta_e(original: np.ndarray, quantized: np.ndarray) -> float:

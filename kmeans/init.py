@@ -73,6 +73,8 @@ def _random(X: np.ndarray, k: int, w: np.ndarray, rng: np.random.Generator) -> n
 def _kmeans_plusplus(
     X: np.ndarray, k: int, w: np.ndarray, rng: np.random.Generator, given: np.ndarray
 ) -> np.ndarray:
+    if not np.issubdtype(X.dtype, np.floating):
+        X = X.astype(np.float64)  # (integer samples: distances and weights need fractions)
     n, d = X.shape
     x_sq = np.einsum("ij,ij->i", X, X)
     # Squared distances from candidates c to every sample in one product: [c, |c|^2, 1] . [-2x, 1, |x|^2].

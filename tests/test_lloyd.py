@@ -173,6 +173,16 @@ def test_kmeans_plus_plus_spreads_centres():
     assert len({tuple(c) for c in nearest_blob}) == 4
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8])
+def test_kmeans_plus_plus_takes_any_numeric_samples_and_fractional_weights(dtype):
+    X, _ = make_blobs(400, centers=np.array([[20, 20], [200, 20], [20, 200], [200, 200]]), cluster_std=2, seed=1)
+    X = np.clip(X, 0, 255).astype(dtype)
+    weights = np.random.default_rng(0).random(400) * 0.5  # (all below 1: an integer copy would be 0)
+    centres = init_centroids(X, 4, weights=weights, seed=0)
+    assert centres.dtype == np.float64
+    assert len({tuple(c) for c in np.round(centres / 180).astype(int)}) == 4
+
+
 def test_random_init_picks_distinct_samples_in_proportion_to_weight():
     X = np.arange(10, dtype=float)[:, None]
     weights = np.zeros(10)

@@ -23,7 +23,7 @@ from kmeans.metrics import ciede2000, over
 ROUNDS = 3  # swaps tried in turn; the search ends early at a round that keeps none
 _TRIES = 2  # candidate swaps settled and measured per round, best-scored first
 _SETTLE_ITER = 8  # Lloyd iterations settling a candidate
-_SSE_BUDGET = 0.02  # how much of the squared error (PSNR) all swaps together may add: at most 0.09 dB
+_SSE_BUDGET = 0.02  # how much all swaps together may add to the histogram's squared error (0.09 dB of PSNR)
 _SPLIT_ITER = 3  # 2-means iterations inside each cluster when weighing its split
 _CHUNK = 1 << 18  # distances per chunk when finding the two nearest entries
 

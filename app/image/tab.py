@@ -454,8 +454,9 @@ class ImageTab(QWidget):
         self.worker.cancel()
 
     def _show_progress(self, update: IterationUpdate) -> None:
-        """Every iteration arrives here; the widgets show the newest at most every PROGRESS_MS
-        (redrawing 256 swatches for each of 40 quick iterations would slow k-means down)."""
+        """Every iteration arrives here; from FIRST_PROGRESS_MS into the run the widgets show the
+        newest at most every PROGRESS_MS (redrawing 256 swatches for each of 40 quick iterations
+        would slow k-means down)."""
         if update.frame is not None:
             self.canvas.set_result(update.frame)  # frames come at most every FRAME_INTERVAL already
         self._latest = update

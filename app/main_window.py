@@ -102,8 +102,9 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         # The GUI thread waits for the GIL whenever k-means holds it between numpy calls; Python hands
-        # it over after this long.  At 1 ms instead of the default 5 ms the longest stalls in
-        # bench_gui.py fell from 37-45 ms to 29-37 ms (image tab) and 48-58 ms to 34-39 ms (Learn tab).
+        # it over after this long.  In two paired bench_gui.py runs at 1 ms instead of 5 ms the longest
+        # stalls fell from 37-45 to 29-37 ms (image tab) and 48-58 to 34-39 ms (Learn tab); the
+        # machine's noise is as large (later runs at 1 ms: up to 91 ms once).
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
         self.setObjectName("mainWindow")
         self._remembered = Remembered(settings if settings is not None else QSettings(ORGANIZATION, APP_NAME))

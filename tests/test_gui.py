@@ -560,6 +560,41 @@ def test_highlight_covers_both_halves_and_counts_pixels(qtbot, window, photo_pat
     assert canvas.highlighting and darkened.isValid()
 
 
+def test_a_canvas_that_has_drawn_before_shows_what_a_fresh_one_shows(qtbot):
+    """Each layer keeps its last scaled copy: a new result, a zoom, a pan or the handle moved must
+    never leave an old copy on screen."""
+    from app.image.canvas import ImageCanvas
+    from app.qimage import to_qimage
+
+    photo = gradient_image(300, 400, seed=2)
+    first, second = to_qimage(photo // 64 * 64), to_qimage(255 - photo)
+
+    def canvas() -> ImageCanvas:
+        view = ImageCanvas()
+        qtbot.addWidget(view)
+        view.resize(330, 250)
+        view.set_original(to_qimage(photo))
+        return view
+
+    used = canvas()
+    used.set_result(first)
+    steps = [
+        lambda view: view.set_result(second),
+        lambda view: view.zoom_by(2.7, QPointF(90, 70)),
+        lambda view: view.set_split(0.3),
+        lambda view: view.set_result(first),
+        lambda view: view.zoom_by(0.45, QPointF(200, 40)),
+    ]
+    for done, step in enumerate(steps, 1):
+        used.grab()  # drawn (and its copies kept) before the next change
+        step(used)
+        fresh = canvas()
+        fresh.set_result(first)
+        for earlier in steps[:done]:
+            earlier(fresh)
+        assert used.grab().toImage() == fresh.grab().toImage(), f"after step {done}"
+
+
 def test_no_panning_when_the_image_fits(qtbot, window, photo_path):
     open_and_wait(qtbot, window, photo_path)
     canvas = window.image_tab.canvas

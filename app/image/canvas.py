@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -42,6 +42,7 @@ class _Layer:
     def __init__(self, width: int, height: int, *images: QImage):
         self.width, self.height = width, height
         self.images = sorted(images, key=lambda image: image.width(), reverse=True)  # largest first
+        self.drawn: tuple[tuple, QImage] | None = None  # the visible part as last drawn, at device size
 
     def pick(self, zoom: float) -> tuple[QImage, float]:
         """The smallest image with at least ``zoom`` (device px per full-size px) of detail, else the
@@ -234,13 +235,14 @@ class ImageCanvas(QWidget):
             self._paint(painter)
 
     def _paint(self, painter: QPainter) -> None:
-        painter.fillRect(self.rect(), self.palette().window().color().darker(108))
+        painter.fillRect(self.rect(), self._background())
         if self._original is None:
             painter.setPen(self.palette().placeholderText().color())
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Drop an image here, or File › Open")
             return
         target = self.image_rect()
-        painter.fillRect(target.intersected(QRectF(self.rect())), QBrush(self._checker))
+        if self._original.images[0].hasAlphaChannel():  # (an opaque image covers the squares)
+            painter.fillRect(target.intersected(QRectF(self.rect())), QBrush(self._checker))
         split_x = self._split_x()
         flipped = self.showing_original
         show_result = self._result is not None and not flipped
@@ -257,24 +259,45 @@ class ImageCanvas(QWidget):
             self._draw_label(painter, "Original", Qt.AlignmentFlag.AlignLeft)
 
     def _draw(self, painter: QPainter, layer: _Layer, target: QRectF, clip: QRectF) -> None:
-        image, scale = layer.pick(self._zoom)
-        visible = target.intersected(clip)
-        if visible.isEmpty():
+        """Draw the part of ``layer`` inside ``clip``.  The whole visible part is scaled once into
+        a copy at device size, kept with the layer: later paints of the same view (the other
+        half's new result, the handle dragged, a highlight) are plain copies."""
+        visible = target.intersected(QRectF(self.rect())).toAlignedRect().intersected(self.rect())
+        if visible.isEmpty() or target.intersected(clip).isEmpty():
             return
+        dpr = self.devicePixelRatioF()
+        key = (self._zoom, target.x(), target.y(), visible.x(), visible.y(), visible.width(), visible.height(), dpr)
+        if layer.drawn is None or layer.drawn[0] != key:
+            layer.drawn = (key, self._scaled(layer, target, visible, dpr))
+        painter.save()
+        painter.setClipRect(clip)
+        painter.drawImage(visible.topLeft(), layer.drawn[1])
+        painter.restore()
+
+    def _scaled(self, layer: _Layer, target: QRectF, visible: QRect, dpr: float) -> QImage:
+        """The part of ``layer`` that lands in ``visible`` (whole widget pixels) at device
+        resolution, on the canvas's background (transparent for images with alpha) where the
+        image covers a pixel only in part."""
+        image, scale = layer.pick(self._zoom)
         s = self._scale()
-        # The part of the source image that lands in the visible rectangle.
-        source = QRectF(
+        source = QRectF(  # the part of the source image that lands in the visible rectangle
             (visible.left() - target.left()) / s * scale,
             (visible.top() - target.top()) / s * scale,
             visible.width() / s * scale,
             visible.height() / s * scale,
         )
-        painter.save()
-        painter.setClipRect(clip)
-        smooth = self._zoom < 1.0
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
-        painter.drawImage(visible, image, source)
-        painter.restore()
+        opaque = not image.hasAlphaChannel()
+        copy = QImage(round(visible.width() * dpr), round(visible.height() * dpr),
+                      QImage.Format.Format_RGB32 if opaque else QImage.Format.Format_ARGB32_Premultiplied)
+        copy.setDevicePixelRatio(dpr)
+        copy.fill(self._background() if opaque else QColor(Qt.GlobalColor.transparent))
+        with QPainter(copy) as painter:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._zoom < 1.0)
+            painter.drawImage(QRectF(0, 0, visible.width(), visible.height()), image, source)
+        return copy
+
+    def _background(self) -> QColor:
+        return self.palette().window().color().darker(108)
 
     def _draw_mask(self, painter: QPainter, target: QRectF, clip: QRectF) -> None:
         painter.save()

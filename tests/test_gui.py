@@ -152,6 +152,28 @@ def test_the_progress_bar_is_painted_with_the_window_not_at_once(qtbot, window):
         counter.paints = 0
 
 
+def test_a_result_is_painted_before_it_is_announced(qtbot, window, photo_path):
+    """The picture comes first: by the time ``quantized`` (and the status line) says a result is
+    shown, the canvas has painted it; the palette and statistics follow in the same turn."""
+    tab = window.image_tab
+    open_and_wait(qtbot, window, photo_path)
+    qtbot.waitExposed(window)
+    counter = _PaintCounter(tab.canvas)
+    given: list[int] = []
+    set_result = tab.canvas.set_result
+
+    def noted(*args, **kwargs):
+        set_result(*args, **kwargs)
+        given.append(counter.paints)
+
+    tab.canvas.set_result = noted
+    painted_when_announced: list[bool] = []
+    tab.quantized.connect(lambda _o: painted_when_announced.append(counter.paints > given[-1]))
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT):
+        tab.controls.k_spin.setValue(9)
+    assert painted_when_announced == [True]
+
+
 def test_a_large_result_is_first_shown_as_sharp_as_the_view_then_whole(qtbot, window, big_path, photo_path):
     """A 2500-pixel-wide image's first picture is as large as the canvas shows it (not 2048
     across); the full-size one follows with the statistics.  A small image is shown whole at once."""

@@ -491,6 +491,7 @@ class ImageTab(QWidget):
                 self.message_bar.show_message(f"Auto K: {outcome.choice.reason}; the closest, "
                                               f"{outcome.params.k} colours, is shown.")
         self.canvas.set_result(outcome.preview)
+        self.canvas.repaint()  # the picture first: the palette, bar and statistics follow in this turn
         self.palette_view.clear_selection()  # entries are numbered afresh: a selection would point elsewhere
         self.palette_view.show_palette(result.palette, result.shares)
         self.controls.show_fraction(1, 1, _done_words(outcome))

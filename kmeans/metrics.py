@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kmeans.colorspace import pack_rgb, u8_to_cielab, unpack_rgb, with_alpha
+from kmeans.errors import Cancelled, CancelToken
 
 _ROWS = 1 << 20  # pixels per chunk: bounded float64 temporaries for large images
 
@@ -65,13 +66,16 @@ _COS6, _SIN6 = math.cos(math.radians(6)), math.sin(math.radians(6))
 _COS63, _SIN63 = math.cos(math.radians(63)), math.sin(math.radians(63))
 
 
-def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
-    """CIEDE2000 colour difference between (..., 3) CIELAB arrays (Sharma, Wu, Dalal 2005)."""
+def ciede2000(lab1: np.ndarray, lab2: np.ndarray, *, cancel: CancelToken | None = None) -> np.ndarray:
+    """CIEDE2000 colour difference between (..., 3) CIELAB arrays (Sharma, Wu, Dalal 2005).
+    Raises ``Cancelled`` within one block of rows once ``cancel`` is set."""
     lab1, lab2 = np.broadcast_arrays(np.asarray(lab1, dtype=np.float64), np.asarray(lab2, dtype=np.float64))
     shape = lab1.shape[:-1]
     first, second = lab1.reshape(-1, 3), lab2.reshape(-1, 3)
     out = np.empty(len(first))
     for start in range(0, len(first), _DE_ROWS):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("measuring cancelled")
         stop = start + _DE_ROWS
         out[start:stop] = _ciede2000_rows(first[start:stop], second[start:stop])
     return out.reshape(shape)
@@ -123,7 +127,7 @@ def _ciede2000_rows(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(lt * lt + ct * ct + ht * ht + r_t * ct * ht, 0))
 
 
-def mean_delta_e(original: np.ndarray, quantized: np.ndarray) -> float:
+def mean_delta_e(original: np.ndarray, quantized: np.ndarray, *, cancel: CancelToken | None = None) -> float:
     """Mean CIEDE2000 over all pixels.
 
     Computed once per distinct (original, quantized) colour pair, weighted by its pixel count.
@@ -136,7 +140,7 @@ def mean_delta_e(original: np.ndarray, quantized: np.ndarray) -> float:
     pairs, counts = np.unique(keys, return_counts=True)
     first = (pairs >> np.uint64(24)).astype(np.uint32)
     second = (pairs & np.uint64(0xFFFFFF)).astype(np.uint32)
-    d = ciede2000(u8_to_cielab(unpack_rgb(first)), u8_to_cielab(unpack_rgb(second)))
+    d = ciede2000(u8_to_cielab(unpack_rgb(first)), u8_to_cielab(unpack_rgb(second)), cancel=cancel)
     return float(d @ counts / counts.sum())
 
 
@@ -166,13 +170,14 @@ class Quality:
     delta_e: float
 
 
-def quality(original: np.ndarray, quantized: np.ndarray) -> Quality:
-    """MSE, PSNR and mean CIEDE2000 of ``quantized`` against ``original``."""
-    return _quality(mse(original, quantized), mean_delta_e(original, quantized))
+def quality(original: np.ndarray, quantized: np.ndarray, *, cancel: CancelToken | None = None) -> Quality:
+    """MSE, PSNR and mean CIEDE2000 of ``quantized`` against ``original`` (``Cancelled`` soon after
+    ``cancel`` is set)."""
+    return _quality(mse(original, quantized), mean_delta_e(original, quantized, cancel=cancel))
 
 
 def color_quality(colors: np.ndarray, counts: np.ndarray, quantized: np.ndarray, *, n_pixels: int,
-                  channels: int) -> Quality:
+                  channels: int, cancel: CancelToken | None = None) -> Quality:
     """``quality`` computed once per distinct colour instead of once per pixel (same numbers).
 
     ``colors`` (M, 3|4) uint8 are an image's distinct colours, each standing for ``counts`` (M,)
@@ -193,7 +198,7 @@ def color_quality(colors: np.ndarray, counts: np.ndarray, quantized: np.ndarray,
         total = float(np.square(x - y).sum(axis=1) @ counts)
     if channels == 4:
         a, b = over(a), over(b)
-    d = ciede2000(u8_to_cielab(a[:, :3]), u8_to_cielab(b[:, :3]))
+    d = ciede2000(u8_to_cielab(a[:, :3]), u8_to_cielab(b[:, :3]), cancel=cancel)
     return _quality(total * 255.0**2 / (n_pixels * channels), float(d @ counts) / n_pixels)
 
 

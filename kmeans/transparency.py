@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from kmeans.colortable import ColorTable
+from kmeans.errors import CancelToken
 from kmeans.metrics import Quality, color_quality, over, quality
 
 INVISIBLE_ALPHA = 3
@@ -91,12 +92,14 @@ def note(pixels: np.ndarray, fmt: str, matte: Matte = DEFAULT_MATTE) -> str | No
 
 
 def file_quality(original: np.ndarray, table: ColorTable, palette: np.ndarray, color_labels: np.ndarray,
-                 support: str, matte: Matte = DEFAULT_MATTE, *, labels: np.ndarray | None = None) -> Quality:
+                 support: str, matte: Matte = DEFAULT_MATTE, *, labels: np.ndarray | None = None,
+                 cancel: CancelToken | None = None) -> Quality:
     """PSNR and mean ΔE of the file a result becomes, against the ``reference`` of the original.
 
     ``table`` is the colour table of ``shown(original, support, matte)`` the result was made from,
     ``color_labels`` its colours' palette entries; ``labels`` are the pixels' entries when they
     are not those (dithered).  Computed on the distinct colours when that is exact, else on pixels.
+    Raises ``Cancelled`` soon after ``cancel`` is set.
     """
     reference_pixels = reference(original, support, matte)
     file_palette = seen(palette, support, matte)
@@ -105,13 +108,14 @@ def file_quality(original: np.ndarray, table: ColorTable, palette: np.ndarray, c
         if labels is None:  # (the transparent entry is first in a k-means palette, last in a given one)
             clear = np.flatnonzero(palette[:, 3] == 0) if palette.shape[1] == 4 else ()
             labels = table.labels_for(color_labels, transparent_label=int(clear[0]) if len(clear) else 0)
-        return quality(reference_pixels, file_palette[labels])
+        return quality(reference_pixels, file_palette[labels], cancel=cancel)
     channels = reference_pixels.shape[-1]
     colours = table.colors
     quantized = file_palette[color_labels]
     if channels == 3:
         colours, quantized = colours[:, :3], quantized[:, :3]
-    return color_quality(colours, table.counts, quantized, n_pixels=table.n_pixels, channels=channels)
+    return color_quality(colours, table.counts, quantized, n_pixels=table.n_pixels, channels=channels,
+                         cancel=cancel)
 
 
 def _changed_beyond_reference(original: np.ndarray, support: str) -> bool:

@@ -1,7 +1,7 @@
 """The export dialog: format, dithering, the exact size the file will have, then Save as…
 
 The size shown is the length of the file encoded in memory with the chosen settings, by the same
-``export_bytes`` that Export writes with (on the dialog's own worker, never on the GUI thread).
+``encode`` that Export writes with (``export_size``, on the dialog's own worker, never on the GUI thread).
 Saving goes through the core's atomic write: a failed save leaves no partial file.  Overwriting is
 confirmed by the file dialog itself.
 """
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.image.jobs import Measurement, OpenedImage, Outcome, export_bytes
+from app.image.jobs import Measurement, OpenedImage, Outcome, export_size
 from app.worker import Worker
 from kmeans.defaults import FORMATS
 from kmeans.transparency import note
@@ -109,7 +109,7 @@ class ExportDialog(QDialog):
             self._sizer.cancel()
             self._show_size(known.size)  # the window has encoded exactly this already
             return
-        self._sizer.submit(lambda token: len(export_bytes(opened, outcome, fmt, dithered, cancel=token)),
+        self._sizer.submit(lambda token: export_size(opened, outcome, fmt, dithered, cancel=token, background=False),
                            on_done=self._show_size,
                            on_failed=lambda error: self._size.setText(f"cannot encode: {error}"))
 

@@ -34,6 +34,7 @@ from kmeans.autok import Choice, CurveSample, Point, Settings, Target, Unreachab
 from kmeans.colorspace import to_working, with_alpha
 from kmeans.colortable import ColorTable
 from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_MAX_PIXELS, DEFAULT_SEED
+from kmeans.encode_apart import encoded_size
 from kmeans.imagefile import LoadedImage, encode, load
 from kmeans.lloyd import find_closest_centroids
 from kmeans.metrics import Quality, bits_per_pixel
@@ -327,6 +328,15 @@ def export_bytes(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool
     return encode(outcome.palette, export_labels(outcome, dithered), fmt, cancel=cancel, dpi=opened.loaded.dpi)
 
 
+def export_size(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool, *,
+                cancel: Token | None = None, background: bool = True) -> int:
+    """``len(export_bytes(...))``, stopped at once by ``cancel`` even in the middle of a WebP encode
+    (``encoded_size`` runs that in a child process; at low priority when ``background``)."""
+    outcome = outcome_for(opened, outcome, fmt, cancel)
+    return encoded_size(outcome.palette, export_labels(outcome, dithered), fmt, cancel=cancel,
+                        dpi=opened.loaded.dpi, background=background)
+
+
 def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None = None, *,
             images: bool = True, known: Quality | None = None, known_size: int | None = None) -> Measurement:
     """What follows a result: its full-size image (when ``images`` and the preview is smaller), the
@@ -336,19 +346,18 @@ def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None
     quality already ``known`` for this result is reported again, and a ``known_size`` in ``fmt``
     used, not recomputed.
     Undithered, the quality is computed on the distinct colours (exact, and a fraction of the
-    work).  The export is encoded meanwhile on a thread of its own (deflate leaves the GIL: on a
-    10 MP photo it is most of the time); it stops within one block of output once the token is
-    cancelled, and nothing returns before it has.
+    work).  The export is encoded meanwhile in a child process (``export_size``: on a 10 MP photo
+    it is most of the time), killed once the token is cancelled; nothing returns before it is over.
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="measure-size") as pool:
         sizing = None if known_size is not None else \
-            pool.submit(lambda: len(export_bytes(opened, outcome, fmt, outcome.params.dither, cancel=token)))
+            pool.submit(lambda: export_size(opened, outcome, fmt, outcome.params.dither, cancel=token))
         try:
             if token is not None and images and not outcome.complete:
                 token.report(Measuring(image=palette_qimage(outcome.palette, outcome.labels),
                                        preview=palette_preview(outcome.palette, outcome.labels)))
             # (a result measured again for another format: its quality is known)
-            scores = known if known is not None else outcome_quality(opened, outcome)
+            scores = known if known is not None else outcome_quality(opened, outcome, token)
             if token is not None:
                 token.check()
                 token.report(Measuring(quality=scores))
@@ -360,11 +369,12 @@ def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None
     return Measurement(scores, fmt, size, bits_per_pixel(size, opened.table.n_pixels))
 
 
-def outcome_quality(opened: OpenedImage, outcome: Outcome) -> Quality:
-    """PSNR and ΔE of the file ``outcome`` becomes, against the original as the format shows it."""
+def outcome_quality(opened: OpenedImage, outcome: Outcome, token: Token | None = None) -> Quality:
+    """PSNR and ΔE of the file ``outcome`` becomes, against the original as the format shows it
+    (``Cancelled`` soon after ``token`` is)."""
     params, result = outcome.params, outcome.result
     return file_quality(opened.pixels, outcome.view.table, result.palette, result.color_labels, params.alpha,
-                        params.matte, labels=outcome.labels if params.dither else None)
+                        params.matte, labels=outcome.labels if params.dither else None, cancel=token)
 
 
 def format_sizes(opened: OpenedImage, outcome: Outcome, formats: list[str], token: Token) -> None:
@@ -372,7 +382,7 @@ def format_sizes(opened: OpenedImage, outcome: Outcome, formats: list[str], toke
     (a format that keeps less of the image's transparency is quantized for it first)."""
     for fmt in formats:
         token.check()
-        token.report((fmt, len(export_bytes(opened, outcome, fmt, outcome.params.dither, cancel=token))))
+        token.report((fmt, export_size(opened, outcome, fmt, outcome.params.dither, cancel=token)))
 
 
 # -- choosing K ---------------------------------------------------------------------------------
@@ -406,12 +416,12 @@ def choose_k(opened: OpenedImage, params: Params, fmt: str, target: Target, toke
         dithered = dither(view.pixels, result) if params.dither else None
         made[k] = (result, dithered)
         quality = file_quality(opened.pixels, view.table, result.palette, result.color_labels, params.alpha,
-                               params.matte, labels=dithered)
+                               params.matte, labels=dithered, cancel=token)
         size = 0
         if target.by_size:  # (only a size needs every pixel's label; the quality works on colours)
             _check(token)
             labels = result.labels if dithered is None else dithered
-            size = len(encode(result.palette, labels, fmt, cancel=token, dpi=opened.loaded.dpi))
+            size = encoded_size(result.palette, labels, fmt, cancel=token, dpi=opened.loaded.dpi)
         point = Point(k, len(result.palette), quality.psnr, quality.delta_e, size)
         if token is not None:
             token.report(Trying(target, point))

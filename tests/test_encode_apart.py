@@ -1,0 +1,123 @@
+"""Sizes computed apart: exactly ``len(encode(...))``, and a cancelled WebP size leaves no encoder running."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import kmeans.encode_apart as apart
+from kmeans.encode_apart import encoded_size
+from kmeans.errors import Cancelled
+from kmeans.imagefile import encode
+
+
+@pytest.fixture
+def image(rng) -> tuple[np.ndarray, np.ndarray]:
+    palette = rng.integers(0, 256, (12, 3), dtype=np.uint8)
+    labels = np.repeat(rng.integers(0, 12, (30, 8)), 5, axis=1).astype(np.uint8)  # (30, 40): runs and noise
+    return palette, labels
+
+
+class _SetAfter:
+    """A token that is clear for its first ``clear`` looks, then set."""
+
+    def __init__(self, clear: int) -> None:
+        self.looks, self.clear = 0, clear
+
+    def is_set(self) -> bool:
+        self.looks += 1
+        return self.looks > self.clear
+
+
+@pytest.fixture
+def children(monkeypatch) -> list[subprocess.Popen]:
+    """The child processes started during the test (no spare from before it is used)."""
+    started: list[subprocess.Popen] = []
+    start = apart._start
+
+    def spy(background: bool) -> subprocess.Popen:
+        started.append(start(background))
+        return started[-1]
+
+    apart._end_spare()
+    monkeypatch.setattr(apart, "_start", spy)
+    yield started
+    apart._end_spare()
+
+
+@pytest.mark.parametrize("fmt", ["webp", "png", "gif", "bmp"])
+@pytest.mark.parametrize("alpha", [False, True])
+def test_the_size_is_the_length_of_the_encoded_file(image, fmt, alpha, children):
+    palette, labels = image
+    if alpha:
+        palette = np.column_stack([palette, np.linspace(0, 255, len(palette)).astype(np.uint8)])
+    size = encoded_size(palette, labels, fmt, cancel=threading.Event(), dpi=(300.0, 300.0), background=True)
+    assert size == len(encode(palette, labels, fmt, dpi=(300.0, 300.0)))
+    # (only the encoders that cannot stop run apart; in the background, a spare is left for the next size)
+    assert len(children) == (2 if fmt in ("webp", "png") else 0)
+
+
+@pytest.mark.parametrize(("fmt", "background"), [("webp", False), ("webp", True), ("png", True)])
+def test_a_cancelled_size_stops_its_encoder(image, children, fmt, background):
+    palette, labels = image
+    with pytest.raises(Cancelled):
+        # (set at the first look while the child encodes)
+        encoded_size(palette, labels, fmt, cancel=_SetAfter(1), background=background)
+    child = children[0]
+    assert child.returncode is not None  # waited for: nothing left running
+    if sys.platform != "win32":
+        assert child.returncode < 0  # killed, not finished
+
+
+def test_the_next_background_size_finds_its_child_started(image, children):
+    palette, labels = image
+    expected = len(encode(palette, labels, "webp"))
+    assert encoded_size(palette, labels, "webp", cancel=threading.Event(), background=True) == expected
+    spare = children[-1]
+    assert spare.poll() is None  # started, and waiting for a job
+    assert encoded_size(palette, labels, "webp", cancel=threading.Event(), background=True) == expected
+    assert spare.wait(10) == 0  # it did that job
+    assert len(children) == 3 and children[-1].poll() is None  # and another waits
+
+
+def test_a_png_size_someone_waits_for_is_encoded_here(image, children):
+    palette, labels = image
+    assert encoded_size(palette, labels, "png", cancel=threading.Event()) == len(encode(palette, labels, "png"))
+    assert children == []  # (a child would add its start-up to the wait)
+
+
+def test_an_already_cancelled_size_starts_nothing(image, children):
+    palette, labels = image
+    event = threading.Event()
+    event.set()
+    with pytest.raises(Cancelled):
+        encoded_size(palette, labels, "webp", cancel=event)
+    assert children == []
+
+
+def test_without_a_child_the_size_is_still_exact(image, monkeypatch):
+    palette, labels = image
+
+    def cannot_start(_background: bool) -> subprocess.Popen:
+        raise OSError("no processes left")
+
+    monkeypatch.setattr(apart, "_start", cannot_start)
+    assert encoded_size(palette, labels, "webp", cancel=threading.Event()) == len(encode(palette, labels, "webp"))
+
+
+def test_a_child_that_fails_leaves_the_size_to_this_process(image, monkeypatch):
+    palette, labels = image
+    monkeypatch.setattr(apart, "_CHILD", "import sys; sys.stdin.buffer.read(); sys.exit(3)")
+    assert encoded_size(palette, labels, "webp", cancel=threading.Event()) == len(encode(palette, labels, "webp"))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="nice values are POSIX")
+def test_a_background_child_runs_at_low_priority():
+    done = subprocess.run([sys.executable, "-c", "import os; from kmeans.encode_apart import _lower_priority; "
+                           "_lower_priority(10); print(os.getpriority(os.PRIO_PROCESS, 0))"],
+                          capture_output=True, text=True, check=True, cwd=apart._ROOT)
+    assert int(done.stdout) >= 10

@@ -1,8 +1,8 @@
-"""Sizes computed apart: exactly ``len(encode(...))``, and a cancelled WebP size leaves no encoder running."""
+"""Sizes computed apart: exactly ``len(encode(...))``, and a cancelled size leaves no encoder running."""
 
 from __future__ import annotations
 
-import subprocess
+import os
 import sys
 import threading
 
@@ -13,6 +13,11 @@ import kmeans.encode_apart as apart
 from kmeans.encode_apart import encoded_size
 from kmeans.errors import Cancelled
 from kmeans.imagefile import encode
+
+
+@pytest.fixture(autouse=True)
+def apart_from_any_size(monkeypatch):
+    monkeypatch.setattr(apart, "APART_FROM_PIXELS", 0)  # (the images here are small)
 
 
 @pytest.fixture
@@ -34,19 +39,20 @@ class _SetAfter:
 
 
 @pytest.fixture
-def children(monkeypatch) -> list[subprocess.Popen]:
+def children(monkeypatch) -> list:
     """The child processes started during the test (no spare from before it is used)."""
-    started: list[subprocess.Popen] = []
+    started = []
     start = apart._start
 
-    def spy(background: bool) -> subprocess.Popen:
-        started.append(start(background))
-        return started[-1]
+    def spy(background: bool, target=None):
+        child = start(background, target)
+        started.append(child.process)
+        return child
 
-    apart._end_spare()
+    apart.end_spare()
     monkeypatch.setattr(apart, "_start", spy)
     yield started
-    apart._end_spare()
+    apart.end_spare()
 
 
 @pytest.mark.parametrize("fmt", ["webp", "png", "gif", "bmp"])
@@ -65,12 +71,12 @@ def test_the_size_is_the_length_of_the_encoded_file(image, fmt, alpha, children)
 def test_a_cancelled_size_stops_its_encoder(image, children, fmt, background):
     palette, labels = image
     with pytest.raises(Cancelled):
-        # (set at the first look while the child encodes)
+        # (set at the first look while the child works)
         encoded_size(palette, labels, fmt, cancel=_SetAfter(1), background=background)
     child = children[0]
-    assert child.returncode is not None  # waited for: nothing left running
+    assert not child.is_alive()  # waited for: nothing left running
     if sys.platform != "win32":
-        assert child.returncode < 0  # killed, not finished
+        assert child.exitcode < 0  # killed, not finished
 
 
 def test_the_next_background_size_finds_its_child_started(image, children):
@@ -78,16 +84,25 @@ def test_the_next_background_size_finds_its_child_started(image, children):
     expected = len(encode(palette, labels, "webp"))
     assert encoded_size(palette, labels, "webp", cancel=threading.Event(), background=True) == expected
     spare = children[-1]
-    assert spare.poll() is None  # started, and waiting for a job
+    assert spare.is_alive()  # started, and waiting for a job
     assert encoded_size(palette, labels, "webp", cancel=threading.Event(), background=True) == expected
-    assert spare.wait(10) == 0  # it did that job
-    assert len(children) == 3 and children[-1].poll() is None  # and another waits
+    spare.join(10)
+    assert spare.exitcode == 0  # it did that job
+    assert len(children) == 3 and children[-1].is_alive()  # and another waits
 
 
 def test_a_png_size_someone_waits_for_is_encoded_here(image, children):
     palette, labels = image
     assert encoded_size(palette, labels, "png", cancel=threading.Event()) == len(encode(palette, labels, "png"))
     assert children == []  # (a child would add its start-up to the wait)
+
+
+def test_a_small_image_is_encoded_here(image, children, monkeypatch):
+    palette, labels = image
+    monkeypatch.setattr(apart, "APART_FROM_PIXELS", labels.size + 1)
+    assert encoded_size(palette, labels, "webp", cancel=threading.Event(), background=True) == \
+        len(encode(palette, labels, "webp"))
+    assert children == []  # (it is over sooner than a child starts)
 
 
 def test_an_already_cancelled_size_starts_nothing(image, children):
@@ -102,7 +117,7 @@ def test_an_already_cancelled_size_starts_nothing(image, children):
 def test_without_a_child_the_size_is_still_exact(image, monkeypatch):
     palette, labels = image
 
-    def cannot_start(_background: bool) -> subprocess.Popen:
+    def cannot_start(_background: bool, _target=None):
         raise OSError("no processes left")
 
     monkeypatch.setattr(apart, "_start", cannot_start)
@@ -111,13 +126,20 @@ def test_without_a_child_the_size_is_still_exact(image, monkeypatch):
 
 def test_a_child_that_fails_leaves_the_size_to_this_process(image, monkeypatch):
     palette, labels = image
-    monkeypatch.setattr(apart, "_CHILD", "import sys; sys.stdin.buffer.read(); sys.exit(3)")
+    start = apart._start
+    monkeypatch.setattr(apart, "_start", lambda background: start(background, target=sys.exit))  # (exits with 1)
     assert encoded_size(palette, labels, "webp", cancel=threading.Event()) == len(encode(palette, labels, "webp"))
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="nice values are POSIX")
 def test_a_background_child_runs_at_low_priority():
-    done = subprocess.run([sys.executable, "-c", "import os; from kmeans.encode_apart import _lower_priority; "
-                           "_lower_priority(10); print(os.getpriority(os.PRIO_PROCESS, 0))"],
-                          capture_output=True, text=True, check=True, cwd=apart._ROOT)
-    assert int(done.stdout) >= 10
+    parent, child = apart._CONTEXT.Pipe()
+    process = apart._CONTEXT.Process(target=_report_priority, args=(child,))
+    process.start()
+    assert parent.recv() >= 10
+    process.join(10)
+
+
+def _report_priority(connection) -> None:
+    apart._lower_priority(10)
+    connection.send(os.getpriority(os.PRIO_PROCESS, 0))

@@ -62,6 +62,7 @@ from app.qimage import PREVIEW_SIDE, shade_qimage
 from app.worker import Worker
 from kmeans.autok import CURVE_KS
 from kmeans.defaults import DEFAULT_MAX_PIXELS, FORMATS, MAX_K
+from kmeans.encode_apart import end_spare
 from kmeans.errors import ImageTooLargeError, KMeansImageError, OutputExistsError
 from kmeans.metrics import Quality
 from kmeans.palettefile import hex_color
@@ -749,13 +750,15 @@ class ImageTab(QWidget):
     # -- shutdown -------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        """Stop and join the worker threads (safe to call more than once)."""
+        """Stop and join the worker threads, and end the child process kept for sizes (safe to call
+        more than once)."""
         self._space.detach()
         self._debounce.stop()
         self._measure_timer.stop()
         self._sizes_timer.stop()
         for worker in (self.worker, self.measurer, self.exporter, self.sizer, self.curver):
             worker.stop()
+        end_spare()
 
 
 def _done_words(outcome: Outcome) -> str:

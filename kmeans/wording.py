@@ -34,11 +34,20 @@ def file_size(n: int, *, exact: bool = True) -> str:
 
 
 def size_change(bytes_before: int, bytes_after: int) -> str:
-    """The change in words: "12.3× smaller", or "1.4× larger" when the output grew."""
+    """The change in words: "12.3× smaller" or "1.6× larger", and as a percentage below 1.5×
+    ("4% smaller", "12% larger", "0.3% smaller"): "1.0× smaller" would say nothing."""
     if bytes_after <= 0:
         return "empty"
+    if bytes_before <= 0:
+        return "larger"
     ratio = bytes_before / bytes_after
-    return f"{ratio:.1f}× smaller" if ratio >= 1 else f"{1 / ratio:.1f}× larger"
+    if ratio >= 1.5:
+        return f"{ratio:.1f}× smaller"
+    if ratio <= 1 / 1.5:
+        return f"{1 / ratio:.1f}× larger"
+    percent = 100 * (bytes_after - bytes_before) / bytes_before
+    digits = 0 if abs(percent) >= 1 else 1
+    return f"{abs(percent):.{digits}f}% smaller" if percent <= 0 else f"{percent:.{digits}f}% larger"
 
 
 def display_name(path: str | os.PathLike[str]) -> str:

@@ -162,6 +162,8 @@ def _serve(connection: Connection, background: bool) -> None:
     except EOFError:  # (a spare whose parent has ended, or a job cancelled before it arrived)
         return
     connection.send(len(encode(palette, labels, fmt, dpi=dpi)))
+    connection.close()
+    os._exit(0)  # (answered: an interpreter's orderly exit would keep the parent waiting 40 ms)
 
 
 def _lower_priority(nice: int) -> None:

@@ -79,8 +79,9 @@ def encoded_size(palette: np.ndarray, labels: np.ndarray, fmt: str, *, cancel: C
         child.end(grace)  # (killed at once if it is still at work)
         feeder.join()  # (over once the child is: it has read everything, or the pipe broke)
         child.connection.close()
-        if background:
-            _make_spare()
+    if background:
+        # (not after a cancel: then a k-means run has just started, and a starting child would slow it)
+        _make_spare()
     if not isinstance(size, int):
         # (the child could not do it -- no memory, say: the same size here)
         return len(encode(palette, labels, fmt, cancel=cancel, dpi=dpi))
@@ -118,8 +119,8 @@ def _start(background: bool, target=None) -> _Child:
 
 
 # A background size finds a child started and waiting (its Python, numpy and Pillow loaded): that
-# start-up is off the path to the statistics.  The spare is started as each background size ends; it
-# is a daemon process, ended with this one.
+# start-up is off the path to the statistics.  The spare is started as each background size is
+# done; it is a daemon process, ended with this one.
 _spare: _Child | None = None
 _spare_lock = threading.Lock()
 

@@ -42,12 +42,44 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.image.tab import DEBOUNCE_MS  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
-from kmeans import quantize  # noqa: E402
+def _import() -> None:
+    """Qt, the window and the core, imported when first needed, not with this script: a process the
+    window spawns (a size, the Learn tab's figures) runs this script again as its main module, and
+    would spend 0.2 s on them (the app's own main.py costs it nothing)."""
+    global QEvent, QEventLoop, QSettings, QTimer, QApplication, DEBOUNCE_MS, MainWindow, quantize, PaintWatch
+    if "PaintWatch" in globals():
+        return
+    from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.image.tab import DEBOUNCE_MS
+    from app.main_window import MainWindow
+    from kmeans import quantize
+
+    class PaintWatch(QObject):
+        """Knows whether the canvas has painted what it was last given: a result counts as shown once
+        the status line says so and the canvas has painted it (whichever comes later)."""
+
+        def __init__(self, canvas, painted) -> None:
+            super().__init__()
+            self.canvas, self.painted, self.pending = canvas, painted, False
+            set_result = canvas.set_result
+
+            def given(*args, **kwargs) -> None:
+                set_result(*args, **kwargs)
+                self.pending = True
+
+            canvas.set_result = given
+            canvas.installEventFilter(self)
+
+        def eventFilter(self, watched, event) -> bool:
+            if self.pending and watched is self.canvas and event.type() == QEvent.Type.Paint:
+                self.canvas.paintEvent(event)  # (painted here, so the moment noted is after the paint)
+                self.pending = False
+                self.painted()
+                return True
+            return False
 
 BENCH = ROOT.parent / "shared" / "bench-images"
 DEFAULT_IMAGES = [BENCH / "demo-large-photo.jpg", BENCH / "kodim23.png"]
@@ -60,6 +92,7 @@ class StallMeter:
     """Ticks every 10 ms on the GUI thread and remembers the longest gap between ticks."""
 
     def __init__(self) -> None:
+        _import()
         self.timer = QTimer()
         self.timer.setInterval(10)
         self.timer.timeout.connect(self._tick)
@@ -89,33 +122,10 @@ class StallMeter:
         self.timer.start()
 
 
-class PaintWatch(QObject):
-    """Knows whether the canvas has painted what it was last given: a result counts as shown once
-    the status line says so and the canvas has painted it (whichever comes later)."""
-
-    def __init__(self, canvas, painted) -> None:
-        super().__init__()
-        self.canvas, self.painted, self.pending = canvas, painted, False
-        set_result = canvas.set_result
-
-        def given(*args, **kwargs) -> None:
-            set_result(*args, **kwargs)
-            self.pending = True
-
-        canvas.set_result = given
-        canvas.installEventFilter(self)
-
-    def eventFilter(self, watched, event) -> bool:
-        if self.pending and watched is self.canvas and event.type() == QEvent.Type.Paint:
-            self.canvas.paintEvent(event)  # (painted here, so the moment noted is after the paint)
-            self.pending = False
-            self.painted()
-            return True
-        return False
-
 
 class Bench:
-    def __init__(self, qapp: QApplication, folder: str):
+    def __init__(self, qapp, folder: str):
+        _import()
         self.qapp = qapp
         self.window = MainWindow(QSettings(str(Path(folder) / "bench.ini"), QSettings.Format.IniFormat))
         self.window.resize(1280, 840)
@@ -123,7 +133,7 @@ class Bench:
         self.tab = self.window.image_tab
         self.events: dict[str, float] = {}
         self.previews: list[float] = []
-        self._waiting: tuple[str, QEventLoop] | None = None
+        self._waiting: tuple[str, object] | None = None
         self.watch = PaintWatch(self.tab.canvas, self._painted)
         self.tab.quantized.connect(self._status)
         self.tab.measured.connect(lambda _m: self._note("measured"))
@@ -286,6 +296,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-launch", action="store_true", help="skip the start-up measurement")
     args = parser.parse_args()
+    _import()
     qapp = QApplication.instance() or QApplication([sys.argv[0]])
     rows: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory() as folder:

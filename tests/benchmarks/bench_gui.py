@@ -16,8 +16,10 @@ it prints, best of N (default 3), all in this one process:
   all that must give way at once;
 - dragging the K slider (held) from 16 to 256: previews shown per second (target at least 4) and,
   after release, the final result against 0.3 s + the core's time for that K;
-- the longest GUI-thread stall (a 10 ms timer's largest gap) while all that runs, and on the Learn
-  tab while the image worker quantizes (target at most 50 ms each);
+- the longest GUI-thread stall (a 10 ms timer's largest gap) while the image opens, K changes to
+  each K (once while statistics are measured) and the slider is dragged, and on the Learn tab while
+  the image worker quantizes (target at most 50 ms each); the timer is off while runs are timed
+  against the core, as its ticks take the GIL from k-means;
 
 and, in fresh processes, launch -> window on screen and -> compressed sample (targets 1.5 s, 2.5 s).
 """
@@ -302,8 +304,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         bench = Bench(qapp, folder)
         for path in args.images:
+            # The stall meter ticks in Python every 10 ms, taking the GIL from k-means 100 times a second
+            # (the window's 10 MP K=16 run, best of 10: 0.126 s without it, 0.157 s with it), so it is
+            # off while runs are timed against the core, and on while the image opens and in a pass of
+            # its own: a K change to each K, one while statistics are measured, and the drag.
             with StallMeter() as meter:
                 bench.open(path)
+                meter.pause()
                 loaded = bench.tab.opened.loaded
                 name = f"{loaded.name} ({loaded.width * loaded.height / 1e6:.1f} MP)"
                 large = loaded.width * loaded.height > 2e6
@@ -315,9 +322,7 @@ def main() -> int:
                         shown, measured = bench.k_change(k)
                         windows.append(shown)
                         stats.append(measured)
-                        meter.pause()  # the core runs on this thread: not a stall of the window's
                         cores.append(bench.core(k))
-                        meter.resume()
                     w, c = min(windows), min(cores)
                     target = "<= 1.25x" if large else "<= +0.1 s"
                     ok = w <= 1.25 * c if large else w <= c + 0.1
@@ -339,22 +344,25 @@ def main() -> int:
                             bench.k_change(k + i + 1, statistics=rest >= 1.0)
                             bench.idle(rest)
                             windows.append(bench.k_change(k)[0])
-                            meter.pause()
                             cores.append(bench.core(k))
-                            meter.resume()
                         w, c = min(windows), min(cores)
                         paired = statistics.median(a / b for a, b in zip(windows, cores, strict=True))
                         rows.append((name, f"K={k} {during}: window / core",
                                      f"{w:.3f} / {c:.3f} s = {w / c:.2f}x (rounds' median {paired:.2f}x)",
                                      f"<= 1.25x {'ok' if w <= 1.25 * c else 'MISSED'}"))
-                rate, final, k = bench.drag(16, 250, 4.0)  # (256 is the result already shown)
-                meter.pause()
-                core = bench.core(k)
                 meter.resume()
-                rows.append((name, "drag 16 -> 250: previews per second", f"{rate:.1f}",
-                             f">= 4 {'ok' if rate >= 4 else 'MISSED'}"))
-                rows.append((name, f"release -> result (K={k}) / 0.3 s + core", f"{final:.3f} / {0.3 + core:.3f} s",
-                             "ok" if final <= 0.3 + core else "MISSED"))
+                for k in KS:
+                    bench.k_change(k - 1)
+                    bench.k_change(k)
+                bench.k_change(17, statistics=False)
+                bench.idle(STATISTICS_SECONDS)
+                bench.k_change(16)
+                rate, final, k = bench.drag(16, 250, 4.0)
+            core = bench.core(k)
+            rows.append((name, "drag 16 -> 250: previews per second", f"{rate:.1f}",
+                         f">= 4 {'ok' if rate >= 4 else 'MISSED'}"))
+            rows.append((name, f"release -> result (K={k}) / 0.3 s + core", f"{final:.3f} / {0.3 + core:.3f} s",
+                         "ok" if final <= 0.3 + core else "MISSED"))
             rows.append((name, "longest GUI stall on the image tab", f"{meter.longest * 1000:.0f} ms",
                          f"<= 50 ms {'ok' if meter.longest <= 0.05 else 'MISSED'}"))
         stall = bench.learn_tab_stall()

@@ -198,3 +198,18 @@ def drop(window, *paths: Path) -> None:
     QApplication.sendEvent(window, event)
 
 
+class _SetAfter:
+    """A cancel token that is clear for its first ``clear`` looks, then set."""
+
+    def __init__(self, clear: int) -> None:
+        self.looks, self.clear = 0, clear
+
+    def is_set(self) -> bool:
+        self.looks += 1
+        return self.looks > self.clear
+
+
+@pytest.fixture
+def set_after():
+    """``set_after(n)``: a cancel token that is set from its (n+1)-th look on (``looks`` counts them)."""
+    return _SetAfter

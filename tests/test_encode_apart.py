@@ -27,17 +27,6 @@ def image(rng) -> tuple[np.ndarray, np.ndarray]:
     return palette, labels
 
 
-class _SetAfter:
-    """A token that is clear for its first ``clear`` looks, then set."""
-
-    def __init__(self, clear: int) -> None:
-        self.looks, self.clear = 0, clear
-
-    def is_set(self) -> bool:
-        self.looks += 1
-        return self.looks > self.clear
-
-
 @pytest.fixture
 def children(monkeypatch) -> list:
     """The child processes started during the test (no spare from before it is used)."""
@@ -68,11 +57,11 @@ def test_the_size_is_the_length_of_the_encoded_file(image, fmt, alpha, children)
 
 
 @pytest.mark.parametrize(("fmt", "background"), [("webp", False), ("webp", True), ("png", True)])
-def test_a_cancelled_size_stops_its_encoder(image, children, fmt, background):
+def test_a_cancelled_size_stops_its_encoder(image, children, fmt, background, set_after):
     palette, labels = image
     with pytest.raises(Cancelled):
         # (set at the first look while the child works)
-        encoded_size(palette, labels, fmt, cancel=_SetAfter(1), background=background)
+        encoded_size(palette, labels, fmt, cancel=set_after(1), background=background)
     (child,) = children  # (no spare is started after a cancel: a k-means run has just begun)
     assert not child.is_alive()  # waited for: nothing left running
     if sys.platform != "win32":

@@ -136,31 +136,20 @@ def test_quality_on_distinct_colours_equals_quality_on_pixels(kind):
     assert fast.delta_e == pytest.approx(slow.delta_e, rel=1e-9)
 
 
-class _SetAfter:
-    """A token that is clear for its first ``clear`` looks, then set."""
-
-    def __init__(self, clear: int) -> None:
-        self.looks, self.clear = 0, clear
-
-    def is_set(self) -> bool:
-        self.looks += 1
-        return self.looks > self.clear
-
-
-def test_a_long_delta_e_stops_between_blocks_once_cancelled(rng):
+def test_a_long_delta_e_stops_between_blocks_once_cancelled(rng, set_after):
     from kmeans.errors import Cancelled
     from kmeans.metrics import _DE_ROWS
 
     lab = rng.uniform(0, 60, (3 * _DE_ROWS, 3))
-    token = _SetAfter(1)
+    token = set_after(1)
     with pytest.raises(Cancelled):
         ciede2000(lab, lab[::-1], cancel=token)
     assert token.looks == 2  # the second block never started
-    np.testing.assert_array_equal(ciede2000(lab, lab[::-1], cancel=_SetAfter(10)), ciede2000(lab, lab[::-1]))
+    np.testing.assert_array_equal(ciede2000(lab, lab[::-1], cancel=set_after(10)), ciede2000(lab, lab[::-1]))
 
 
 @pytest.mark.parametrize("dithered", [False, True])
-def test_the_quality_of_a_file_stops_once_cancelled(rng, dithered):
+def test_the_quality_of_a_file_stops_once_cancelled(rng, dithered, set_after):
     """Both ways of measuring (on distinct colours, and on pixels when dithered) hear the token."""
     from kmeans import quantize
     from kmeans.colortable import ColorTable
@@ -174,5 +163,5 @@ def test_the_quality_of_a_file_stops_once_cancelled(rng, dithered):
     measure = lambda cancel: file_quality(pixels, table, result.palette, result.color_labels,  # noqa: E731
                                           "partial", labels=labels, cancel=cancel)
     with pytest.raises(Cancelled):
-        measure(_SetAfter(0))
-    assert measure(_SetAfter(10)) == measure(None)
+        measure(set_after(0))
+    assert measure(set_after(10)) == measure(None)

@@ -50,9 +50,12 @@ def encoded_size(palette: np.ndarray, labels: np.ndarray, fmt: str, *, cancel: C
 
     Where a child process cannot be started or fails, it is encoded here (the same size, not stoppable).
     """
+    def here() -> int:
+        return len(encode(palette, labels, fmt, cancel=cancel, dpi=dpi))
+
     if fmt not in (APART_IN_BACKGROUND if background else APART) or cancel is None or \
             np.size(labels) < APART_FROM_PIXELS:
-        return len(encode(palette, labels, fmt, cancel=cancel, dpi=dpi))
+        return here()
     if cancel.is_set():
         raise Cancelled("encoding cancelled")
     palette = np.ascontiguousarray(palette, dtype=np.uint8)
@@ -60,7 +63,7 @@ def encoded_size(palette: np.ndarray, labels: np.ndarray, fmt: str, *, cancel: C
     try:
         child = (_take_spare() if background else None) or _start(background)
     except OSError:
-        return len(encode(palette, labels, fmt, cancel=cancel, dpi=dpi))
+        return here()
     # (fed from a thread: the child reads nothing while it starts, and a cancel must not wait for it)
     feeder = threading.Thread(target=_feed, args=(child.connection, (fmt, palette, labels.shape, dpi), labels),
                               name="encode-apart-feed", daemon=True)
@@ -83,8 +86,7 @@ def encoded_size(palette: np.ndarray, labels: np.ndarray, fmt: str, *, cancel: C
         # (not after a cancel: then a k-means run has just started, and a starting child would slow it)
         _make_spare()
     if not isinstance(size, int):
-        # (the child could not do it -- no memory, say: the same size here)
-        return len(encode(palette, labels, fmt, cancel=cancel, dpi=dpi))
+        return here()  # (the child could not do it -- no memory, say: the same size here)
     return size
 
 

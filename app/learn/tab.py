@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.apart import Helper
 from app.learn.charts import MAX_K, LessonCharts
 from app.learn.lesson import (
     ColourSample,
@@ -66,8 +67,11 @@ class BlobsTab(QWidget):
         self.setObjectName("blobsTab")
         self.setAccessibleName("Learn k-means on sample blobs")
         self.runner = Worker("blobsRunWorker", self)
+        # The ten initializations and the elbow are mostly Python: their workers wait on a process of
+        # its own, which computes them without taking the GIL from the GUI thread.
         self.trials_worker = Worker("blobsTrialsWorker", self)
         self.elbow_worker = Worker("blobsElbowWorker", self)
+        self._helper = Helper("lesson")
         self.trials: list[Trial] = []
         self.elbow_values: list[float] = []
         self.sample: ColourSample | None = None  # the points, when they are an image's colours
@@ -250,8 +254,9 @@ class BlobsTab(QWidget):
         self.restart()
         X = self.X
         self.elbow_values = []
-        self.elbow_worker.submit(lambda token: elbow(X, report=lambda values: (token.check(), token.report(values))),
-                                 on_progress=self._elbow_arrived, on_done=self._elbow_finished)
+        self.elbow_worker.submit(lambda token: self._helper.run(elbow, (X,), token),
+                                 on_progress=self._elbow_arrived, on_done=self._elbow_finished,
+                                 on_failed=lambda error: self._say(f"The elbow plot could not be worked out: {error}"))
 
     @Slot()
     def restart(self, keep_trials: bool = False) -> None:
@@ -367,9 +372,10 @@ class BlobsTab(QWidget):
         X, k, method = self.X, self.lesson.k, self.lesson.method
         self._clear_trials()
         self.inits_caption.setText("Running k-means from ten seeds…")
-        self.trials_worker.submit(lambda token: compare_initializations(
-            X, k, method, report=lambda trial: (token.check(), token.report(trial))),
-            on_progress=self._trial_arrived, on_done=self._trials_finished)
+        self.trials_worker.submit(lambda token: self._helper.run(compare_initializations, (X, k, method), token),
+                                  on_progress=self._trial_arrived, on_done=self._trials_finished,
+                                  on_failed=lambda error: self.inits_caption.setText(
+                                      f"The ten initializations could not be run: {error}"))
 
     def _trial_arrived(self, trial: Trial) -> None:
         self.trials.append(trial)
@@ -452,7 +458,8 @@ class BlobsTab(QWidget):
     # -- shutdown -------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        """Stop and join the tab's worker threads."""
+        """Stop and join the tab's worker threads, and end its processes."""
         for worker in (self.runner, self.trials_worker, self.elbow_worker):
             worker.stop()
+        self._helper.close()
         self.charts.shutdown()

@@ -540,6 +540,37 @@ def test_statistics_of_the_last_k_are_cleared_while_the_next_runs(qtbot, window,
     assert all(tab.stats.value(key) == "…" for key in ("iterations", "psnr", "delta_e", "export"))
 
 
+def test_behind_the_learn_tab_a_result_is_measured_only_once_its_tab_is_shown(qtbot, window, photo_path):
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    qtbot.waitUntil(lambda: tab.measurement is not None, timeout=WAIT)
+    window.tabs.setCurrentWidget(window.learn_tab)
+    measured = []
+    tab.measured.connect(measured.append)
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT):
+        tab.controls.k_slider.setValue(9)
+        tab.requantize()
+    qtbot.wait(300)  # (time enough to measure a 160 x 120 image many times over)
+    assert measured == [] and tab.measurement is None and not tab.measurer.busy and not tab.sizer.busy
+    with qtbot.waitSignal(tab.measured, timeout=WAIT):
+        window.tabs.setCurrentWidget(tab)
+    assert tab.measurement is not None and tab.measurement is measured[0]
+    assert tab.stats.value("psnr").endswith("dB")
+
+
+def test_statistics_cut_short_by_hiding_the_tab_are_measured_when_it_is_shown(qtbot, window, photo_path):
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT):
+        tab.controls.k_slider.setValue(9)
+        tab.requantize()
+    window.tabs.setCurrentWidget(window.learn_tab)  # (in the turn the result arrived: measuring had started)
+    assert tab.measurement is None and not tab.measurer.busy
+    with qtbot.waitSignal(tab.measured, timeout=WAIT):
+        window.tabs.setCurrentWidget(tab)
+    assert tab.measurement is not None
+
+
 def test_progress_speaks_plainly_and_moves_forward(qtbot, window, big_path):
     open_and_wait(qtbot, window, big_path)
     tab = window.image_tab

@@ -8,7 +8,8 @@ result is shown, then measured (quality and exact export size) on a second worke
 is never kept waiting by an encoder.  Exports run on a third.  Once K has rested a second, the
 result's size in every format and the K curve's points are worked out on two more; the next run
 cancels both, and the curve resumes where it stopped.  With Auto K on, a run is a search for the
-K that meets the target (``jobs.choose_k``), shown as any result is.
+K that meets the target (``jobs.choose_k``), shown as any result is.  Behind another tab, nobody
+sees the statistics, sizes or curve: their work waits until the tab is shown again.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QTimer, Signal, Slot
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QHideEvent, QImage, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -125,6 +126,7 @@ class ImageTab(QWidget):
         self._measurement: Measurement | None = None
         self._full_images: tuple[QImage, QImage] | None = None  # the outcome at full size and box-filtered
         self._quality: Quality | None = None  # the outcome's PSNR and ΔE, once measured
+        self._measure_when_shown = False  # measuring, sizes or the curve waited while the tab was hidden
         self._open_notice = ""
         self.max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger images are asked about first
         self._submissions = 0  # quantization jobs sent to the worker (for tests and the benchmark)
@@ -575,6 +577,8 @@ class ImageTab(QWidget):
             self.requantize()
 
     def _measure_formats(self) -> None:
+        if self._waits_for_show():
+            return
         self._continue_curve()
         opened, outcome = self._opened, self._outcome
         if opened is None or outcome is None or self.worker.busy:
@@ -592,7 +596,7 @@ class ImageTab(QWidget):
 
     def _submit_measure(self) -> None:
         opened, outcome, fmt = self._opened, self._outcome, self.stats.fmt
-        if opened is None or outcome is None:
+        if opened is None or outcome is None or self._waits_for_show():
             return
         images = self._full_images is None  # (made once per result, not again for another format)
         known, known_size = self._quality, self.stats.sizes.get(fmt)  # (sizes belong to the shown result)
@@ -600,6 +604,36 @@ class ImageTab(QWidget):
                                                    known_size=known_size),
                              on_progress=self._show_measuring,
                              on_done=self._show_measurement, on_failed=lambda e: self.stats.show_measure_failed(str(e)))
+
+    def _waits_for_show(self) -> bool:
+        """Whether the tab is hidden, so measuring waits for ``showEvent``."""
+        if self.isVisible():
+            return False
+        self._measure_when_shown = True
+        return True
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        # Behind the Learn tab, statistics nobody sees would take the processor and, on a thread of
+        # low priority that holds the GIL between numpy calls, keep the GUI thread waiting: the Learn
+        # tab's soak (bench_gui.py) stalled up to 69 ms with them, 38 ms without.
+        if self.measurer.busy or self.sizer.busy or self.curver.busy or self._measure_timer.isActive() or \
+                self._sizes_timer.isActive():
+            self._measure_when_shown = True
+            self._stop_measuring()
+            self.curver.cancel()  # (it resumes where it stopped)
+        super().hideEvent(event)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._measure_when_shown:
+            return
+        self._measure_when_shown = False
+        if self.worker.busy:
+            return  # (the result on its way is measured when it arrives)
+        if self._measurement is None:
+            self._start_measure()
+        else:
+            self._sizes_timer.start()
 
     def _show_measuring(self, found: Measuring) -> None:
         if found.image is not None and found.preview is not None:

@@ -20,7 +20,7 @@ import itertools
 import multiprocessing
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
@@ -195,6 +195,15 @@ def _serve(connection: Connection) -> None:
             send(("failed", number, f"{type(error).__name__}: {error}"))
         cancelled.discard(number)
 
+    for kind, number, *rest in received(connection):
+        if kind == "cancel":
+            cancelled.add(number)
+        else:
+            threading.Thread(target=work, args=(number, *rest), name=f"job {number}", daemon=True).start()
+
+
+def received(connection: Connection) -> Iterator[Any]:
+    """Each message that arrives on ``connection``, until a None or the end of the pipe."""
     while True:
         try:
             message = connection.recv()
@@ -202,8 +211,4 @@ def _serve(connection: Connection) -> None:
             return
         if message is None:
             return
-        kind, number, *rest = message
-        if kind == "cancel":
-            cancelled.add(number)
-        else:
-            threading.Thread(target=work, args=(number, *rest), name=f"job {number}", daemon=True).start()
+        yield message

@@ -13,6 +13,8 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
+from app.apart import received
+
 COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#bab0ac"]
 MAX_K = len(COLOURS)
@@ -185,14 +187,7 @@ def serve(connection: Connection) -> None:
 
     matplotlib.use("Agg")
     figures = LessonFigures()
-    while True:
-        try:
-            message = connection.recv()
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
-        kind, *rest = message
+    for kind, *rest in received(connection):
         try:
             if kind == "call":
                 method, args = rest

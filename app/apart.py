@@ -3,9 +3,10 @@
 numpy releases the GIL inside its large operations, so the image's k-means on a thread leaves the
 GUI thread room.  The Learn tab's ten initializations and elbow are k-means on a few hundred
 points: hundreds of small numpy calls that hold the GIL between them.  On a thread, they made the
-GUI thread wait its turn for the GIL over and over while the image worker ran too (Learn-tab
-stalls of 40-70 ms in ``bench_gui.py``, about 20 ms without them).  In a process of their own they
-take a processor, never the GIL.
+GUI thread wait its turn for the GIL over and over while the image worker ran too: in the Learn
+tab's soak (``bench_gui.py``'s, in rounds of 3 s) the longest stalls reached 47 ms, 13 a minute
+over 30 ms; in a process of their own, 38 ms and 6 a minute.  There they take a processor, never
+the GIL.
 
 ``Helper.run`` is called on a worker thread: it sends ``function(*args, report=...)`` to the
 helper process, passes what the function reports to the token, and returns what it returns.  The
@@ -70,16 +71,16 @@ class Helper:
 
         inbox: queue.SimpleQueue = queue.SimpleQueue()
         number = next(self._numbers)
-        try:
-            with self._lock:
-                connection = self._started()
-                self._inboxes[number] = (connection, inbox)
-                connection.send(("job", number, function, args))
-        except (OSError, ValueError):
-            self.close()
-            return here()
         reported = False
         try:
+            try:
+                with self._lock:
+                    connection = self._started()
+                    self._inboxes[number] = (connection, inbox)
+                    connection.send(("job", number, function, args))
+            except (OSError, ValueError):
+                self.close()
+                return here()
             while True:
                 if token.is_set():
                     self._send(("cancel", number, None))

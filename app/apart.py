@@ -40,6 +40,8 @@ class JobToken(Protocol):
 
     def report(self, payload: object) -> None: ...
 
+    def check(self) -> None: ...
+
 
 class HelperFailed(RuntimeError):
     """The helper process could not do the job (what the function raised there, or its end)."""
@@ -67,7 +69,7 @@ class Helper:
         the job runs here, on the calling thread.
         """
         def here() -> Any:
-            return function(*args, report=lambda payload: (_check(token), token.report(payload)))
+            return function(*args, report=lambda payload: (token.check(), token.report(payload)))
 
         inbox: queue.SimpleQueue = queue.SimpleQueue()
         number = next(self._numbers)
@@ -159,11 +161,6 @@ class Helper:
         for inbox in waiting:
             inbox.put(("ended", None))
         connection.close()
-
-
-def _check(token: JobToken) -> None:
-    if token.is_set():
-        raise Cancelled("cancelled")
 
 
 def _serve(connection: Connection) -> None:

@@ -25,6 +25,10 @@ class _Token:
     def is_set(self) -> bool:
         return self.event.is_set()
 
+    def check(self) -> None:
+        if self.is_set():
+            raise Cancelled("cancelled")
+
     def report(self, payload: object) -> None:
         self.reports.append(payload)
         if self._on_report is not None:

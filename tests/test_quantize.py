@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import gradient_image
 
-from kmeans import Cancelled, ColorTable, find_closest_centroids, fit, quantize
+from kmeans import Cancelled, ColorTable, find_closest_centroids, fit, quantization, quantize
 from kmeans.colorspace import from_working, to_working
 from kmeans.metrics import quality
 from kmeans.quantization import in_order
@@ -209,6 +209,19 @@ def test_coarse_levels_are_used_on_many_colours_and_give_a_fixed_point():
     labels = find_closest_centroids(X, result.centroids)
     means = np.stack([np.average(X[labels == j], axis=0, weights=table.counts[labels == j]) for j in range(8)])
     assert np.allclose(means, result.centroids, atol=2e-3)
+
+
+def test_a_sparse_level_is_followed_by_a_finer_one():
+    # Bin counts of dice.png: 37 bins per cluster at 5 bits and K=256 leave the centroids far from
+    # where the full set settles them, so the 6-bit level follows though it is under 3x larger.
+    class Table:
+        colors = np.zeros((79761, 4))
+
+        def n_bins(self, bits: int) -> int:
+            return {4: 2664, 5: 9536, 6: 25974, 7: 54459}[bits]
+
+    assert quantization._level_bits(Table(), 255) == [5, 6]
+    assert quantization._level_bits(Table(), 95) == [5]
 
 
 def test_table_is_reusable_across_k(photo):

@@ -38,6 +38,10 @@ _SEED_SAMPLE = 4096  # k-means++ seeds on a sample of this many bins when a hist
 _RACE_RTOL = 1e-2  # seedings race until an iteration gains less than 1%
 #: Spaces whose palettes are judged by eye: the coarse stage moves entries by ΔE swaps (``kmeans.swaps``).
 SWAP_SPACES = ("balanced",)
+#: Above this many clusters swaps are skipped: on a 256x256 RGBA test card they lowered mean ΔE by
+#: 1.7% at K=96 and 0.5% at K=256, for 30-40% more time (3.2% at K=64, kept).  Photos' histograms
+#: are too coarse for them there anyway.
+SWAP_MAX_K = 64
 _LEVEL_BITS = (4, 5, 6, 7)  # histogram depths tried, coarse first
 _POINTS_PER_CLUSTER = 12  # the coarsest level needs this many bins per cluster to seed well
 _MIN_LEVEL = 4096  # smaller histograms lose too much of the image's colour distribution
@@ -257,7 +261,8 @@ def quantize(
     levels = _level_bits(table, k_colors) if start is None and coarse else []
     race_bits = _race_bits(table, k_colors, levels[0]) if levels else None
     # ΔE swaps run on the race histogram when it is coarser than the first level (so they stay cheap).
-    swapping = color_space in SWAP_SPACES and race_bits is not None and race_bits < levels[0]
+    swapping = (color_space in SWAP_SPACES and k_colors <= SWAP_MAX_K and race_bits is not None
+                and race_bits < levels[0])
     if n_init is None:
         n_init = 1 if swapping else 6 if k_colors <= 32 else 1
     racing = race_bits is not None and (n_init > 1 or swapping)

@@ -112,3 +112,21 @@ def test_swapped_results_are_reproducible_and_cancellable():
     token.set()
     with pytest.raises(Cancelled):
         quantize(image, 16, cancel=token)
+
+
+def test_swaps_stop_above_their_largest_k(monkeypatch):
+    """Past ``SWAP_MAX_K`` they cost more than the little ΔE they gain, even where the histogram
+    would allow them."""
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(len(args[2]))
+        return swap_entries(*args, **kwargs)
+
+    monkeypatch.setattr(quantization, "swap_entries", counted)
+    noise = np.clip(np.random.default_rng(3).normal(128, 40, (256, 256, 3)), 0, 255).astype(np.uint8)
+    table = ColorTable.from_pixels(noise)  # (2776 bins at 4 bits to race and swap on, the first level at 5)
+    quantize(table, quantization.SWAP_MAX_K)
+    assert calls == [quantization.SWAP_MAX_K]
+    quantize(table, quantization.SWAP_MAX_K + 1)
+    assert calls == [quantization.SWAP_MAX_K]

@@ -15,6 +15,10 @@ how the default colour space fares against libimagequant on each case: mean ΔE 
 PSNR at least theirs - 0.05 dB, time at most theirs.  The colour-space summary says which space
 has the lowest mean ΔE among those within 0.3 dB of the best PSNR: the rule the default follows.
 Times are the best of --repeat runs (scikit-learn: one run).  Needs ``pip install -e ".[bench]"``.
+
+--cards adds small RGBA test cards drawn here (colour bars, a gradient, a noisy third, a transparent
+strip and an alpha ramp; nearly every pixel its own colour) at the given sizes: the case where a
+fixed cost per iteration weighs most.
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ import argparse
 import multiprocessing
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -136,8 +142,6 @@ def sklearn_quantize(pixels: np.ndarray, k: int) -> tuple[float, np.ndarray]:
 
 
 def pillow_quantize(pixels: np.ndarray, k: int) -> np.ndarray:
-    from PIL import Image
-
     mode = "RGBA" if pixels.shape[2] == 4 else "RGB"
     return np.asarray(Image.fromarray(pixels, mode).quantize(colors=k).convert(mode))
 
@@ -171,6 +175,30 @@ def run_compare(path: str, ks: list[int], spaces: list[str], repeat: int, sklear
 # -- the table -----------------------------------------------------------------------------------
 
 
+def test_card(side: int) -> np.ndarray:
+    """A side x side RGBA test card, the same every time."""
+    rng = np.random.default_rng(side)
+    y, x = np.mgrid[0:side, 0:side]
+    card = np.zeros((side, side, 4), np.uint8)
+    third = side // 3
+    bars = np.array([[255, 255, 255], [255, 255, 0], [0, 255, 255], [0, 255, 0], [255, 0, 255], [255, 0, 0],
+                     [0, 0, 255], [0, 0, 0]], np.uint8)
+    card[:third, :, :3] = bars[x[:third] * 8 // side]
+    middle = slice(third, 2 * third)
+    card[middle, :, 0] = x[middle] * 255 // side
+    card[middle, :, 1] = (y[middle] - third) * 255 // third
+    card[middle, :, 2] = 255 - x[middle] * 255 // side
+    low = slice(2 * third, side)
+    waves = np.stack([np.sin(x[low] / 17) * 60 + 120, np.cos(y[low] / 11) * 50 + 100,
+                      (x[low] + y[low]) % 255 / 2 + 60], -1)
+    card[low, :, :3] = np.clip(waves + rng.normal(0, 12, waves.shape), 0, 255).astype(np.uint8)
+    card[..., 3] = 255
+    card[:, : side // 16, 3] = 0
+    ramp = 3 * side // 4
+    card[:, ramp:, 3] = 255 - (x[:, ramp:] - ramp) * 255 // (side - ramp)
+    return card
+
+
 def images_from(paths: list[str]) -> list[Path]:
     found = []
     for item in paths or [str(DEFAULT_IMAGES)]:
@@ -199,8 +227,15 @@ def main() -> int:
                         help="skip scikit-learn above this many pixels (it is slow)")
     parser.add_argument("--sklearn-k", nargs="+", type=int,
                         help="run scikit-learn only for these K (it takes minutes at K=256 on 10 MP)")
+    parser.add_argument("--cards", nargs="+", type=int, default=[], metavar="SIDE",
+                        help="also run small RGBA test cards of these sizes in pixels (e.g. 128 256)")
     args = parser.parse_args()
-    images = images_from(args.paths)
+    images = images_from(args.paths) if args.paths or not args.cards else []
+    cards = tempfile.TemporaryDirectory()
+    for side in args.cards:
+        path = Path(cards.name) / f"test-card-{side}.png"
+        Image.fromarray(test_card(side), "RGBA").save(path)
+        images.append(path)
     context = multiprocessing.get_context("spawn")
 
     print(f"quantize (default colour space: {DEFAULT_COLOR_SPACE}); best of {args.repeat}; "

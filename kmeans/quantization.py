@@ -39,8 +39,8 @@ _RACE_RTOL = 1e-2  # seedings race until an iteration gains less than 1%
 #: Spaces whose palettes are judged by eye: the coarse stage moves entries by ΔE swaps (``kmeans.swaps``).
 SWAP_SPACES = ("balanced",)
 #: Above this many clusters swaps are skipped: on a 256x256 RGBA test card they lowered mean ΔE by
-#: 1.7% at K=96 and 0.5% at K=256, for 30-40% more time (3.2% at K=64, kept).  Photos' histograms
-#: are too coarse for them there anyway.
+#: 1.7% at K=96 down to 0.5% at K=256, for 27-76% more time (at K=64, 3.2%: kept).  Photos'
+#: histograms are too coarse for them there anyway.
 SWAP_MAX_K = 64
 _LEVEL_BITS = (4, 5, 6, 7)  # histogram depths tried, coarse first
 _POINTS_PER_CLUSTER = 12  # the coarsest level needs this many bins per cluster to seed well
@@ -48,9 +48,9 @@ _MIN_LEVEL = 4096  # smaller histograms lose too much of the image's colour dist
 _LEVEL_GROWTH = 3  # a level must be this many times larger than the one before
 _LEVEL_SHRINK = 2  # and this many times smaller than the full set
 #: Below this many bins per cluster a level leaves the centroids far from where the full set settles
-#: them, so the next level is used once it is ``_LEVEL_SHRINK`` times larger (dice.png at K=256: 37 bins
-#: per cluster at 5 bits; adding its 6-bit level took 0.173 s down to 0.138 s; at K=96, 100 bins per
-#: cluster, it cost 0.02 s instead: bench_quantize.py).
+#: them, so the next level is used once it is ``_LEVEL_SHRINK`` times larger.  dice.png at K=256 has 37
+#: bins per cluster at 5 bits: with its 6-bit level, 0.83-0.98x libimagequant's time instead of 1.06x
+#: (bench_quantize.py --compare).  At K=96, 100 bins per cluster, the extra level cost 0.02 s.
 _SETTLED_POINTS = 64
 
 

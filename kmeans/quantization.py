@@ -187,8 +187,9 @@ def quantize(
         colour space's own, ``STOP_GAIN``).
     accelerate : over-relaxed Lloyd steps (see ``kmeans.fit``).
     n_init : seedings tried on the coarsest histogram, the one with the lowest inertia going on;
-        None picks 1 where ΔE swaps run (``balanced``, with a histogram coarser than the first
-        level: they move misplaced entries, which is what more seedings were for), else 6 for
+        None picks 1 where ΔE swaps run (``balanced``, K up to ``SWAP_MAX_K``, with a histogram
+        coarser than the first level: they move misplaced entries, which is what more seedings
+        were for), else 6 for
         K <= 32 (cheap there, and small palettes vary most between seeds), else 1.
     coarse : seed on colour histograms first; the final iterations always run on all colours.
     callback : called with a ``Progress`` after every iteration; returning False cancels.

@@ -18,7 +18,7 @@ Times are the best of --repeat runs (scikit-learn: one run).  Needs ``pip instal
 
 --cards adds small RGBA test cards drawn here (colour bars, a gradient, a noisy third, a transparent
 strip and an alpha ramp; nearly every pixel its own colour) at the given sizes: the case where a
-fixed cost per iteration weighs most.
+fixed cost per iteration weighs most.  With --cards and no PATH, only the cards run.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def run_compare(path: str, ks: list[int], spaces: list[str], repeat: int, sklear
 # -- the table -----------------------------------------------------------------------------------
 
 
-def test_card(side: int) -> np.ndarray:
+def drawn_card(side: int) -> np.ndarray:
     """A side x side RGBA test card, the same every time."""
     rng = np.random.default_rng(side)
     y, x = np.mgrid[0:side, 0:side]
@@ -231,10 +231,10 @@ def main() -> int:
                         help="also run small RGBA test cards of these sizes in pixels (e.g. 128 256)")
     args = parser.parse_args()
     images = images_from(args.paths) if args.paths or not args.cards else []
-    cards = tempfile.TemporaryDirectory()
+    cards = tempfile.TemporaryDirectory()  # (removed when the bench ends)
     for side in args.cards:
         path = Path(cards.name) / f"test-card-{side}.png"
-        Image.fromarray(test_card(side), "RGBA").save(path)
+        Image.fromarray(drawn_card(side), "RGBA").save(path)
         images.append(path)
     context = multiprocessing.get_context("spawn")
 

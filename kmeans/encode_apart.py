@@ -112,9 +112,9 @@ def _feed(connection: Connection, job: tuple, labels: np.ndarray) -> None:
         connection.send_bytes(memoryview(labels).cast("B"))
 
 
-def _start(background: bool, target=None) -> _Child:
+def _start(background: bool) -> _Child:
     parent, child = _CONTEXT.Pipe()
-    process = _CONTEXT.Process(target=target or _serve, args=(child, background), name="kmeans-encode", daemon=True)
+    process = _CONTEXT.Process(target=_serve, args=(child, background), name="kmeans-encode", daemon=True)
     process.start()
     child.close()
     return _Child(process, parent)

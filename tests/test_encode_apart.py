@@ -33,8 +33,8 @@ def children(monkeypatch) -> list:
     started = []
     start = apart._start
 
-    def spy(background: bool, target=None):
-        child = start(background, target)
+    def spy(background: bool):
+        child = start(background)
         started.append(child.process)
         return child
 
@@ -106,7 +106,7 @@ def test_an_already_cancelled_size_starts_nothing(image, children):
 def test_without_a_child_the_size_is_still_exact(image, monkeypatch):
     palette, labels = image
 
-    def cannot_start(_background: bool, _target=None):
+    def cannot_start(_background: bool):
         raise OSError("no processes left")
 
     monkeypatch.setattr(apart, "_start", cannot_start)
@@ -115,8 +115,7 @@ def test_without_a_child_the_size_is_still_exact(image, monkeypatch):
 
 def test_a_child_that_fails_leaves_the_size_to_this_process(image, monkeypatch):
     palette, labels = image
-    start = apart._start
-    monkeypatch.setattr(apart, "_start", lambda background: start(background, target=sys.exit))  # (exits with 1)
+    monkeypatch.setattr(apart, "_serve", sys.exit)  # (the child exits with 1)
     assert encoded_size(palette, labels, "webp", cancel=threading.Event()) == len(encode(palette, labels, "webp"))
 
 

@@ -82,6 +82,10 @@ def _kmeans_plusplus(
     lifted[:d] = -2.0 * X.T
     lifted[d] = 1.0
     lifted[d + 1] = x_sq
+    as_candidate = np.empty((n, d + 2), dtype=X.dtype)
+    as_candidate[:, :d] = X
+    as_candidate[:, d] = x_sq
+    as_candidate[:, d + 1] = 1.0
     centers = np.empty((k, d), dtype=np.float64)
     m = given.shape[0]
     centers[:m] = given
@@ -95,8 +99,8 @@ def _kmeans_plusplus(
     closest = _sq_dist_to(X, centers[:m], x_sq).min(axis=0)
     w_x = w.astype(X.dtype)
     potential = float(w @ closest)
-    candidates = np.ones((trials, d + 2), dtype=X.dtype)
     weighted = np.empty(n, dtype=X.dtype)
+    zeros = np.zeros((1, n), dtype=X.dtype)
     for c in range(m, k):
         if potential <= 0:
             # Every sample already sits on a centre: the rest can only repeat samples.
@@ -106,12 +110,9 @@ def _kmeans_plusplus(
         cumulative = np.cumsum(weighted, dtype=np.float64)
         picks = np.searchsorted(cumulative, rng.uniform(size=trials) * cumulative[-1], side="right")
         picks = np.minimum(picks, n - 1)
-        chosen = X[picks]
-        candidates[:, :d] = chosen
-        candidates[:, d] = np.einsum("ij,ij->i", chosen, chosen)
-        dist = candidates @ lifted
-        np.maximum(dist, 0, out=dist)
+        dist = as_candidate[picks] @ lifted
         np.minimum(dist, closest[None, :], out=dist)
+        np.maximum(dist, zeros, out=dist)  # (an array, not the scalar 0: numpy's scalar path is slower)
         pots = dist @ w_x
         best = int(np.argmin(pots))
         centers[c] = X[picks[best]]

@@ -112,7 +112,7 @@ class ColorTable:
         def make() -> tuple[int, np.ndarray]:
             index = bin_index(self.colors, bits)
             size = 1 << (bits * self.colors.shape[1])
-            if size <= _DENSE_BINS:  # mark the occupied bins and number them in order: no sort
+            if self._dense(bits):  # mark the occupied bins and number them in order: no sort
                 rank = np.zeros(size, dtype=np.intp)
                 rank[index] = 1
                 np.cumsum(rank, out=rank)
@@ -124,9 +124,13 @@ class ColorTable:
 
     def n_bins(self, bits: int) -> int:
         """``bins(bits)[0]``, counted without numbering the bins when that would take a sort."""
-        if ("bins", bits) in self._cache or 1 << (bits * self.colors.shape[1]) <= _DENSE_BINS:
+        if ("bins", bits) in self._cache or self._dense(bits):
             return self.bins(bits)[0]
         return int(self.cached("bin_counts", self._bin_counts)[bits])
+
+    def _dense(self, bits: int) -> bool:
+        size = 1 << (bits * self.colors.shape[1])
+        return size <= _DENSE_BINS and size <= _DENSE_PER_COLOUR * len(self.colors)
 
     def _bin_counts(self) -> np.ndarray:
         """Occupied bins at every depth 0..8, from one sort: with the channels' bits interleaved
@@ -218,7 +222,10 @@ def check_pixels(pixels: np.ndarray) -> np.ndarray:
     return pixels
 
 
-_DENSE_BINS = 1 << 21  # up to here numbering occupied bins in a dense array beats sorting (measured)
+# Numbering occupied bins in a dense array costs in proportion to the bins, a sort in proportion
+# to the colours (times a log): dense wins up to 2^21 bins and 64 bins per colour (measured).
+_DENSE_BINS = 1 << 21
+_DENSE_PER_COLOUR = 64
 
 
 def _unique_u32(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

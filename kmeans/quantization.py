@@ -34,7 +34,7 @@ from kmeans.wording import count
 #: earlier: its iterations between 0.5% and 0.3% moved mean ΔE by at most 0.3% and PSNR by at most
 #: 0.06 dB on the bench images, and took about a third of the time at K=256 (bench_quantize.py).
 STOP_GAIN = {"balanced": 5e-3, "rgb": 3e-3, "oklab": 3e-3}
-_SEED_SAMPLE = 4096  # k-means++ seeds on a sample of this many bins when a histogram has twice as many
+_SEED_SAMPLE = 4096  # k-means++ seeds on a sample of this many bins or colours when there are twice as many
 _RACE_RTOL = 1e-2  # seedings race until an iteration gains less than 1%
 #: Spaces whose palettes are judged by eye: the coarse stage moves entries by ΔE swaps (``kmeans.swaps``).
 SWAP_SPACES = ("balanced",)
@@ -277,10 +277,8 @@ def quantize(
             start = swap_entries(rx, rw, start, color_space=color_space, rng=rng, rtol=rtol, cancel=cancel)
     for bits in levels:
         cx, cw = _histogram(table, color_space, bits)
-        if start is None and method == "k-means++" and len(cx) > 2 * _SEED_SAMPLE:
-            # k-means++ costs K passes over its points: seed on a sample, converge on them all.
-            pick = rng.choice(len(cx), _SEED_SAMPLE, replace=False)
-            start = init_centroids(cx[pick], k_colors, weights=cw[pick], seed=rng).astype(np.float32)
+        if start is None and method == "k-means++":
+            start = _seeds(cx, cw, k_colors, rng)
         start = run(cx, cw, method if start is None else start, "coarse", rtol).centroids
     coarse_iter = relay.count
 
@@ -295,15 +293,16 @@ def quantize(
     if pinned:
         # The fixed colours take the places of the centroids nearest them (where an unlocked run
         # was heading): the free ones start where it would have gone on.
-        begin = start if start is not None else init_centroids(X, k_colors, method=method, weights=weights,
-                                                                 seed=rng).astype(X.dtype)
+        begin = start if start is not None else _seeds(X, weights, k_colors, rng, method)
         start = np.concatenate([fixed_coords, _without_nearest(begin, fixed_coords)])
     if fine_on is not None:
         table, X, weights = fine_on, fine_on.coords(color_space), fine_on.counts.astype(np.float64)
         if len(X) <= k_colors:
             return _finish(table, table.colors, np.arange(len(X), dtype=np.int32), k=k, color_space=color_space,
                            centroids=X, started=started)
-    res = run(X, weights, method if start is None else start, "fine", rtol, snap=rounded, pinned=pinned)
+    if start is None:  # (no histogram level: seeded on the colours themselves)
+        start = _seeds(X, weights, k_colors, rng, method)
+    res = run(X, weights, start, "fine", rtol, snap=rounded, pinned=pinned)
     palette = from_working(res.centroids, color_space)
     if pinned:
         palette[:pinned] = fixed_colours
@@ -315,6 +314,15 @@ def quantize(
     return _finish(table, palette, labels, k=k, color_space=color_space, inertia=res.inertia, n_iter=relay.count,
                    coarse_iter=coarse_iter, converged=res.converged, centroids=res.centroids, started=started,
                    notice=notice, keep=pinned)
+
+
+def _seeds(X: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator, method: str = "k-means++") -> np.ndarray:
+    """``k`` initial centroids for the weighted samples ``X``, in X's dtype.  k-means++ costs K
+    passes over its points, so with more than twice ``_SEED_SAMPLE`` it seeds on a sample of them."""
+    if method == "k-means++" and len(X) > 2 * _SEED_SAMPLE:
+        pick = rng.choice(len(X), _SEED_SAMPLE, replace=False)
+        X, w = X[pick], w[pick]
+    return init_centroids(X, k, method=method, weights=w, seed=rng).astype(X.dtype)
 
 
 def _without_nearest(centroids: np.ndarray, fixed: np.ndarray) -> np.ndarray:

@@ -224,6 +224,28 @@ def test_a_sparse_level_is_followed_by_a_finer_one():
     assert quantization._level_bits(Table(), 95) == [5]
 
 
+def test_without_a_level_k_means_plus_plus_seeds_on_a_sample(monkeypatch):
+    # 10,000 distinct colours are too few for a histogram level at K=64, and k-means++ costs K
+    # passes over its points: it seeds on a sample, and k-means then runs on every colour.
+    pixels = np.random.default_rng(3).permutation(np.arange(10_000) * 1657 % (1 << 24))
+    pixels = np.stack([(pixels >> s) & 255 for s in (16, 8, 0)], axis=-1).astype(np.uint8).reshape(100, 100, 3)
+    table = ColorTable.from_pixels(pixels)
+    assert len(table.colors) == 10_000 and quantization._level_bits(table, 64) == []
+    seeded_on = []
+    real = quantization.init_centroids
+
+    def recording(X, k, **kwargs):
+        seeded_on.append(len(X))
+        return real(X, k, **kwargs)
+
+    monkeypatch.setattr(quantization, "init_centroids", recording)
+    result = quantize(table, 64)
+    assert seeded_on == [quantization._SEED_SAMPLE]
+    assert len(result.color_labels) == 10_000 and len(result.palette) == 64
+    # (Labels are exact for the whole set: each colour's nearest palette entry.)
+    assert np.array_equal(result.color_labels, quantization.nearest_entries(table, result.palette, "balanced"))
+
+
 def test_table_is_reusable_across_k(photo):
     table = ColorTable.from_pixels(photo)
     for k in (2, 5, 40):

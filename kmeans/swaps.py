@@ -101,8 +101,10 @@ def swap_entries(
 
 
 def _sse(X: np.ndarray, w: np.ndarray, palette: np.ndarray, labels: np.ndarray) -> float:
-    """Weighted squared error of the shown sRGB part (the first three coordinates)."""
-    diff = X[:, :3] - palette[labels, :3]
+    """Weighted squared error of the sRGB(A) channels as PSNR counts them: the first three
+    coordinates, and alpha (the last) when there is one."""
+    channels = [0, 1, 2] + ([X.shape[1] - 1] if X.shape[1] in (4, 7) else [])
+    diff = X[:, channels] - palette[labels][:, channels]
     return float(np.einsum("ij,ij->i", diff, diff) @ w)
 
 

@@ -17,12 +17,21 @@ from kmeans.swaps import shown_lab, swap_entries
 
 
 def _scores(X: np.ndarray, w: np.ndarray, centroids: np.ndarray) -> tuple[float, float]:
-    """Mean ΔE and shown-sRGB squared error of every sample on its nearest rounded entry."""
+    """Mean ΔE and squared error of the sRGB(A) channels (balanced coordinates 0-2, and 6 with
+    alpha) of every sample on its nearest rounded entry."""
     palette = to_working(from_working(centroids, "balanced"), "balanced")
     labels = ((X[:, None, :] - palette[None]) ** 2).sum(axis=2).argmin(axis=1)
     de = float(ciede2000(shown_lab(X, "balanced"), shown_lab(palette, "balanced")[labels]) @ w / w.sum())
-    diff = X[:, :3] - palette[labels, :3]
+    channels = [0, 1, 2, 6] if X.shape[1] == 7 else [0, 1, 2]
+    diff = X[:, channels] - palette[labels][:, channels]
     return de, float(np.einsum("ij,ij->i", diff, diff) @ w)
+
+
+def _with_alpha(rgb: np.ndarray, seed: int) -> np.ndarray:
+    """``rgb`` with a wavy alpha channel, 0-255."""
+    y, x = np.mgrid[0 : rgb.shape[0], 0 : rgb.shape[1]]
+    alpha = np.rint(255 * (0.5 + 0.5 * np.sin(x / 4.0 + seed) * np.cos(y / 6.0)))
+    return np.dstack([rgb, np.clip(alpha, 0, 255).astype(np.uint8)])
 
 
 def _three_blobs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -47,10 +56,12 @@ def test_a_swap_moves_an_entry_from_a_crowded_blob_to_one_without():
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("k", [4, 6, 12, 16])
-def test_swaps_never_raise_mean_delta_e_and_keep_within_their_error_budget(seed, k):
+@pytest.mark.parametrize("alpha", [False, True], ids=["rgb", "rgba"])
+def test_swaps_never_raise_mean_delta_e_and_keep_within_their_error_budget(seed, k, alpha):
     """From a Lloyd fixed point, as in quantize: ΔE never rises and the squared error keeps to
-    its budget (the swaps that would break it are the ones that lower ΔE most)."""
-    table = ColorTable.from_pixels(gradient_image(48, 48, seed))
+    its budget (the swaps that would break it are the ones that lower ΔE most), alpha's included."""
+    pixels = gradient_image(48, 48, seed)
+    table = ColorTable.from_pixels(_with_alpha(pixels, seed) if alpha else pixels)
     X, w = table.coords("balanced"), table.counts.astype(np.float64)
     start = fit(X, k, weights=w, seed=seed).centroids.astype(np.float32)
     result = swap_entries(X, w, start, color_space="balanced", rng=np.random.default_rng(seed), rtol=5e-3)

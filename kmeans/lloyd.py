@@ -283,13 +283,16 @@ class _Lloyd:
         self._sums: _Sums | None = None
         self._since_recount = 0
 
-    def assign_all(self, centroids: np.ndarray) -> int:
-        """Assign every sample from scratch; returns how many labels changed."""
-        labels, d1, d2 = nearest_centroids(self.X, centroids, second=True)
+    def assign_all(self, centroids: np.ndarray, *, bounds: bool = True) -> int:
+        """Assign every sample from scratch; returns how many labels changed.  Without ``bounds``
+        the bounds are left stale (cheaper: no second-nearest distances), so the next assignment
+        must be another ``assign_all``."""
+        labels, d1, d2 = nearest_centroids(self.X, centroids, second=bounds)
         changed = int(np.count_nonzero(labels != self.labels))
         self.labels = labels
-        np.sqrt(d1, out=self.upper)
-        np.sqrt(np.maximum(d2 - self._margin, 0), out=self.lower)
+        if bounds:
+            np.sqrt(d1, out=self.upper)
+            np.sqrt(np.maximum(d2 - self._margin, 0), out=self.lower)
         self._sums = None
         return changed
 
@@ -520,6 +523,7 @@ def _run(
     centres are the means, as in the tutorial.
     """
     X = engine.X
+    small = X.shape[0] * start.shape[0] <= _BRUTE_FORCE_SIZE  # (every assignment from scratch, no bounds)
     engine.labels = np.full(X.shape[0], -1, dtype=np.int32)
     centres = start  # where samples are assigned to: the means, or past them when accelerating
     means = start  # the last accepted means
@@ -528,8 +532,8 @@ def _run(
     converged = stopped = False
     iteration = 0
     for iteration in range(1, max_iter + 1):
-        small = X.shape[0] * centres.shape[0] <= _BRUTE_FORCE_SIZE
-        n_changed = engine.assign_all(centres) if iteration == 1 or small else engine.assign(centres)
+        n_changed = (engine.assign_all(centres, bounds=not small) if iteration == 1 or small
+                     else engine.assign(centres))
         new, sums = engine.update(centres)
         new = new.astype(X.dtype)  # (a copy)
         if pinned:
@@ -564,9 +568,11 @@ def _run(
         centres = target
     if not stopped:
         # Labels must belong to the centroids returned (or to their snapped versions): the final
-        # assignment, touching only the samples whose bounds allow a change.
+        # assignment, touching only the samples whose bounds allow a change (all, when small).
         final = means if snap is None else np.asarray(snap(means), dtype=X.dtype)
-        if final is not centres:
+        if final is not centres and small:
+            engine.assign_all(final, bounds=False)
+        elif final is not centres:
             engine.move(_distance(final, centres))
             engine.assign(final)
     inertia = engine.sums(recount=True).inertia_at(means)

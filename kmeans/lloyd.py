@@ -102,8 +102,9 @@ def nearest_centroids(
     rows = _chunk_rows(k)
 
     def run(begin: int, end: int) -> None:
-        buf = np.empty((k, rows) if kernel is _nearest_few else (rows, k), dtype=X.dtype)
-        x1 = np.ones((rows, dim + 1), dtype=X.dtype)
+        size = min(rows, end - begin)  # (a few samples must not pay for filling a whole chunk)
+        buf = np.empty((k, size) if kernel is _nearest_few else (size, k), dtype=X.dtype)
+        x1 = np.ones((size, dim + 1), dtype=X.dtype)
         for start in range(begin, end, rows):
             stop = min(start + rows, end)
             x = X[start:stop]

@@ -129,6 +129,7 @@ class ColorTable:
         return int(self.cached("bin_counts", self._bin_counts)[bits])
 
     def _dense(self, bits: int) -> bool:
+        """Whether bins at this depth are numbered in a dense array rather than by a sort."""
         size = 1 << (bits * self.colors.shape[1])
         return size <= _DENSE_BINS and size <= _DENSE_PER_COLOUR * len(self.colors)
 

@@ -147,7 +147,7 @@ def _nearest_many(x1, c_t, buf, labels, d1, d2) -> None:
     b = buf[:m]
     np.dot(x1, c_t, out=b)
     k = b.shape[1]
-    flat = b.reshape(-1)
+    flat = b.reshape(-1)  # (a view: the buffer's leading rows are contiguous, so writes reach b)
     at = np.arange(0, m * k, k)
     lab = b.argmin(axis=1)
     labels[:] = lab

@@ -25,7 +25,8 @@ from kmeans.errors import CancelToken
 from kmeans.init import init_centroids
 
 _CHUNK_ELEMENTS = 1 << 20  # ~4 MB of float32 distances per chunk: fits in cache, measured fastest
-_FEW_CENTROIDS = 16  # up to here a loop over centroids beats a row-wise argmin (measured)
+_FEW_CENTROIDS = 16  # up to here a loop over centroids beats a row-wise argmin (measured),
+_FEW_CENTROIDS_ALONE = 4  # and up to here when the second-nearest distance is not wanted
 # Threads for one k-means: every core, unless KMEANS_THREADS says otherwise (worker processes of a
 # batch, each one of several on the same cores, take their share).
 _WORKERS = max(1, min(8, int(os.environ.get("KMEANS_THREADS") or 0) or os.cpu_count() or 1))
@@ -95,7 +96,7 @@ def nearest_centroids(
     lifted = np.empty((k, dim + 1), dtype=X.dtype)
     lifted[:, :dim] = centroids * -2
     lifted[:, dim] = np.einsum("ij,ij->i", centroids, centroids)
-    if k <= _FEW_CENTROIDS:
+    if k <= (_FEW_CENTROIDS if second else _FEW_CENTROIDS_ALONE):
         kernel, c = _nearest_few, lifted
     else:
         kernel, c = _nearest_many, np.ascontiguousarray(lifted.T)

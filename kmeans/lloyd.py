@@ -572,11 +572,12 @@ def _run(
         # Labels must belong to the centroids returned (or to their snapped versions): the final
         # assignment, touching only the samples whose bounds allow a change (all, when small).
         final = means if snap is None else np.asarray(snap(means), dtype=X.dtype)
-        if final is not centres and small:
-            engine.assign_all(final, bounds=False)
-        elif final is not centres:
-            engine.move(_distance(final, centres))
-            engine.assign(final)
+        if final is not centres:
+            if small:
+                engine.assign_all(final, bounds=False)
+            else:
+                engine.move(_distance(final, centres))
+                engine.assign(final)
     inertia = engine.sums(recount=True).inertia_at(means)
     return KMeansResult(
         centroids=np.array(means),

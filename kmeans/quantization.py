@@ -189,8 +189,8 @@ def quantize(
     n_init : seedings tried on the coarsest histogram, the one with the lowest inertia going on;
         None picks 1 where ΔE swaps run (``balanced``, K up to ``SWAP_MAX_K``, with a histogram
         coarser than the first level: they move misplaced entries, which is what more seedings
-        were for), else 6 for
-        K <= 32 (cheap there, and small palettes vary most between seeds), else 1.
+        were for), else 6 for K <= 32 (cheap there, and small palettes vary most between seeds),
+        else 1.
     coarse : seed on colour histograms first; the final iterations always run on all colours.
     callback : called with a ``Progress`` after every iteration; returning False cancels.
     cancel : a token whose ``is_set()`` cancels after the current iteration.
@@ -277,9 +277,9 @@ def quantize(
             start = swap_entries(rx, rw, start, color_space=color_space, rng=rng, rtol=rtol, cancel=cancel)
     for bits in levels:
         cx, cw = _histogram(table, color_space, bits)
-        if start is None and method == "k-means++":
-            start = _seeds(cx, cw, k_colors, rng)
-        start = run(cx, cw, method if start is None else start, "coarse", rtol).centroids
+        if start is None:
+            start = _seeds(cx, cw, k_colors, rng, method)
+        start = run(cx, cw, start, "coarse", rtol).centroids
     coarse_iter = relay.count
 
     # The palette is the rounded centroids, and each colour's label is its nearest rounded entry:

@@ -245,7 +245,7 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     # The default space's rule is judged on photographs: the drawn cards count only when alone.
-    photos = [image for image in images if image.parent != Path(cards.name)]
+    judged = [image for image in images if image.parent != Path(cards.name)] or images
     delta_e: dict[str, list[float]] = {space: [] for space in args.color_space}
     psnrs: dict[str, list[float]] = {space: [] for space in args.color_space}
     for image in images:
@@ -253,7 +253,7 @@ def main() -> int:
             for space in args.color_space:
                 with context.Pool(1) as pool:
                     r = pool.apply(run_ours, (str(image), k, space, args.repeat, args.seeds))
-                if image in photos or not photos:
+                if image in judged:
                     delta_e[space].append(r.get("delta_e_seeds", r["delta_e"]))
                     psnrs[space].append(r.get("psnr_seeds", r["psnr"]))
                 print(f"{image.name[:24]:24} {r['distinct']:>9,} {k:>4} {space:>8} {r['seconds']:>8.3f} "
@@ -266,7 +266,6 @@ def main() -> int:
         mean_psnr = {space: float(np.mean(values)) for space, values in psnrs.items()}
         near = [space for space in means if mean_psnr[space] >= max(mean_psnr.values()) - 0.3]
         best = min(near, key=means.get)
-        judged = photos or images
         print(f"mean over {len(judged)} images{' (not the cards)' if len(judged) < len(images) else ''} "
               f"x {len(args.k)} K x {args.seeds} seeds: "
               + ", ".join(f"{space} ΔE {means[space]:.4f} PSNR {mean_psnr[space]:.2f}" for space in means)

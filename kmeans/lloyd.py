@@ -78,18 +78,19 @@ def _chunk_rows(k: int) -> int:
 
 
 def nearest_centroids(
-    X: np.ndarray, centroids: np.ndarray, *, second: bool = False
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    X: np.ndarray, centroids: np.ndarray, *, second: bool = False, distances: bool = True
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Closest centroid of every row of ``X`` (validated input: 2-D float32/64, same width).
 
-    Returns ``labels`` (int32), the squared distance to that centroid and, when ``second`` is
-    set, the squared distance to the second closest (inf when K == 1).  Distances are clipped at 0.
-    Large inputs are split between the machine's cores (numpy releases the GIL in these loops).
+    Returns ``labels`` (int32), the squared distance to that centroid (None without
+    ``distances``: labels alone take less work) and, when ``second`` is set, the squared distance
+    to the second closest (inf when K == 1).  Distances are clipped at 0.  Large inputs are split
+    between the machine's cores (numpy releases the GIL in these loops).
     """
     n, k = X.shape[0], centroids.shape[0]
     dim = X.shape[1]
     labels = np.empty(n, dtype=np.int32)
-    d1 = np.empty(n, dtype=X.dtype)
+    d1 = np.empty(n, dtype=X.dtype) if distances or second else None
     d2 = np.empty(n, dtype=X.dtype) if second else None
     # |c|^2 - 2 x.c from one product: each centroid lifted to [-2c, |c|^2], each sample to [x, 1]
     # (one pass over the (rows, K) distances fewer than adding |c|^2 after the product).
@@ -110,10 +111,13 @@ def nearest_centroids(
             stop = min(start + rows, end)
             x = X[start:stop]
             x1[: stop - start, :dim] = x
+            part1 = None if d1 is None else d1[start:stop]
             part2 = None if d2 is None else d2[start:stop]
-            kernel(x1[: stop - start], c, buf, labels[start:stop], d1[start:stop], part2)
+            kernel(x1[: stop - start], c, buf, labels[start:stop], part1, part2)
+            if part1 is None:
+                continue
             x_sq = np.einsum("ij,ij->i", x, x)
-            d1[start:stop] += x_sq
+            part1 += x_sq
             if part2 is not None:
                 part2 += x_sq
 
@@ -124,7 +128,8 @@ def nearest_centroids(
             future.result()
     else:
         run(0, n)
-    np.maximum(d1, 0, out=d1)
+    if d1 is not None:
+        np.maximum(d1, 0, out=d1)
     if d2 is not None:
         np.maximum(d2, 0, out=d2)
     return labels, d1, d2
@@ -147,11 +152,13 @@ def _nearest_many(x1, c_t, buf, labels, d1, d2) -> None:
     m = x1.shape[0]
     b = buf[:m]
     np.dot(x1, c_t, out=b)
+    lab = b.argmin(axis=1)
+    labels[:] = lab
+    if d1 is None:
+        return
     k = b.shape[1]
     flat = b.reshape(-1)  # (a view: the buffer's leading rows are contiguous, so writes reach b)
     at = np.arange(0, m * k, k)
-    lab = b.argmin(axis=1)
-    labels[:] = lab
     at += lab
     d1[:] = flat[at]
     if d2 is not None:
@@ -170,6 +177,8 @@ def _nearest_few(x1, c, buf, labels, d1, d2) -> None:
     m = x1.shape[0]
     b = buf if buf.shape[1] == m else np.empty((buf.shape[0], m), dtype=buf.dtype)  # C-contiguous
     np.dot(c, x1.T, out=b)
+    if d1 is None:
+        d1 = np.empty(m, dtype=b.dtype)  # (the running minimum)
     d1[:] = b[0]
     labels[:] = 0
     if d2 is not None:
@@ -220,13 +229,14 @@ def find_closest_centroids(X: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     centroids = np.asarray(centroids, dtype=X.dtype)
     if centroids.ndim != 2 or centroids.shape[1] != X.shape[1] or centroids.shape[0] == 0:
         raise ValueError(f"centroids must have shape (K, {X.shape[1]}), got {centroids.shape}")
-    return nearest_centroids(X, centroids)[0]
+    return nearest_centroids(X, centroids, distances=False)[0]
 
 
 class _Sums:
     """Per-cluster weight, weighted coordinate sums and weighted |x|^2 sums."""
 
     def __init__(self, labels: np.ndarray, k: int, w: np.ndarray, wx: np.ndarray, wq: np.ndarray):
+        """``wx`` (d, N) are the samples' weighted coordinates, one row per coordinate."""
         self.k = k
         self.weight, self.coords, self.sq = self._tally(labels, w, wx, wq)
 
@@ -234,7 +244,7 @@ class _Sums:
         self, labels: np.ndarray, w: np.ndarray, wx: np.ndarray, wq: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         k = self.k
-        coords = np.stack([np.bincount(labels, weights=wx[:, j], minlength=k) for j in range(wx.shape[1])], 1)
+        coords = np.stack([np.bincount(labels, weights=row, minlength=k) for row in wx], 1)
         return np.bincount(labels, weights=w, minlength=k), coords, np.bincount(labels, weights=wq, minlength=k)
 
     def transfer(self, old: np.ndarray, new: np.ndarray, w: np.ndarray, wx: np.ndarray, wq: np.ndarray) -> None:
@@ -273,7 +283,8 @@ class _Lloyd:
         self.k = k
         n = X.shape[0]
         self.w = np.ones(n) if weights is None else weights
-        self.wx = X.astype(np.float64) * self.w[:, None]
+        self.wx = np.ascontiguousarray(X.T, dtype=np.float64)  # (d, N): each coordinate contiguous,
+        self.wx *= self.w  # as bincount reads it
         self.wq = np.einsum("ij,ij->i", X, X, dtype=np.float64) * self.w
         # Distances from the matrix-product route carry rounding error of a few ulps of |x|^2;
         # the lower bound is lowered by that much so no sample is wrongly skipped.
@@ -289,7 +300,7 @@ class _Lloyd:
         """Assign every sample from scratch; returns how many labels changed.  Without ``bounds``
         the bounds are left stale (cheaper: no second-nearest distances), so the next assignment
         must be another ``assign_all``."""
-        labels, d1, d2 = nearest_centroids(self.X, centroids, second=bounds)
+        labels, d1, d2 = nearest_centroids(self.X, centroids, second=bounds, distances=bounds)
         changed = int(np.count_nonzero(labels != self.labels))
         self.labels = labels
         if bounds:
@@ -330,7 +341,7 @@ class _Lloyd:
         idx, old, labels = idx[moved], self.labels[idx[moved]], labels[moved]
         self.labels[idx] = labels
         if self._sums is not None and idx.size:
-            self._sums.transfer(old, labels, self.w[idx], self.wx[idx], self.wq[idx])
+            self._sums.transfer(old, labels, self.w[idx], self.wx[:, idx], self.wq[idx])
         return int(idx.size)
 
     def sums(self, *, recount: bool = False) -> _Sums:
@@ -455,52 +466,60 @@ def fit(
         if np.shape(init) != (k, d):
             raise ValueError(f"init must have shape ({k}, {d}), got {np.shape(init)}")
         n_init = 1
-    return run_lloyd(X, k, weights=weights, init=init, n_init=n_init, max_iter=max_iter, tol=tol, rtol=rtol,
-                     rng=rng, callback=callback, cancel=cancel, accelerate=accelerate)
+    return LloydRuns(X, k, weights).run(init, rng=rng, n_init=n_init, max_iter=max_iter, tol=tol, rtol=rtol,
+                                        callback=callback, cancel=cancel, accelerate=accelerate)
 
 
-def run_lloyd(
-    X: np.ndarray,
-    k: int,
-    *,
-    weights: np.ndarray | None,
-    init: str | np.ndarray,
-    rng: np.random.Generator,
-    n_init: int = 1,
-    max_iter: int = 300,
-    tol: float = 1e-4,
-    rtol: float = 0.0,
-    callback: Callback | None = None,
-    cancel: CancelToken | None = None,
-    accelerate: bool = False,
-    snap: Callable[[np.ndarray], np.ndarray] | None = None,
-    pinned: int = 0,
-) -> KMeansResult:
-    """``fit`` on input it has already validated (for the core's own callers, such as quantize).
+class LloydRuns:
+    """Lloyd runs on one set of validated, weighted samples: what every run needs of them
+    (weighted coordinates, the spread that scales ``tol``) is worked out once, so many short runs
+    on the same samples (rival seedings, trial swaps) do not pay for it again."""
 
-    ``snap`` maps the final centroids to the centres the final labels must be nearest to
-    (quantize's rounded palette); the centroids returned are not snapped.  The first ``pinned``
-    rows of ``init`` (an array then) never move: samples are assigned to them, only the others
-    are means.
-    """
-    w = np.ones(X.shape[0]) if weights is None else weights
-    mean = (w @ X) / w.sum()
-    tol_abs = float(tol * (w @ (X - mean) ** 2).mean() / w.sum())
-    best: KMeansResult | None = None
-    engine = _Lloyd(X, weights, k)  # each run resets its labels, bounds and sums
-    for _ in range(n_init):
-        if isinstance(init, str):
-            start = init_centroids(X, k, method=init, weights=weights, seed=rng).astype(X.dtype)
-        else:
-            start = np.asarray(init, dtype=X.dtype)
-        result = _run(engine, start, max_iter=max_iter, tol_abs=tol_abs, rtol=rtol, callback=callback,
-                      cancel=cancel, accelerate=accelerate, snap=snap, pinned=pinned)
-        if best is None or result.inertia < best.inertia:
-            best = result
-        if result.stopped:
-            break
-    assert best is not None
-    return best
+    def __init__(self, X: np.ndarray, k: int, weights: np.ndarray | None):
+        self.X, self.k, self.weights = X, k, weights
+        w = np.ones(X.shape[0]) if weights is None else weights
+        mean = (w @ X) / w.sum()
+        self._scatter, self._total = (w @ (X - mean) ** 2).mean(), w.sum()
+        self._engine = _Lloyd(X, weights, k)  # each run resets its labels, bounds and sums
+
+    def run(
+        self,
+        init: str | np.ndarray,
+        *,
+        rng: np.random.Generator,
+        n_init: int = 1,
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        rtol: float = 0.0,
+        callback: Callback | None = None,
+        cancel: CancelToken | None = None,
+        accelerate: bool = False,
+        snap: Callable[[np.ndarray], np.ndarray] | None = None,
+        pinned: int = 0,
+    ) -> KMeansResult:
+        """The best of ``n_init`` runs from ``init`` (see ``fit``).
+
+        ``snap`` maps the final centroids to the centres the final labels must be nearest to
+        (quantize's rounded palette); the centroids returned are not snapped.  The first ``pinned``
+        rows of ``init`` (an array then) never move: samples are assigned to them, only the others
+        are means.
+        """
+        X, k = self.X, self.k
+        tol_abs = float(tol * self._scatter / self._total)
+        best: KMeansResult | None = None
+        for _ in range(n_init):
+            if isinstance(init, str):
+                start = init_centroids(X, k, method=init, weights=self.weights, seed=rng).astype(X.dtype)
+            else:
+                start = np.asarray(init, dtype=X.dtype)
+            result = _run(self._engine, start, max_iter=max_iter, tol_abs=tol_abs, rtol=rtol, callback=callback,
+                          cancel=cancel, accelerate=accelerate, snap=snap, pinned=pinned)
+            if best is None or result.inertia < best.inertia:
+                best = result
+            if result.stopped:
+                break
+        assert best is not None
+        return best
 
 
 def _run(
@@ -544,7 +563,8 @@ def _run(
         if relax > 1.0 and inertia > best:
             # The overshoot made things worse: go back to the last accepted means.
             relax = 1.0
-            engine.move(_distance(means, centres))
+            if not small:
+                engine.move(_distance(means, centres))
             centres = means
             continue
         shift = _distance(new, means)
@@ -566,7 +586,8 @@ def _run(
         if accelerate and iteration > 2:
             relax = min(relax * 1.25, _MAX_RELAX)
         target = (centres + relax * (means.astype(np.float64) - centres)).astype(X.dtype)
-        engine.move(_distance(target, centres))
+        if not small:  # (small runs keep no bounds)
+            engine.move(_distance(target, centres))
         centres = target
     if not stopped:
         # Labels must belong to the centroids returned (or to their snapped versions): the final

@@ -25,7 +25,7 @@ from kmeans.colortable import ColorTable, check_pixels
 from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_SEED, MAX_K
 from kmeans.errors import Cancelled, CancelToken
 from kmeans.init import init_centroids
-from kmeans.lloyd import IterationInfo, KMeansResult, find_closest_centroids, run_lloyd
+from kmeans.lloyd import IterationInfo, KMeansResult, LloydRuns, find_closest_centroids
 from kmeans.metrics import Quality, color_quality
 from kmeans.swaps import swap_entries
 from kmeans.wording import count
@@ -249,12 +249,11 @@ def quantize(
     start = _initial_centroids(X, k_colors, init)
     method = init if isinstance(init, str) else "k-means++"
 
-    def run(samples: np.ndarray, w: np.ndarray, begin: str | np.ndarray, stage: str, stop_gain: float,
-            snap=None, pinned: int = 0) -> KMeansResult:
+    def run(samples: LloydRuns, begin: str | np.ndarray, stage: str, stop_gain: float, snap=None,
+            pinned: int = 0) -> KMeansResult:
         relay.begin(stage, max_iter)
-        result = run_lloyd(samples, k_colors, weights=w, init=begin, rng=rng, max_iter=max_iter, tol=tol,
-                           rtol=stop_gain, callback=relay, cancel=cancel, accelerate=accelerate, snap=snap,
-                           pinned=pinned)
+        result = samples.run(begin, rng=rng, max_iter=max_iter, tol=tol, rtol=stop_gain, callback=relay,
+                             cancel=cancel, accelerate=accelerate, snap=snap, pinned=pinned)
         if result.stopped:
             raise Cancelled("quantization cancelled")
         return result
@@ -271,7 +270,8 @@ def quantize(
     if racing:
         # Rival seedings race to rough convergence on a small histogram; only the best goes on.
         rx, rw = _histogram(table, color_space, race_bits)
-        races = [run(rx, rw, method, "seeding", max(rtol, _RACE_RTOL)) for _ in range(n_init)]
+        rivals = LloydRuns(rx, k_colors, rw)
+        races = [run(rivals, method, "seeding", max(rtol, _RACE_RTOL)) for _ in range(n_init)]
         start = min(races, key=lambda r: r.inertia).centroids
         if swapping:
             start = swap_entries(rx, rw, start, color_space=color_space, rng=rng, rtol=rtol, cancel=cancel)
@@ -279,7 +279,7 @@ def quantize(
         cx, cw = _histogram(table, color_space, bits)
         if start is None:
             start = _seeds(cx, cw, k_colors, rng, method)
-        start = run(cx, cw, start, "coarse", rtol).centroids
+        start = run(LloydRuns(cx, k_colors, cw), start, "coarse", rtol).centroids
     coarse_iter = relay.count
 
     # The palette is the rounded centroids, and each colour's label is its nearest rounded entry:
@@ -302,7 +302,7 @@ def quantize(
                            centroids=X, started=started)
     if start is None:  # (no histogram level: seeded on the colours themselves)
         start = _seeds(X, weights, k_colors, rng, method)
-    res = run(X, weights, start, "fine", rtol, snap=rounded, pinned=pinned)
+    res = run(LloydRuns(X, k_colors, weights), start, "fine", rtol, snap=rounded, pinned=pinned)
     palette = from_working(res.centroids, color_space)
     if pinned:
         palette[:pinned] = fixed_colours

@@ -17,7 +17,7 @@ import numpy as np
 
 from kmeans.colorspace import from_working, to_working, u8_to_cielab
 from kmeans.errors import Cancelled, CancelToken
-from kmeans.lloyd import run_lloyd
+from kmeans.lloyd import LloydRuns
 from kmeans.metrics import ciede2000, over
 
 ROUNDS = 3  # swaps tried in turn; the search ends early at a round that keeps none
@@ -68,6 +68,7 @@ def swap_entries(
     d = ciede2000(lab_x, palette_lab[labels])
     total = float(d @ w)
     budget = _sse(X, w, palette, labels) * (1 + _SSE_BUDGET)
+    settle = LloydRuns(X, k, w)
     for _ in range(ROUNDS):
         if cancel is not None and cancel.is_set():
             raise Cancelled("quantization cancelled")
@@ -82,8 +83,8 @@ def swap_entries(
                 break
             trial = current.copy()
             trial[grow], trial[drop] = halves[grow]
-            result = run_lloyd(X, k, weights=w, init=trial, rng=rng, max_iter=_SETTLE_ITER, rtol=rtol,
-                               accelerate=True, snap=snap, cancel=cancel)
+            result = settle.run(trial, rng=rng, max_iter=_SETTLE_ITER, rtol=rtol, accelerate=True, snap=snap,
+                                cancel=cancel)
             if result.stopped:
                 raise Cancelled("quantization cancelled")
             trial_palette = snap(result.centroids)

@@ -88,9 +88,11 @@ def swap_entries(
             if result.stopped:
                 raise Cancelled("quantization cancelled")
             trial_palette = snap(result.centroids)
+            if _sse(X, w, trial_palette, result.labels) > budget:
+                continue  # (the same verdict as after measuring ΔE, for less)
             trial_lab = shown_lab(trial_palette, color_space)
             trial_d = ciede2000(lab_x, trial_lab[result.labels])
-            if float(trial_d @ w) < total and _sse(X, w, trial_palette, result.labels) <= budget:
+            if float(trial_d @ w) < total:
                 current, palette, palette_lab, d = result.centroids.astype(X.dtype), trial_palette, trial_lab, trial_d
                 total = float(trial_d @ w)
                 labels, second = result.labels, _two_nearest(X, palette)[1]

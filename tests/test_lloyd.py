@@ -27,6 +27,19 @@ def test_find_closest_centroids_agrees_with_brute_force(rng, dtype, k):
     assert (labels == expected).mean() > 0.999
 
 
+@pytest.mark.parametrize("k", [1, 3, 5, 17, 255])
+def test_labels_alone_are_the_labels_the_distances_come_with(rng, k):
+    """Every kernel (column and row layout), across chunks and threads."""
+    from kmeans.lloyd import nearest_centroids
+
+    X = rng.random((20_000, 7)).astype(np.float32)
+    centroids = rng.random((k, 7)).astype(np.float32)
+    alone, none, _ = nearest_centroids(X, centroids, distances=False)
+    labels, d1, _ = nearest_centroids(X, centroids)
+    assert none is None and d1 is not None
+    assert np.array_equal(alone, labels)
+
+
 def test_find_closest_centroids_tutorial_example():
     X = np.array([[1.0, 1.0], [5.0, 5.0], [0.0, 4.0]])
     centroids = np.array([[0.0, 0.0], [4.0, 4.0], [0.0, 5.0]])

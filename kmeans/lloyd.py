@@ -271,9 +271,11 @@ class _Sums:
 class _Lloyd:
     """Lloyd iterations over fixed weighted samples, with Hamerly's bounds.
 
-    The per-cluster sums are kept up to date from the samples that change cluster, so an
-    iteration costs in proportion to the samples it touches; they are recounted from scratch
-    every ``_RECOUNT`` assignments so rounding cannot accumulate.
+    Small sets (samples x clusters up to ``_BRUTE_FORCE_SIZE``) keep no bounds: measuring every
+    sample afresh costs less there, so each assignment is from scratch.  The per-cluster sums are
+    kept up to date from the samples that change cluster, so an iteration costs in proportion to
+    the samples it touches; they are recounted from scratch every ``_RECOUNT`` assignments so
+    rounding cannot accumulate.
     """
 
     _RECOUNT = 16
@@ -282,6 +284,7 @@ class _Lloyd:
         self.X = X
         self.k = k
         n = X.shape[0]
+        self.bounded = n * k > _BRUTE_FORCE_SIZE
         self.w = np.ones(n) if weights is None else weights
         self.wx = np.ascontiguousarray(X.T, dtype=np.float64)  # (d, N): each coordinate contiguous,
         self.wx *= self.w  # as bincount reads it
@@ -296,10 +299,10 @@ class _Lloyd:
         self._sums: _Sums | None = None
         self._since_recount = 0
 
-    def assign_all(self, centroids: np.ndarray, *, bounds: bool = True) -> int:
-        """Assign every sample from scratch; returns how many labels changed.  Without ``bounds``
-        the bounds are left stale (cheaper: no second-nearest distances), so the next assignment
-        must be another ``assign_all``."""
+    def assign_all(self, centroids: np.ndarray) -> int:
+        """Assign every sample from scratch (and set its bounds, when kept); returns how many
+        labels changed."""
+        bounds = self.bounded
         labels, d1, d2 = nearest_centroids(self.X, centroids, second=bounds, distances=bounds)
         changed = int(np.count_nonzero(labels != self.labels))
         self.labels = labels
@@ -309,8 +312,11 @@ class _Lloyd:
         self._sums = None
         return changed
 
-    def move(self, shift: np.ndarray) -> None:
-        """Loosen the bounds after centroid j moved by ``shift[j]``."""
+    def move(self, old: np.ndarray, new: np.ndarray) -> None:
+        """Loosen the bounds after the centroids moved from ``old`` to ``new``."""
+        if not self.bounded:
+            return
+        shift = _distance(new, old)
         self.upper += shift[self.labels].astype(self.X.dtype)
         if shift.size > 1:
             order = np.argsort(shift)
@@ -319,7 +325,10 @@ class _Lloyd:
             self.lower -= loosen.astype(self.X.dtype)
 
     def assign(self, centroids: np.ndarray) -> int:
-        """Reassign the samples whose bounds allow a change; returns how many changed."""
+        """Reassign the samples whose bounds allow a change (all, without bounds); returns how
+        many changed."""
+        if not self.bounded:
+            return self.assign_all(centroids)
         if centroids.shape[0] == 1:
             return 0
         half = (0.5 * _nearest_other(centroids)).astype(self.X.dtype)
@@ -544,7 +553,6 @@ def _run(
     centres are the means, as in the tutorial.
     """
     X = engine.X
-    small = X.shape[0] * start.shape[0] <= _BRUTE_FORCE_SIZE  # (every assignment from scratch, no bounds)
     engine.labels = np.full(X.shape[0], -1, dtype=np.int32)
     centres = start  # where samples are assigned to: the means, or past them when accelerating
     means = start  # the last accepted means
@@ -553,8 +561,7 @@ def _run(
     converged = stopped = False
     iteration = 0
     for iteration in range(1, max_iter + 1):
-        n_changed = (engine.assign_all(centres, bounds=not small) if iteration == 1 or small
-                     else engine.assign(centres))
+        n_changed = engine.assign_all(centres) if iteration == 1 else engine.assign(centres)
         new, sums = engine.update(centres)
         new = new.astype(X.dtype)  # (a copy)
         if pinned:
@@ -563,8 +570,7 @@ def _run(
         if relax > 1.0 and inertia > best:
             # The overshoot made things worse: go back to the last accepted means.
             relax = 1.0
-            if not small:
-                engine.move(_distance(means, centres))
+            engine.move(centres, means)
             centres = means
             continue
         shift = _distance(new, means)
@@ -586,19 +592,15 @@ def _run(
         if accelerate and iteration > 2:
             relax = min(relax * 1.25, _MAX_RELAX)
         target = (centres + relax * (means.astype(np.float64) - centres)).astype(X.dtype)
-        if not small:  # (small runs keep no bounds)
-            engine.move(_distance(target, centres))
+        engine.move(centres, target)
         centres = target
     if not stopped:
         # Labels must belong to the centroids returned (or to their snapped versions): the final
-        # assignment, touching only the samples whose bounds allow a change (all, when small).
+        # assignment, touching only the samples whose bounds allow a change.
         final = means if snap is None else np.asarray(snap(means), dtype=X.dtype)
         if final is not centres:
-            if small:
-                engine.assign_all(final, bounds=False)
-            else:
-                engine.move(_distance(final, centres))
-                engine.assign(final)
+            engine.move(centres, final)
+            engine.assign(final)
     inertia = engine.sums(recount=True).inertia_at(means)
     return KMeansResult(
         centroids=np.array(means),

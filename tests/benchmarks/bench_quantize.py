@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from kmeans import ColorTable, quantize  # noqa: E402
+from kmeans.colorspace import with_alpha  # noqa: E402
 from kmeans.defaults import COLOR_SPACES, DEFAULT_COLOR_SPACE  # noqa: E402
 from kmeans.imagefile import load  # noqa: E402
 from kmeans.metrics import mean_delta_e, psnr, squared_error  # noqa: E402
@@ -94,6 +95,11 @@ def run_ours(path: str, k: int, space: str, repeat: int, seeds: int) -> dict:
 
 
 # -- the anchors, in one process with ours on the same pixels ------------------------------------
+
+
+def as_rgba(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, 4) contiguous RGBA, as libimagequant takes it: opaque alpha added to RGB."""
+    return np.ascontiguousarray(with_alpha(pixels))
 
 
 def liq_quantize(rgba: np.ndarray, k: int) -> np.ndarray:
@@ -149,10 +155,7 @@ def pillow_quantize(pixels: np.ndarray, k: int) -> np.ndarray:
 def run_compare(path: str, ks: list[int], spaces: list[str], repeat: int, sklearn_max_pixels: int,
                 sklearn_ks: list[int] | None) -> list[dict]:
     pixels = load(path, max_pixels=None).pixels
-    rgba = pixels if pixels.shape[2] == 4 else np.concatenate(
-        [pixels, np.full((*pixels.shape[:2], 1), 255, np.uint8)], axis=2
-    )
-    rgba = np.ascontiguousarray(rgba)
+    rgba = as_rgba(pixels)
     rows = []
     for k in ks:
         row: dict = {"k": k}

@@ -28,7 +28,7 @@ import sys
 import time
 
 import numpy as np
-from bench_quantize import DEFAULT_IMAGES, drawn_card, images_from, liq_quantize, scores
+from bench_quantize import DEFAULT_IMAGES, as_rgba, drawn_card, images_from, liq_quantize, scores
 
 from kmeans import quantize
 from kmeans.imagefile import load
@@ -50,12 +50,6 @@ def has_liq() -> bool:
     except ImportError:
         return False
     return True
-
-
-def as_rgba(pixels: np.ndarray) -> np.ndarray:
-    if pixels.shape[2] == 4:
-        return np.ascontiguousarray(pixels)
-    return np.ascontiguousarray(np.concatenate([pixels, np.full((*pixels.shape[:2], 1), 255, np.uint8)], axis=2))
 
 
 def run_case(pixels: np.ndarray, k: int, rounds: int, seeds: int, liq: bool) -> dict:

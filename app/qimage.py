@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtGui import QImage
 
-from kmeans.quantization import Quantized
+from kmeans.quantized import Quantized
 
 PREVIEW_SIDE = 2048  # longest side of the downscaled copy drawn when the view shows less detail
 LIVE_SIDE = 800  # longest side of the frames shown while k-means iterates (and of drag previews)

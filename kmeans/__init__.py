@@ -26,8 +26,8 @@ _HOMES = {
     "find_closest_centroids": "kmeans.lloyd",
     "fit": "kmeans.lloyd",
     "ColorTable": "kmeans.colortable",
-    "Progress": "kmeans.quantization",
-    "Quantized": "kmeans.quantization",
+    "Progress": "kmeans.quantized",
+    "Quantized": "kmeans.quantized",
     "quantize": "kmeans.quantization",
 }
 
@@ -64,7 +64,8 @@ if TYPE_CHECKING:
     )
     from kmeans.init import init_centroids
     from kmeans.lloyd import IterationInfo, KMeansResult, compute_centroids, find_closest_centroids, fit
-    from kmeans.quantization import Progress, Quantized, quantize
+    from kmeans.quantization import quantize
+    from kmeans.quantized import Progress, Quantized
 
 
 def __getattr__(name: str) -> object:

@@ -328,7 +328,9 @@ def estimate(sample: CurveSample, k: int, settings: Settings, cancel: CancelToke
              sizes: bool = True) -> Point:
     """The export at ``k`` as a full run would make it, estimated on the sample (see the module);
     without ``sizes`` the size is left 0 and only the quality is worked out."""
-    from kmeans.quantization import dither, nearest_entries, quantize
+    from kmeans.dither import dither
+    from kmeans.mapping import nearest_entries
+    from kmeans.quantization import quantize
     from kmeans.transparency import file_quality
 
     fitted = quantize(sample.table, k, color_space=settings.color_space, init=settings.init, seed=settings.seed,

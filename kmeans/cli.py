@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from kmeans.autok import Choice, Point, Target
     from kmeans.imagefile import LoadedImage
     from kmeans.metrics import Quality
-    from kmeans.quantization import Progress, Quantized
+    from kmeans.quantized import Progress, Quantized
 
 # numpy, Pillow and the core are imported once the arguments are parsed, so that --help and
 # --version answer at once.
@@ -513,7 +513,9 @@ class _Runs:
 
     def result(self, k: int) -> tuple[Quantized, np.ndarray]:
         """k-means at ``k`` and the labels the file gets (dithered or not)."""
-        from kmeans.quantization import dither, in_order, map_to_palette, quantize
+        from kmeans.dither import dither
+        from kmeans.mapping import in_order, map_to_palette
+        from kmeans.quantization import quantize
 
         if k not in self._made:
             a = self.args

@@ -30,7 +30,7 @@ def test_find_closest_centroids_agrees_with_brute_force(rng, dtype, k):
 @pytest.mark.parametrize("k", [1, 3, 5, 17, 255])
 def test_labels_alone_are_the_labels_the_distances_come_with(rng, k):
     """Every kernel (column and row layout), across chunks and threads."""
-    from kmeans.lloyd import nearest_centroids
+    from kmeans.nearest import nearest_centroids
 
     X = rng.random((20_000, 7)).astype(np.float32)
     centroids = rng.random((k, 7)).astype(np.float32)

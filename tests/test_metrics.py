@@ -119,7 +119,7 @@ def test_quality_on_distinct_colours_equals_quality_on_pixels(kind):
 
     from kmeans import quantize
     from kmeans.colortable import ColorTable
-    from kmeans.quantization import result_quality
+    from kmeans.transparency import file_quality
 
     pixels = gradient_image(40, 50, seed=4)
     if kind != "rgb":
@@ -130,7 +130,7 @@ def test_quality_on_distinct_colours_equals_quality_on_pixels(kind):
         pixels = np.concatenate([pixels, alpha], axis=2)
     table = ColorTable.from_pixels(pixels)
     result = quantize(table, 12)
-    fast = result_quality(table, result, pixels.shape[2])
+    fast = file_quality(pixels, table, result.palette, result.color_labels, "partial")
     slow = quality(pixels, result.to_array())
     assert fast.mse == pytest.approx(slow.mse, rel=1e-12)
     assert fast.delta_e == pytest.approx(slow.delta_e, rel=1e-9)

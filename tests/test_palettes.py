@@ -9,8 +9,9 @@ from PIL import Image
 
 from kmeans.colorspace import to_working
 from kmeans.colortable import ColorTable
+from kmeans.mapping import map_to_palette
 from kmeans.palettefile import PaletteFileError, format_palette, load_palette, save_palette
-from kmeans.quantization import map_to_palette, quantize
+from kmeans.quantization import quantize
 from kmeans.transparency import file_quality
 
 COLOURS = np.array([[255, 0, 0], [0, 128, 255], [12, 34, 56], [250, 250, 250]], np.uint8)

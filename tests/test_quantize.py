@@ -12,8 +12,9 @@ from conftest import gradient_image
 
 from kmeans import Cancelled, ColorTable, find_closest_centroids, fit, quantization, quantize
 from kmeans.colorspace import from_working, to_working
+from kmeans.mapping import in_order, nearest_entries
 from kmeans.metrics import quality
-from kmeans.quantization import in_order
+from kmeans.quantization import Effort
 
 
 def test_color_table_counts_every_pixel(photo):
@@ -55,7 +56,7 @@ def test_quantize_equals_kmeans_over_all_pixels(photo, space):
     rng = np.random.default_rng(3)
     start = X_all[rng.choice(len(X_all), k, replace=False)]
 
-    result = quantize(photo, k, color_space=space, init=start, tol=0, rtol=0, accelerate=False)
+    result = quantize(photo, k, color_space=space, init=start, effort=Effort(tol=0, stop_gain=0, accelerate=False))
     reference = fit(X_all, k, init=start, tol=0)
 
     assert np.allclose(result.centroids, reference.centroids, atol=1e-5)
@@ -202,7 +203,7 @@ def test_progress_every_iteration_and_cancel(photo):
 
 def test_coarse_levels_are_used_on_many_colours_and_give_a_fixed_point():
     image = gradient_image(256, 256, seed=1)
-    result = quantize(image, 8, color_space="rgb", rtol=0)
+    result = quantize(image, 8, color_space="rgb", effort=Effort(stop_gain=0))
     assert result.coarse_iter > 0
     table = ColorTable.from_pixels(image)
     X = to_working(table.colors, "rgb")
@@ -220,8 +221,8 @@ def test_a_sparse_level_is_followed_by_a_finer_one():
         def n_bins(self, bits: int) -> int:
             return {4: 2664, 5: 9536, 6: 25974, 7: 54459}[bits]
 
-    assert quantization._level_bits(Table(), 255) == [5, 6]
-    assert quantization._level_bits(Table(), 95) == [5]
+    assert quantization.level_bits(Table(), 255) == [5, 6]
+    assert quantization.level_bits(Table(), 95) == [5]
 
 
 def test_without_a_level_k_means_plus_plus_seeds_on_a_sample(monkeypatch):
@@ -230,7 +231,7 @@ def test_without_a_level_k_means_plus_plus_seeds_on_a_sample(monkeypatch):
     pixels = np.random.default_rng(3).permutation(np.arange(10_000) * 1657 % (1 << 24))
     pixels = np.stack([(pixels >> s) & 255 for s in (16, 8, 0)], axis=-1).astype(np.uint8).reshape(100, 100, 3)
     table = ColorTable.from_pixels(pixels)
-    assert len(table.colors) == 10_000 and quantization._level_bits(table, 64) == []
+    assert len(table.colors) == 10_000 and quantization.level_bits(table, 64) == []
     seeded_on = []
     real = quantization.init_centroids
 
@@ -240,10 +241,10 @@ def test_without_a_level_k_means_plus_plus_seeds_on_a_sample(monkeypatch):
 
     monkeypatch.setattr(quantization, "init_centroids", recording)
     result = quantize(table, 64)
-    assert seeded_on == [quantization._SEED_SAMPLE]
+    assert seeded_on == [quantization.SEED_SAMPLE]
     assert len(result.color_labels) == 10_000 and len(result.palette) == 64
     # (Labels are exact for the whole set: each colour's nearest palette entry.)
-    assert np.array_equal(result.color_labels, quantization.nearest_entries(table, result.palette, "balanced"))
+    assert np.array_equal(result.color_labels, nearest_entries(table, result.palette, "balanced"))
 
 
 def test_table_is_reusable_across_k(photo):

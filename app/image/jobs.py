@@ -34,11 +34,14 @@ from kmeans.autok import Choice, CurveSample, Point, Settings, Target, Unreachab
 from kmeans.colorspace import to_working, with_alpha
 from kmeans.colortable import ColorTable
 from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_MAX_PIXELS, DEFAULT_SEED
+from kmeans.dither import dither
 from kmeans.encode_apart import encoded_size
 from kmeans.imagefile import LoadedImage, encode, load
 from kmeans.lloyd import find_closest_centroids
+from kmeans.mapping import in_order
 from kmeans.metrics import Quality, bits_per_pixel
-from kmeans.quantization import Progress, Quantized, dither, in_order, quantize
+from kmeans.quantization import Effort, quantize
+from kmeans.quantized import Progress, Quantized
 from kmeans.transparency import DEFAULT_MATTE, Matte, file_quality, shown, support_of
 
 FRAME_INTERVAL = 0.4  # seconds between live frames of the image while k-means runs (each costs a pass)
@@ -272,13 +275,14 @@ def _check(token: Token | None) -> None:
         token.check()
 
 
-PREVIEW_RTOL = 1e-2  # a drag preview stops when an iteration gains less than 1% (the final run: 0.3%)
+# A drag preview: one seeding, stopped when an iteration gains less than 1% (the final run: 0.3-0.5%).
+PREVIEW_EFFORT = Effort(stop_gain=1e-2, seedings=1)
 
 
 def preview_quantize(opened: OpenedImage, params: Params, token: Token) -> Preview:
     """k-means on the small live copy only (a tenth of a second or so on any image), for dragging."""
     live_table = opened.view(params.alpha, params.matte).live_table
-    result = _quantize(live_table, params, params.k, n_init=1, rtol=PREVIEW_RTOL, cancel=token)
+    result = _quantize(live_table, params, params.k, effort=PREVIEW_EFFORT, cancel=token)
     return Preview(params, result.palette, result.shares, palette_qimage(result.palette, result.labels))
 
 

@@ -25,7 +25,8 @@ import numpy as np  # noqa: E402
 
 from kmeans.colortable import ColorTable  # noqa: E402
 from kmeans.imagefile import load  # noqa: E402
-from kmeans.quantization import map_to_palette, quantize  # noqa: E402
+from kmeans.mapping import map_to_palette  # noqa: E402
+from kmeans.quantization import quantize  # noqa: E402
 from kmeans.transparency import file_quality  # noqa: E402
 
 BENCH = ROOT.parent / "shared" / "bench-images"

@@ -1,18 +1,17 @@
 """The batch view: many files compressed with the image tab's settings, in worker processes.
 
 ``BatchView`` lists the files (one row each), takes an output folder (made when missing), a naming
-pattern and skip-if-larger, asks once about files that already exist, and runs the command line's
-own loop (``kmeans.cli.in_processes``: each file in a process of its own, at most one per core at
-once) on a worker thread, filling each row as its file finishes.  Cancel lets the files already in
-the workers finish (each is written whole or not at all) and starts no more.
+pattern and skip-if-larger, asks once about files that already exist, and runs the batch
+(``kmeans.batch.run``, as ``kmeans-compress --jobs`` does: each file in a process of its own, at
+most one per core at once) on a worker thread, filling each row as its file finishes.  Cancel lets
+the files already in the workers finish (each is written whole or not at all) and starts no more.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -37,9 +36,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.worker import Token, Worker
-from kmeans.batch import UsageError, arguments
-from kmeans.cli import DEFAULT_NAME, FileResult, in_processes, name_problem
-from kmeans.errors import KMeansImageError
+from kmeans.batch import FileResult, Job, expand, plan, run
+from kmeans.defaults import DEFAULT_NAME
+from kmeans.options import Options, UsageError, name_problem
 from kmeans.wording import display_name, file_size
 
 COLUMNS = ("File", "Result", "K", "ΔE", "Before", "After", "Saved")
@@ -47,9 +46,9 @@ COLUMNS = ("File", "Result", "K", "ΔE", "Before", "After", "Saved")
 
 @dataclass(frozen=True)
 class BatchSettings:
-    """What every file gets: the image tab's settings as command-line options (``k`` or a target)."""
+    """What every file gets: the image tab's options (its K or target, settings, format, locks)."""
 
-    options: dict
+    options: Options
     summary: str  # in words, for the view
 
 
@@ -99,8 +98,7 @@ class BatchView(QDialog):
         self.shared_box.setAccessibleName("One shared palette")
         self.shared_box.setToolTip("k-means on the colours of every file together, each file mapped to that palette "
                                    "(for sprites and animation frames: an index is the same colour everywhere)")
-        sharable = "max_delta_e" not in self.settings.options and "max_size" not in self.settings.options
-        self.shared_box.setEnabled(sharable)
+        self.shared_box.setEnabled(self.settings.options.target is None)
         form = QFormLayout()
         form.addRow("Save to", folder_row)
         form.addRow("Names", self.name_edit)
@@ -191,10 +189,15 @@ class BatchView(QDialog):
             QMessageBox.warning(self, "Cannot start", f"The folder {display_name(folder)} cannot be made: "
                                 f"{os.strerror(error.errno) if error.errno else error}.")
             return False
-        options = dict(self.settings.options, out_dir=folder, name=self.name_edit.text(),
-                       skip_if_larger=self.skip_box.isChecked(),
-                       shared_palette=self.shared_box.isChecked() and self.shared_box.isEnabled())
-        existing = self._existing(folder)
+        try:
+            options = replace(self.settings.options, out_dir=folder, name=self.name_edit.text(),
+                              skip_if_larger=self.skip_box.isChecked(),
+                              shared_palette=self.shared_box.isChecked() and self.shared_box.isEnabled())
+        except UsageError as error:
+            QMessageBox.warning(self, "Cannot start", str(error))
+            return False
+        jobs = plan([Path(p) for p in self.paths], options)
+        existing = self._existing(jobs, options)
         if existing and overwrite is None:
             answer = QMessageBox.question(
                 self, "Replace files?",
@@ -205,11 +208,7 @@ class BatchView(QDialog):
             if answer == QMessageBox.StandardButton.Cancel:
                 return False
             overwrite = answer == QMessageBox.StandardButton.Yes
-        try:  # (a palette file is read here: a bad one is said before anything starts)
-            args = arguments(self.paths, force=bool(overwrite), **options)
-        except (UsageError, KMeansImageError) as error:
-            QMessageBox.warning(self, "Cannot start", str(error))
-            return False
+        options = replace(options, force=bool(overwrite))
         self._done = self._failed = 0
         self.progress.setValue(0)
         self.progress.setFormat(f"0 of {len(self.paths)}")
@@ -217,22 +216,21 @@ class BatchView(QDialog):
             self._set(row, 1, "waiting")
             for column in range(2, len(COLUMNS)):
                 self._set(row, column, "")
-        paths = [Path(p) for p in self.paths]
         self._stop = stop = threading.Event()
-        self.worker.submit(lambda token: _run(paths, args, token, stop), on_progress=self._file_done,
+        self.worker.submit(lambda token: _run(jobs, options, token, stop), on_progress=self._file_done,
                            on_done=lambda _none: self._ended(), on_failed=self._batch_failed,
                            on_cancelled=self._ended)
         return True
 
-    def _existing(self, folder: str) -> list[Path]:
+    @staticmethod
+    def _existing(jobs: list[Job], options: Options) -> list[Path]:
         """Outputs already there (any K, for Auto K's names)."""
-        pattern = self.name_edit.text()
-        ext = (self.settings.options.get("format") or "png")
-        found = []
-        for path in self.paths:
-            name = Path(path).stem
-            glob = pattern.replace("{k}", "*").format(name=name, ext=ext)
-            found += sorted(Path(folder).glob(glob))
+        found: list[Path] = []
+        for job in jobs:
+            if job.refused is None:
+                named = job.output(options)
+                found += sorted(named.parent.glob(options.name.replace("{k}", "*").format(
+                    name=glob_escape(job.stem), ext=named.suffix[1:])))
         return found
 
     def cancel(self) -> None:
@@ -292,33 +290,23 @@ class BatchView(QDialog):
         super().closeEvent(event)
 
 
-def _share(args: argparse.Namespace) -> None:
-    """The one palette of all the files, as the command line fits it before its files."""
-    import io
+def glob_escape(text: str) -> str:
+    """``text`` matched literally by a glob pattern."""
+    import glob
 
-    from kmeans.cli import _Report, _share_palette
-
-    quiet = io.StringIO()
-    _share_palette([Path(p) for p in args.inputs], args, _Report(quiet, quiet, quiet=True, verbose=False))
+    return glob.escape(text)
 
 
 def batch_files(paths: list[str]) -> list[str]:
     """The files a batch of ``paths`` covers: files as given, folders as the images in them (by
     name, outputs of earlier runs left out), as the command line takes them."""
-    import io
-
-    from kmeans.cli import _expand, _Report
-
-    quiet = io.StringIO()
-    return [os.fspath(p) for p in _expand(paths, False, _Report(quiet, quiet, quiet=True, verbose=False))]
+    return [os.fspath(p) for p in expand(paths).files]
 
 
-def _run(paths: list[Path], args: argparse.Namespace, token: Token, stop: threading.Event) -> None:
-    """The batch on the worker thread: the one palette of all the files first, when asked (it
-    decodes every file), then each file's row as it starts, and (row, FileResult)."""
-    if args.shared_palette:
-        _share(args)
-    results = in_processes(paths, args, stop=lambda: stop.is_set() or token.is_set(),
-                           started=lambda row: token.report(row))
+def _run(jobs: list[Job], options: Options, token: Token, stop: threading.Event) -> None:
+    """The batch on the worker thread: each file's row as it starts, then (row, FileResult) (the one
+    palette of all the files is fitted first, when asked, in a worker process)."""
+    results = run(jobs, options, processes=os.cpu_count() or 1, stop=lambda: stop.is_set() or token.is_set(),
+                  started=token.report)
     for row, result in enumerate(results):
         token.report((row, result))

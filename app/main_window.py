@@ -461,12 +461,12 @@ class MainWindow(QMainWindow):
         geometry = self._remembered.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1280, 820)
-        self.image_tab.set_params(self._remembered.params())
+        self.image_tab.set_options(self._remembered.options())
         self.image_tab.controls.set_auto_k(self._remembered.auto_k())
         self.image_tab.stats.set_format(self._remembered.export_format())
 
     def _save_settings(self) -> None:
-        self._remembered.save(self.image_tab.params(), self.image_tab.stats.fmt, self.saveGeometry())
+        self._remembered.save(self.image_tab.options(), self.image_tab.stats.fmt, self.saveGeometry())
         self._remembered.save_auto_k(self.image_tab.controls.auto_k())
 
     # -- the rest -------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 from app.image.controls import AutoK
-from app.image.jobs import Params
 from kmeans.autok import QUALITY_LEVELS
 from kmeans.defaults import (
     COLOR_SPACES,
@@ -27,6 +26,7 @@ from kmeans.defaults import (
     MAX_K,
     MIN_K,
 )
+from kmeans.options import Options
 from kmeans.wording import display_name
 
 MAX_RECENT = 10
@@ -41,8 +41,8 @@ class Remembered:
 
     # -- options ----------------------------------------------------------------------------------
 
-    def params(self) -> Params:
-        """The options saved by the last session."""
+    def options(self) -> Options:
+        """The K and k-means settings saved by the last session."""
         s = self.store
         try:
             k = min(max(int(s.value("k", DEFAULT_K)), MIN_K), MAX_K)
@@ -54,7 +54,7 @@ class Remembered:
             seed = DEFAULT_SEED
         space = str(s.value("colorSpace", DEFAULT_COLOR_SPACE))
         init = str(s.value("init", DEFAULT_INIT))
-        return Params(
+        return Options(
             k=k,
             color_space=space if space in COLOR_SPACES else DEFAULT_COLOR_SPACE,
             init=init if init in INIT_METHODS else DEFAULT_INIT,
@@ -70,14 +70,14 @@ class Remembered:
         value = self.store.value("geometry")
         return value if isinstance(value, QByteArray) else None
 
-    def save(self, params: Params, export_format: str, geometry: QByteArray) -> None:
+    def save(self, options: Options, export_format: str, geometry: QByteArray) -> None:
         s = self.store
         s.setValue("geometry", geometry)
-        s.setValue("k", params.k)
-        s.setValue("colorSpace", params.color_space)
-        s.setValue("init", params.init)
-        s.setValue("seed", params.seed)
-        s.setValue("dither", "true" if params.dither else "false")
+        s.setValue("k", options.k)
+        s.setValue("colorSpace", options.color_space)
+        s.setValue("init", options.init)
+        s.setValue("seed", options.seed)
+        s.setValue("dither", "true" if options.dither else "false")
         s.setValue("exportFormat", export_format)
         s.sync()
 

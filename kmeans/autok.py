@@ -18,7 +18,6 @@ K+1 than at K; a smaller K further away may then also meet the target, and is no
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
@@ -26,11 +25,10 @@ import numpy as np
 
 from kmeans.colorspace import with_alpha
 from kmeans.colortable import ColorTable
-from kmeans.defaults import DEFAULT_COLOR_SPACE, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_SEED, MAX_K
+from kmeans.defaults import MAX_K, MIN_K
 from kmeans.errors import CancelToken, KMeansImageError
-from kmeans.wording import file_size
+from kmeans.options import Options, Target
 
-MIN_K = 2
 #: The K values a curve is drawn through, 2 to 256: steps of about √2 where the curve bends (its knee
 #: is almost always below 32), doublings above, where it is smooth.
 CURVE_KS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256)
@@ -66,80 +64,12 @@ class Point:
     size: int
 
 
-@dataclass(frozen=True)
-class Target:
-    """What the user asks of the export: mean ΔE at most, PSNR at least, or bytes at most."""
-
-    kind: str  # "delta_e", "psnr" or "size"
-    value: float
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("delta_e", "psnr", "size"):
-            raise ValueError(f"unknown target {self.kind!r}")
-        if not self.value > 0 or not math.isfinite(self.value):
-            raise ValueError("a target must be a positive number")
-
-    @property
-    def by_size(self) -> bool:
-        """Size targets want the largest K that fits; quality targets the smallest that meets."""
-        return self.kind == "size"
-
-    def met(self, point: Point) -> bool:
-        if self.kind == "delta_e":
-            return point.delta_e <= self.value
-        if self.kind == "psnr":
-            return point.psnr >= self.value
-        return point.size <= self.value
-
-    def words(self) -> str:
-        """The target in words: "ΔE ≤ 2", "PSNR ≥ 35 dB", "at most 100.0 KB (102,400 B)"."""
-        if self.kind == "delta_e":
-            return f"ΔE ≤ {self.value:g}"
-        if self.kind == "psnr":
-            return f"PSNR ≥ {self.value:g} dB"
-        return f"at most {file_size(int(self.value))}"
-
-    def measure(self, point: Point) -> str:
-        """The point's value of what the target is about: "ΔE 1.84", "PSNR 35.20 dB", "100,379 B"."""
-        if self.kind == "delta_e":
-            return f"ΔE {self._shown(point.delta_e)}"
-        if self.kind == "psnr":
-            return "PSNR ∞" if math.isinf(point.psnr) else f"PSNR {self._shown(point.psnr)} dB"
-        return f"{point.size:,} B"
-
-    def _shown(self, value: float) -> str:
-        """Two decimals, or as many more as it takes to show which side of the target it is on
-        (3.0004 does not meet ΔE ≤ 3, and must not read "3.00")."""
-        for places in range(2, 7):
-            text = f"{value:.{places}f}"
-            if (float(text) <= self.value) == (value <= self.value) and float(text) != self.value:
-                return text
-        return f"{value:.2f}"
-
-
 class Unreachable(KMeansImageError):
     """No K from 2 to 256 meets the target; ``best`` is the closest point there is."""
 
     def __init__(self, message: str, best: Point):
         super().__init__(message)
         self.best = best
-
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib)?\s*$", re.IGNORECASE)
-
-
-def parse_size(text: str) -> int:
-    """Bytes from "50000", "48KB", "1.5 MB" (KB and MB as this program shows them: 1 KB = 1,024 B).
-    Raises ValueError with a plain reason."""
-    match = _SIZE.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a size; write bytes (50000) or KB/MB (48KB, 1.5MB)")
-    unit = (match.group(2) or "b").lower()
-    scale = 1 if unit == "b" else 1024 if unit.startswith("k") else 1024**2
-    size = int(float(match.group(1)) * scale)
-    if size <= 0:
-        raise ValueError(f"{text!r} is not a size of at least one byte")
-    return size
 
 
 @dataclass(frozen=True)
@@ -154,12 +84,12 @@ class Choice:
 
 
 def search(evaluate: Callable[[int], Point], target: Target, guess: int | None = None,
-           known: dict[int, Point] | None = None) -> Choice:
-    """The smallest K in 2..256 that meets a quality target (the largest that fits a size target),
-    found with ``evaluate``'s real runs around ``guess``: K meets it and K-1 does not (K+1 does
-    not fit).  ``known`` are real runs made already (they bound the search).  Raises
+           known: dict[int, Point] | None = None, lowest: int = MIN_K) -> Choice:
+    """The smallest K in ``lowest``..256 that meets a quality target (the largest that fits a size
+    target), found with ``evaluate``'s real runs around ``guess``: K meets it and K-1 does not (K+1
+    does not fit).  ``known`` are real runs made already (they bound the search).  Raises
     ``Unreachable`` (with the best point) when no K does."""
-    tried: dict[int, Point] = dict(known or {})
+    tried: dict[int, Point] = {k: p for k, p in (known or {}).items() if k >= lowest}
 
     def run(k: int) -> Point:
         if k not in tried:
@@ -168,7 +98,7 @@ def search(evaluate: Callable[[int], Point], target: Target, guess: int | None =
 
     # A size target is a quality target read backwards: larger K, larger file.
     def to_k(i: int) -> int:
-        return MAX_K + MIN_K - i if target.by_size else i
+        return MAX_K + lowest - i if target.by_size else i
 
     def ok(i: int) -> bool:
         return target.met(run(to_k(i)))
@@ -176,14 +106,14 @@ def search(evaluate: Callable[[int], Point], target: Target, guess: int | None =
     # What the known runs already say: everything at or below ``floor`` fails, ``ceiling`` meets.
     meeting = [to_k(k) for k, p in tried.items() if target.met(p)]
     ceiling = min(meeting, default=MAX_K + 1)
-    floor = max((to_k(k) for k, p in tried.items() if not target.met(p) and to_k(k) < ceiling), default=MIN_K - 1)
-    i = to_k(guess) if guess is not None else (floor + min(ceiling, MAX_K)) // 2
-    i = min(max(i, floor + 1, MIN_K), ceiling if ceiling <= MAX_K else MAX_K)
+    floor = max((to_k(k) for k, p in tried.items() if not target.met(p) and to_k(k) < ceiling), default=lowest - 1)
+    i = to_k(min(max(guess, lowest), MAX_K)) if guess is not None else (floor + min(ceiling, MAX_K)) // 2
+    i = min(max(i, floor + 1, lowest), ceiling if ceiling <= MAX_K else MAX_K)
     if ceiling <= MAX_K:  # the known runs bracket it already: narrow that down
         lo, hi = floor, ceiling
     elif ok(i):
         hi, step = i, 1
-        while hi - step > floor and hi - step >= MIN_K and ok(hi - step):
+        while hi - step > floor and hi - step >= lowest and ok(hi - step):
             hi, step = hi - step, step * 2
         lo = max(hi - step, floor)
     else:
@@ -207,23 +137,23 @@ def search(evaluate: Callable[[int], Point], target: Target, guess: int | None =
             lo = mid
         slow = slow + 1 if 2 * (hi - lo) > width else 0
     k = to_k(hi)
-    return Choice(k, tried[k], dict(sorted(tried.items())), _reason(target, tried, k))
+    return Choice(k, tried[k], dict(sorted(tried.items())), _reason(target, tried, k, lowest))
 
 
 def choose(evaluate: Callable[[int], Point], target: Target, n_pixels: int,
-           estimator: Callable[[], Callable[[int], Point]]) -> Choice:
-    """``search`` with a first guess from a few points of the curve: real runs on a small image
-    (as cheap as estimates there, and they bound the search), estimates from ``estimator()`` on a
-    large one (plus one more where the coarse curve crosses the target)."""
+           estimator: Callable[[], Callable[[int], Point]], lowest: int = MIN_K) -> Choice:
+    """``search`` from ``lowest`` up, with a first guess from a few points of the curve: real runs
+    on a small image (as cheap as estimates there, and they bound the search), estimates from
+    ``estimator()`` on a large one (plus one more where the coarse curve crosses the target)."""
     if n_pixels <= LARGE_IMAGE:
-        known = {k: evaluate(k) for k in COARSE_KS}
-        return search(evaluate, target, guess(known.values(), target), known)
+        known = {k: evaluate(k) for k in COARSE_KS if k >= lowest}
+        return search(evaluate, target, guess(known.values(), target), known, lowest)
     estimated = estimator()
     points = [estimated(k) for k in COARSE_KS]
     first = guess(points, target)
     if first is not None and first not in COARSE_KS:
         points.append(estimated(first))
-    return search(evaluate, target, guess(points, target))
+    return search(evaluate, target, guess(points, target), lowest=lowest)
 
 
 def _between(tried: dict[int, Point], target: Target, to_k: Callable[[int], int], lo: int, hi: int) -> int:
@@ -247,7 +177,7 @@ def _unreachable(target: Target, best: Point) -> str:
     return f"needs more than {MAX_K} colours: {target.measure(best)} at {MAX_K}"
 
 
-def _reason(target: Target, tried: dict[int, Point], k: int) -> str:
+def _reason(target: Target, tried: dict[int, Point], k: int, lowest: int) -> str:
     point = tried[k]
     neighbour = k + 1 if target.by_size else k - 1
     why = f"{target.measure(point)} meets {target.words()}"
@@ -256,25 +186,12 @@ def _reason(target: Target, tried: dict[int, Point], k: int) -> str:
         why += f"; {neighbour} colours {verb} ({target.measure(tried[neighbour])})"
     elif target.by_size and k == MAX_K:
         why += f"; {MAX_K} is the most a palette holds"
-    elif not target.by_size and k == MIN_K:
-        why += f"; {MIN_K} is the fewest"
+    elif not target.by_size and k == lowest:
+        why += f"; {lowest} is the fewest" + ("" if lowest == MIN_K else " that hold the fixed colours")
     return why
 
 
 # -- the curve ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything besides K that changes an export: as ``quantize`` and ``encode`` take them."""
-
-    fmt: str = "png"
-    color_space: str = DEFAULT_COLOR_SPACE
-    init: str = DEFAULT_INIT
-    seed: int = DEFAULT_SEED
-    max_iter: int = DEFAULT_MAX_ITER
-    dither: bool = False
-    matte: tuple[int, int, int] = (255, 255, 255)
 
 
 @dataclass(frozen=True)
@@ -324,33 +241,34 @@ class CurveSample:
                    ColorTable.from_pixels(rows_shown), h, support, dpi)
 
 
-def estimate(sample: CurveSample, k: int, settings: Settings, cancel: CancelToken | None = None, *,
+def estimate(sample: CurveSample, k: int, options: Options, cancel: CancelToken | None = None, *,
              sizes: bool = True) -> Point:
-    """The export at ``k`` as a full run would make it, estimated on the sample (see the module);
-    without ``sizes`` the size is left 0 and only the quality is worked out."""
+    """The export at ``k`` as a full run would make it with ``options`` (their K and kept colours
+    aside: the curve is unlocked k-means), estimated on the sample (see the module); without
+    ``sizes`` the size is left 0 and only the quality is worked out."""
     from kmeans.dither import dither
     from kmeans.mapping import nearest_entries
     from kmeans.quantization import quantize
     from kmeans.transparency import file_quality
 
-    fitted = quantize(sample.table, k, color_space=settings.color_space, init=settings.init, seed=settings.seed,
-                      max_iter=settings.max_iter, cancel=cancel, fine_on=sample.fit)
-    if not settings.dither:  # the random sample stands for the whole image better than a few bands do
+    fitted = quantize(sample.table, k, color_space=options.color_space, init=options.init, seed=options.seed,
+                      max_iter=options.max_iter, cancel=cancel, fine_on=sample.fit)
+    if not options.dither:  # the random sample stands for the whole image better than a few bands do
         quality = file_quality(sample.fit_original, sample.fit, fitted.palette, fitted.color_labels,
-                               sample.support, settings.matte)
+                               sample.support, options.matte)
         if not sizes:
             return Point(k, len(fitted.palette), quality.psnr, quality.delta_e, 0)
     palette = fitted.palette
     if sample.rows.n_transparent and not (palette.shape[1] == 4 and len(palette) and palette[0, 3] == 0):
         palette = np.concatenate([np.zeros((1, 4), np.uint8), with_alpha(palette)])  # the rows need the entry
-    color_labels = nearest_entries(sample.rows, palette, settings.color_space)
+    color_labels = nearest_entries(sample.rows, palette, options.color_space)
     on_rows = replace(fitted, palette=palette, color_labels=color_labels, table=sample.rows, transparent_label=0)
     labels = on_rows.labels
-    if settings.dither:  # error diffusion needs whole rows
+    if options.dither:  # error diffusion needs whole rows
         labels = dither(sample.rows_shown, on_rows)
         quality = file_quality(sample.rows_original, sample.rows, palette, color_labels, sample.support,
-                               settings.matte, labels=labels)
-    size = _size(sample, palette, labels, settings.fmt) if sizes else 0
+                               options.matte, labels=labels)
+    size = _size(sample, palette, labels, options.fmt) if sizes else 0
     return Point(k, len(fitted.palette), quality.psnr, quality.delta_e, size)
 
 
@@ -366,13 +284,13 @@ def _size(sample: CurveSample, palette: np.ndarray, labels: np.ndarray, fmt: str
     return first + round(rest * (sample.height - 1) / max(len(labels) - 1, 1))
 
 
-def curve(sample: CurveSample, settings: Settings, ks: Iterable[int] = CURVE_KS,
+def curve(sample: CurveSample, options: Options, ks: Iterable[int] = CURVE_KS,
           cancel: CancelToken | None = None) -> Iterator[Point]:
     """``estimate`` at each K, one at a time (stops between points once ``cancel`` is set)."""
     for k in ks:
         if cancel is not None and cancel.is_set():
             return
-        yield estimate(sample, k, settings, cancel)
+        yield estimate(sample, k, options, cancel)
 
 
 def guess(points: Iterable[Point], target: Target) -> int | None:

@@ -1,10 +1,13 @@
-"""One file at a time, from Python: what a cluster's workers call.
+"""Many files through one pipeline: what ``--jobs``, the batch window and a cluster's workers use.
 
-``compress_file(source, **options)`` does exactly what ``kmeans-compress SOURCE --option ...`` does
-for one file and returns a plain, picklable ``FileResult`` instead of printing a line; a file that
-cannot be done is a result with ``ok`` False, never an exception.  Options are the command line's
-long names in snake case (``k=64``, ``max_delta_e=3``, ``format="webp"``, ``out_dir="small"``,
-``dither=True``); options that do not go together raise ``UsageError`` at once.
+- ``expand`` turns inputs into files (folders stand for the images in them, by name);
+- ``plan`` gives each file its output name: two inputs that would get one name (``a/photo.png``
+  and ``b/photo.png``) are told apart (``photo-k16.png``, ``photo-2-k16.png``), or, when the
+  naming pattern has no ``{name}``, the later one is refused with a plain message;
+- ``run`` fits the one shared palette first when asked, then compresses each file, in worker
+  processes or here, and yields one ``FileResult`` per file in input order;
+- ``compress_one`` is one file behind one error boundary, and ``compress_file(path, **options)``
+  the same from Python, with the command line's long names as keywords.
 
 With Dask (``pip install "kmeans-image-compressor[cluster]"``)::
 
@@ -21,40 +24,336 @@ Each worker needs the package installed and the files (and the output folder) at
 
 from __future__ import annotations
 
-import argparse
+import math
 import os
+import re
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kmeans.cli import FileResult, UsageError, _ApiParser, _describe_path, _read_palettes, attempt, build_parser, parse
+from kmeans.defaults import FORMATS
+from kmeans.errors import ImageTooLargeError, KMeansImageError, OutputExistsError, describe, path_error
+from kmeans.options import Options, UsageError
+from kmeans.wording import count, display_name, display_path
 
-__all__ = ["FileResult", "UsageError", "arguments", "compress_file"]
+__all__ = ["FileResult", "Job", "UsageError", "compress_file", "compress_one", "expand", "plan", "run",
+           "share_palette"]
 
-_FLAGS = {"k": "-k", "output": "-o"}
+#: Names like our own outputs (``photo-k16.png``): a folder's are skipped, so a second run over
+#: it does not compress its outputs again.
+OUTPUT_NAME = re.compile(r"-k\d+\.(png|gif|webp|bmp)$", re.IGNORECASE)
+
+Watch = Callable[[str, object], None]  # (image name, kmeans Progress): a terminal's progress line
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What became of one input: plain data (it crosses process boundaries).
+
+    ``ok`` is False for a file that failed (``message`` says why in one plain line, naming the
+    file; ``details`` the technical part; ``reason`` "exists" or "too large" where a front end
+    has a remedy to offer, with the image's ``pixels`` for the latter).  A file not written on
+    purpose (``skip_if_larger``, or given twice) is ok with ``output`` None.  The numbers are those
+    of the file written (or that would have been).
+    """
+
+    source: str
+    ok: bool
+    message: str
+    details: str = ""
+    output: str | None = None
+    k: int | None = None
+    psnr: float | None = None
+    delta_e: float | None = None
+    bytes_in: int | None = None
+    bytes_out: int | None = None
+    reason: str = ""
+    pixels: int = 0
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """The files inputs stand for, and what could not be looked at (one plain error each)."""
+
+    files: list[Path]
+    problems: list[KMeansImageError]
+
+
+def expand(inputs: list[str | os.PathLike[str]], recursive: bool = False) -> Expanded:
+    """Files as given, folders as the images in them in name order (``recursive``: subfolders too),
+    outputs of earlier runs left out."""
+    from PIL import Image
+
+    suffixes = {suffix for suffix, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    files: list[Path] = []
+    problems: list[KMeansImageError] = []
+    for item in inputs:
+        path = Path(item)
+        try:
+            is_folder = path.is_dir()
+        except OSError as error:  # a folder on the way that the user may not look into
+            problems.append(path_error(path, "cannot be looked at", error))
+            continue
+        if not is_folder:
+            files.append(path)
+            continue
+        pattern = "**/*" if recursive else "*"
+        try:
+            found = sorted((p for p in path.glob(pattern) if p.suffix.lower() in suffixes
+                            and not OUTPUT_NAME.search(p.name) and p.is_file()), key=lambda p: os.fsencode(p))
+        except OSError as error:
+            problems.append(path_error(path, "cannot read the folder", error))
+            continue
+        if not found:
+            problems.append(KMeansImageError(f"{display_name(path)}: the folder has no images"
+                                             + ("" if recursive else " (use -r to look in its subfolders)")))
+        files.extend(found)
+    return Expanded(files, problems)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input of a batch: its ``source``, the ``stem`` its output is named with (the input's
+    own, or made unique in the batch), and ``refused`` when it will not be done (why, in words)."""
+
+    source: Path
+    stem: str
+    refused: str | None = None
+
+    def output(self, options: Options, k: int | None = None) -> Path:
+        """Where its output goes when it has ``k`` colours (default: the options' K)."""
+        if options.output:
+            return Path(options.output)
+        folder = Path(options.out_dir) if options.out_dir else self.source.parent
+        return folder / options.name.format(name=self.stem, k=k or options.k, ext=FORMATS[options.fmt][0][1:])
+
+
+def plan(sources: list[Path], options: Options) -> list[Job]:
+    """A job per source, in order, each with an output name no other job of the batch has (see
+    the module); a file given twice is done once."""
+    jobs: list[Job] = []
+    taken: dict[str, Path] = {}  # output name (with K left open) -> the source that has it
+    seen: set[str] = set()
+    for source in sources:
+        here = os.path.normcase(os.path.abspath(source))
+        if here in seen:
+            jobs.append(Job(source, source.stem, f"{display_path(source)}: given more than once; done once"))
+            continue
+        seen.add(here)
+        stem, number = source.stem, 1
+        while (key := _name_key(Job(source, stem), options)) in taken:
+            if "{name}" not in options.name:
+                other = taken[key]
+                jobs.append(Job(source, stem, f"{display_path(source)}: not written: its output would have the "
+                                f"same name as {display_path(other)}'s, and the naming pattern {options.name} has "
+                                "no {name} to tell them apart"))
+                break
+            number += 1
+            stem = f"{source.stem}-{number}"
+        else:
+            taken[key] = source
+            jobs.append(Job(source, stem))
+    return jobs
+
+
+def _name_key(job: Job, options: Options) -> str:
+    """A job's output path with K left open, as the file system compares names."""
+    folder = Path(options.out_dir) if options.out_dir else job.source.parent
+    name = options.name.format(name=job.stem, k="\0", ext=FORMATS[options.fmt][0][1:])
+    key = os.path.normcase(os.path.abspath(folder / name))
+    return key.lower() if sys.platform == "darwin" else key  # (its file systems ignore case too)
+
+
+def share_palette(jobs: list[Job], options: Options) -> Options:
+    """The options with the one palette fitted to every input's colours (as the format shows
+    them), k-means on all of them together with the kept colours kept: every file is then mapped to
+    it, so each carries the same palette in the same order (a transparent entry included when any
+    input has transparent pixels).  Saved to ``palette_out`` when asked."""
+    from kmeans.colortable import ColorTable
+    from kmeans.palettefile import save_palette
+    from kmeans.pipeline import load, prepare, quantize
+
+    parts = []
+    for job in jobs:
+        if job.refused:
+            continue
+        try:
+            image = load(job.source, options)
+        except KMeansImageError:
+            continue  # (its own line comes when its turn comes)
+        # (a union of one keeps only the colours and counts, not the image's per-pixel index)
+        parts.append(ColorTable.union([prepare(image, options.fmt, options.matte).table]))
+    if not parts:
+        return options
+    result = quantize(ColorTable.union(parts), options)
+    palette = result.palette
+    if options.palette_out:
+        visible = palette[:, 3] > 0 if palette.shape[1] == 4 else slice(None)
+        locked = None if result.locked is None else result.locked[visible]
+        save_palette(options.palette_out, palette[visible], force=options.force, locked=locked)
+    entries = tuple(tuple(int(v) for v in row) for row in palette.tolist())
+    return replace(options, palette=entries, fixed=())  # (K stays: the outputs are named for it)
+
+
+def make_folder(options: Options) -> None:
+    """Make the output folder when missing (``KMeansImageError`` when it cannot be made)."""
+    if options.out_dir:
+        try:
+            Path(options.out_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise path_error(options.out_dir, "cannot make the output folder", error) from None
+
+
+def run(jobs: list[Job], options: Options, *, processes: int = 0, watch: Watch | None = None,
+        stop: Callable[[], bool] | None = None, started: Callable[[int], None] | None = None) -> Iterator[FileResult]:
+    """Each job's result, in input order: the shared palette fitted first when asked (and the
+    output folder made), then the files compressed in ``processes`` worker processes (0: here, where
+    ``watch`` hears their progress).  At most that many files are in the workers at once (so at
+    most that many images are in memory); Ctrl+C, or ``stop()`` turning True, ends it: files already
+    under way are finished (written whole), the rest never started.  ``started(i)`` is called as
+    the i-th file goes to work.  ``KMeansImageError`` when the folder or the shared palette cannot
+    be made."""
+    if not processes:
+        make_folder(options)
+        if options.shared_palette:
+            options = share_palette(jobs, options)
+        for index, job in enumerate(jobs):
+            if stop is not None and stop():
+                return
+            if started is not None:
+                started(index)
+            yield compress_one(job, options, watch)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    pending: deque = deque()
+    # "spawn": a fork of a process whose k-means threads may hold locks could deadlock.
+    workers = max(1, min(processes, len(jobs)))
+    threads = max(1, (os.cpu_count() or 1) // workers)  # each worker's share of the cores
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                             initargs=(threads,)) as pool:
+        try:
+            make_folder(options)
+            if options.shared_palette:  # (it decodes every file: in a worker too, off the caller's GIL)
+                options = pool.submit(share_palette, jobs, options).result()
+            for index, job in enumerate(jobs):
+                if stop is not None and stop():
+                    break
+                pending.append(pool.submit(compress_one, job, options))
+                if started is not None:
+                    started(index)
+                if len(pending) >= workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def _init_worker(threads: int) -> None:
+    """A worker process: k-means on its share of the cores (before the core is imported), and
+    Ctrl+C left to the main process, which stops the workers in order (a file being written is
+    finished, never left half-written)."""
+    import signal
+
+    os.environ["KMEANS_THREADS"] = str(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def compress_one(job: Job, options: Options, watch: Watch | None = None) -> FileResult:
+    """Compress one file of a batch, every failure turned into a ``FileResult`` (the one boundary
+    of each file).  ``watch`` hears its k-means progress."""
+    source = os.fspath(job.source)
+    if job.refused:
+        done_once = "given more than once" in job.refused
+        return FileResult(source, done_once, job.refused)
+    try:
+        return _compress(job, options, watch)
+    except OutputExistsError as error:
+        return _failed(source, error, "exists")
+    except ImageTooLargeError as error:
+        return _failed(source, error, "too large", error.pixels)
+    except KMeansImageError as error:  # the core's own: already names the file
+        return _failed(source, error)
+    except Exception as error:  # one plain line, then the next file
+        plain = describe(error)
+        return _failed(source, KMeansImageError(f"{display_name(source)}: {plain}", plain.details))
+
+
+def _failed(source: str, error: KMeansImageError, reason: str = "", pixels: int = 0) -> FileResult:
+    return FileResult(source, False, str(error), error.details or "", reason=reason, pixels=pixels)
+
+
+def _compress(job: Job, options: Options, watch: Watch | None) -> FileResult:
+    from kmeans import pipeline
+    from kmeans.atomic import check_target
+    from kmeans.autok import Unreachable
+    from kmeans.metrics import compression_ratio
+    from kmeans.palettefile import save_palette
+    from kmeans.transparency import note
+
+    started = time.perf_counter()
+    target = job.output(options)
+    if options.target is None or options.output:
+        check_target(target, force=options.force)  # before the work: a name that cannot be written says so now
+    image = pipeline.load(job.source, options)
+    prepared = pipeline.prepare(image, options.fmt, options.matte)
+    runs = pipeline.Runs(prepared, options, callback=None if watch is None else lambda p: watch(image.name, p))
+    try:
+        choice = runs.choose(options.target) if options.target is not None else None
+    except Unreachable as unreachable:
+        raise KMeansImageError(f"{image.name}: not written: {unreachable}") from None
+    k = choice.k if choice is not None else options.k
+    result, data = runs.result(k), runs.data(k)
+    if choice is not None and not options.output:
+        target = job.output(options, k)
+        check_target(target, force=options.force)
+    if options.skip_if_larger and len(data) >= image.file_size:
+        return FileResult(os.fspath(job.source), True, f"{image.name}: not written: {display_name(target)} would be "
+                          f"{len(data):,} B, not smaller than the input's {image.file_size:,} B", k=k,
+                          bytes_in=image.file_size, bytes_out=len(data))
+    pipeline.write(target, data, options)
+    if options.palette_out and not options.shared_palette:  # (a shared palette is saved once, by the batch)
+        try:
+            save_palette(options.palette_out, result.palette, force=options.force, locked=result.locked)
+        except OutputExistsError as error:
+            raise OutputExistsError(f"{display_name(target)} was written, but not the palette: {error}",
+                                    error.path) from None
+        except KMeansImageError as error:
+            raise KMeansImageError(f"{display_name(target)} was written, but not the palette: {error}",
+                                   error.details) from None
+    seconds = time.perf_counter() - started
+    scores = runs.quality(k)
+    notes = [n for n in (*image.notices, result.notice, note(image.pixels, options.fmt, options.matte)) if n]
+    if choice is not None:
+        notes.insert(0, f"chose K={k}: {choice.reason} ({count(len(choice.tried), 'trial run')})")
+    ratio = compression_ratio(image.file_size, len(data))
+    size_note = f"{ratio:.1f}x smaller" if ratio >= 1 else "LARGER than the input"
+    psnr = "inf" if math.isinf(scores.psnr) else f"{scores.psnr:.2f}"
+    line = (
+        f"{display_name(target)}  {image.width}x{image.height}  K={len(result.palette)}  "
+        f"{result.n_iter} iterations  {seconds:.2f}s  PSNR {psnr} dB  \u0394E {scores.delta_e:.2f}  "
+        f"{image.file_size:,} B -> {len(data):,} B ({size_note})"
+    )
+    return FileResult(os.fspath(job.source), True, "\n".join([line, *(f"  note: {n}" for n in notes)]),
+                      output=os.fspath(target), k=len(result.palette), psnr=scores.psnr, delta_e=scores.delta_e,
+                      bytes_in=image.file_size, bytes_out=len(data))
 
 
 def compress_file(source: str | os.PathLike[str], **options: object) -> FileResult:
-    """Compress one image file as ``kmeans-compress`` would with these options (see the module)."""
-    args = arguments([source], **options)
-    if args.out_dir:
-        try:
-            Path(args.out_dir).mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            problem = _describe_path(args.out_dir, "cannot make the output folder", error)
-            return FileResult(os.fspath(source), False, str(problem), problem.details or "")
-    return attempt(Path(source), args)
-
-
-def arguments(sources: list[str | os.PathLike[str]], **options: object) -> argparse.Namespace:
-    """The command line's checked arguments for ``sources`` and ``options``, palette files read
-    (``UsageError`` if they do not go together, ``KMeansImageError`` for a palette file)."""
-    argv = [os.fspath(source) for source in sources]
-    for name, value in options.items():
-        flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
-        if value is True:
-            argv.append(flag)
-        elif value is not False and value is not None:
-            argv += [flag, os.fspath(value) if isinstance(value, os.PathLike) else str(value)]
-    parser = build_parser(_ApiParser)
-    args = parse(parser, argv)
-    _read_palettes(args, parser)  # (a palette file that cannot be read raises its KMeansImageError)
-    return args
+    """Compress one image file as ``kmeans-compress`` would with these options (the command line's
+    long names in snake case, see the module); ``UsageError`` for options that do not go together,
+    and a ``FileResult`` with ``ok`` False, never an exception, for a file that cannot be done."""
+    try:
+        chosen = Options.from_names(**options)  # (UsageError goes to the caller)
+        make_folder(chosen)
+    except UsageError:
+        raise
+    except KMeansImageError as error:  # a palette file that cannot be read, a folder that cannot be made
+        return _failed(os.fspath(source), error)
+    return compress_one(plan([Path(source)], chosen)[0], chosen)

@@ -7,8 +7,11 @@ command-line flag or button to use, because the core does not know who is readin
 from __future__ import annotations
 
 import errno
+import os
 import traceback
 from typing import Protocol
+
+from kmeans.wording import display_name
 
 
 class KMeansImageError(Exception):
@@ -98,3 +101,8 @@ def describe(error: BaseException) -> KMeansImageError:
     if isinstance(error, OSError):
         return KMeansImageError(f"The system refused: {os_reason(error)}.", details)
     return KMeansImageError("Something unexpected went wrong; the details have the technical report.", details)
+
+
+def path_error(path: str | os.PathLike[str], what: str, error: OSError) -> KMeansImageError:
+    """An operating-system error about a path the user gave, as one plain sentence naming it."""
+    return KMeansImageError(f"{display_name(path)}: {what}: {os_reason(error)}", details_of(error))

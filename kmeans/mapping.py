@@ -18,27 +18,30 @@ from kmeans.quantized import Quantized
 
 def map_to_palette(image: np.ndarray | ColorTable, palette: np.ndarray, *,
                    color_space: str = DEFAULT_COLOR_SPACE) -> Quantized:
-    """Each colour on its nearest entry of ``palette`` ((n, 3) uint8), measured in ``color_space``
+    """Each colour on its nearest entry of ``palette`` ((n, 3|4) uint8), measured in ``color_space``
     (no k-means).  The result's palette is ``palette`` in its order, unused entries too, so an
-    index means the same colour in every image mapped to it; a last, transparent entry is added
-    when the image has fully transparent pixels.  ``dither`` works on the result as on any."""
+    index means the same colour in every image mapped to it.  Fully transparent pixels take the
+    palette's transparent entry (alpha 0) when it has one; otherwise, when the image has such
+    pixels, a last, transparent entry is added.  ``dither`` works on the result as on any."""
     started = time.perf_counter()
     table = image if isinstance(image, ColorTable) else ColorTable.from_pixels(image)
     palette = np.asarray(palette, dtype=np.uint8)
-    if palette.ndim != 2 or palette.shape[1] not in (3, 4) or not 1 <= len(palette) <= MAX_K - (
-            1 if table.n_transparent else 0):
+    clear = np.flatnonzero(palette[:, 3] == 0) if palette.ndim == 2 and palette.shape[1] == 4 else np.zeros(0, int)
+    added = 1 if table.n_transparent and not clear.size else 0
+    if palette.ndim != 2 or palette.shape[1] not in (3, 4) or not 1 <= len(palette) <= MAX_K - added:
         raise ValueError(f"a palette of {len(palette)} colours cannot be used here")
     color_labels = nearest_entries(table, palette, color_space)
     out = with_alpha(palette) if table.has_alpha else palette  # (a table has 4 channels only with alpha)
-    if table.n_transparent:
+    if added:
         out = np.concatenate([out, np.zeros((1, 4), np.uint8)])
+    transparent_label = int(clear[0]) if clear.size else len(out) - 1
     counts = np.bincount(color_labels, weights=table.counts, minlength=len(out)).astype(np.int64)
     if table.n_transparent:
-        counts[-1] = table.n_transparent
+        counts[transparent_label] = table.n_transparent
     return Quantized(palette=out, counts=counts, k=len(out), color_space=color_space, inertia=0.0, n_iter=0,
                      coarse_iter=0, converged=True, distinct_colors=table.n_colors,
                      seconds=time.perf_counter() - started, centroids=to_working(out, color_space),
-                     color_labels=color_labels, table=table, transparent_label=len(out) - 1,
+                     color_labels=color_labels, table=table, transparent_label=transparent_label,
                      locked=np.arange(len(out)) < len(palette))
 
 

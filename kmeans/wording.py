@@ -54,3 +54,9 @@ def display_name(path: str | os.PathLike[str]) -> str:
     """A file name fit to print: undecodable bytes shown as escapes, never an encoding error."""
     name = Path(path).name or os.fspath(path)
     return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path as given, fit to print (undecodable bytes shown as escapes): where two files of the
+    same name must be told apart."""
+    return os.fsencode(os.fspath(path)).decode("utf-8", "backslashreplace")

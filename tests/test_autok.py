@@ -14,18 +14,16 @@ from kmeans.autok import (
     QUALITY_LEVELS,
     CurveSample,
     Point,
-    Settings,
-    Target,
     Unreachable,
     curve,
     estimate,
     guess,
     knee,
-    parse_size,
     search,
 )
 from kmeans.colortable import ColorTable
 from kmeans.imagefile import encode
+from kmeans.options import Options, Target, parse_size
 from kmeans.quantization import quantize
 from kmeans.transparency import file_quality
 
@@ -121,7 +119,7 @@ def test_the_curve_follows_full_runs():
     pixels = gradient_image(200, 240)
     table = ColorTable.from_pixels(pixels)
     sample = CurveSample.of(pixels, pixels, "partial")
-    points = list(curve(sample, Settings(), ks=(4, 16, 64)))
+    points = list(curve(sample, Options(), ks=(4, 16, 64)))
     assert [p.k for p in points] == [4, 16, 64]
     for point in points:
         result = quantize(table, point.k)
@@ -141,9 +139,9 @@ def test_the_curve_of_a_transparent_image_in_every_format():
         from kmeans.transparency import shown
 
         sample = CurveSample.of(pixels, shown(pixels, support), support)
-        point = estimate(sample, 8, Settings(fmt=fmt))
+        point = estimate(sample, 8, Options(format=fmt))
         assert point.size > 0 and 0 <= point.delta_e < 20
-        assert estimate(sample, 8, Settings(fmt=fmt, dither=True)).size > 0
+        assert estimate(sample, 8, Options(format=fmt, dither=True)).size > 0
 
 
 # -- the command line ------------------------------------------------------------------------------

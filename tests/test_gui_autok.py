@@ -37,11 +37,11 @@ def test_the_curve_fills_in_after_the_image_opens(qtbot, window, photo_path):
 def test_a_new_k_pauses_the_curve_and_it_resumes_after(qtbot, window, photo_path):
     open_and_wait(qtbot, window, photo_path)
     tab = window.image_tab
-    qtbot.waitUntil(lambda: tab.curver.busy, timeout=WAIT)  # it starts once the result is measured
+    qtbot.waitUntil(lambda: tab.measures.curver.busy, timeout=WAIT)  # it starts once the result is measured
     with qtbot.waitSignal(tab.quantized, timeout=WAIT):
         tab.controls.k_slider.setValue(9)
         tab.requantize()
-        assert not tab.curver.busy or tab.worker.busy  # (cancelled: its reports are dropped)
+        assert not tab.measures.curver.busy or tab.worker.busy  # (cancelled: its reports are dropped)
     assert tab.k_curve._current == 9
     qtbot.waitUntil(lambda: _curve_done(tab), timeout=WAIT)
     # Another colour space is another curve.
@@ -59,7 +59,7 @@ def test_a_click_on_the_curve_sets_k(qtbot, window, photo_path):
     x = round(curve._x(32, plot))
     with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
         qtbot.mouseClick(curve, Qt.MouseButton.LeftButton, pos=QPoint(x, round(plot.center().y())))
-    assert blocker.args[0].params.k == curve.k_at(x) == tab.controls.k_slider.value()
+    assert blocker.args[0].options.k == curve.k_at(x) == tab.controls.k_slider.value()
     assert abs(curve.k_at(x) - 32) <= 1
 
 
@@ -83,7 +83,7 @@ def test_auto_k_chooses_the_fewest_colours_that_meet_the_level(qtbot, window, tm
     with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
         controls.auto_box.setChecked(True)
     outcome = blocker.args[0]
-    k = outcome.params.k
+    k = outcome.options.k
     assert outcome.choice is not None and outcome.choice.met
     assert controls.k_slider.value() == k and not controls.k_slider.isEnabled()
     # The result shown is the reproducible run at that K, and K-1 does not reach "good".
@@ -99,7 +99,7 @@ def test_auto_k_chooses_the_fewest_colours_that_meet_the_level(qtbot, window, tm
     # A stricter level needs more colours.
     with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
         controls.target_box.setCurrentIndex(controls.target_box.findData("visually lossless"))
-    assert blocker.args[0].params.k > k
+    assert blocker.args[0].options.k > k
 
 
 def test_auto_k_for_a_file_size(qtbot, window, photo_path):
@@ -114,7 +114,7 @@ def test_auto_k_for_a_file_size(qtbot, window, photo_path):
     assert chosen.args[0].choice is not None
     with qtbot.waitSignal(tab.measured, timeout=WAIT) as blocker:
         pass
-    k = tab.outcome.params.k
+    k = tab.outcome.options.k
     assert blocker.args[0].size <= 3 * 1024
     pixels = np.asarray(Image.open(photo_path).convert("RGB"))
     more = quantize(ColorTable.from_pixels(pixels), k + 1)
@@ -129,7 +129,7 @@ def test_an_unreachable_level_shows_the_closest_and_says_so(qtbot, window, tmp_p
     tab.controls.target_box.setCurrentIndex(tab.controls.target_box.findData("visually lossless"))
     with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
         tab.controls.auto_box.setChecked(True)
-    assert blocker.args[0].params.k == 256 and not blocker.args[0].choice.met
+    assert blocker.args[0].options.k == 256 and not blocker.args[0].choice.met
     assert tab.message_bar.isVisible()
     assert "needs more than 256 colours" in tab.message_bar.text
 

@@ -15,6 +15,7 @@ from app.image import jobs
 from app.worker import Token
 from kmeans.errors import Cancelled
 from kmeans.metrics import over, quality
+from kmeans.options import Options
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def test_choosing_gif_quantizes_what_gif_shows_and_reports_the_files_numbers(qtb
     with qtbot.waitSignal(tab.measured, timeout=WAIT) as measured:
         tab.stats.set_format("gif")
     outcome = tab.outcome
-    assert outcome.params.alpha == "binary" and set(outcome.palette[:, 3].tolist()) <= {0, 255}
+    assert outcome.view.support == "binary" and set(outcome.palette[:, 3].tolist()) <= {0, 255}
     assert tab.stats.matte_button.isVisibleTo(tab)
     target = tmp_path / "logo.gif"
     with qtbot.waitSignal(tab.exported, timeout=WAIT):
@@ -50,10 +51,10 @@ def test_a_black_matte_quantizes_again_and_exports_onto_black(qtbot, window, log
     tab = window.image_tab
     open_and_wait(qtbot, window, logo_path)
     tab.stats.set_format("bmp")
-    qtbot.waitUntil(lambda: tab.outcome is not None and tab.outcome.params.alpha == "none", timeout=WAIT)
+    qtbot.waitUntil(lambda: tab.outcome is not None and tab.outcome.view.support == "none", timeout=WAIT)
     with qtbot.waitSignal(tab.quantized, timeout=WAIT) as arrived:
         tab.stats.set_matte((0, 0, 0))
-    assert arrived.args[0].params.matte == (0, 0, 0)
+    assert arrived.args[0].options.matte == (0, 0, 0)
     target = tmp_path / "logo.bmp"
     with qtbot.waitSignal(tab.exported, timeout=WAIT):
         window.export_to(str(target), "bmp", False, False)
@@ -111,7 +112,7 @@ def test_measuring_stops_its_encode_when_it_ends_early(photo_path, monkeypatch, 
     """The export's size is encoded while the quality is measured; when measuring ends early (a
     cancel, or an error, which still reaches the caller) the encode ends with it."""
     opened = jobs.open_image(photo_path)
-    outcome = jobs.run_quantize(opened, jobs.Params(k=8), None, live=False)
+    outcome = jobs.run_quantize(opened, Options(k=8), None, live=False)
     token = Token(1, lambda _generation, _payload: None)
     assert jobs.measure(opened, outcome, "png", token).size == len(
         jobs.export_bytes(opened, outcome, "png", False))

@@ -235,5 +235,5 @@ def test_background_work_yields_the_processor_to_k_means(qtbot, window):
         return found[0]
 
     normal = niceness(tab.worker)
-    for background in (tab.measurer, tab.sizer, tab.curver):
+    for background in (tab.measures.measurer, tab.measures.sizer, tab.measures.curver):
         assert niceness(background) > normal

@@ -152,7 +152,8 @@ def test_one_shared_palette_for_many_images(tmp_path):
     ("--fixed", "#ff00"),
     ("--extra", "2"),
     ("-k", "4", "--palette-in", "p.gpl"),
-    ("--max-delta-e", "3", "--fixed", "#ff0000"),
+    ("--max-delta-e", "3", "--palette-in", "p.gpl"),
+    ("--min-psnr", "30", "--shared-palette"),
     ("--fixed", "#ff0000", "--fixed-from", "p.gpl"),
 ])
 def test_palette_usage_errors(photo_file, args, capsys):
@@ -169,3 +170,13 @@ def test_a_malformed_palette_file_writes_nothing(photo_file, tmp_path):
     assert code == 1 and out == ""
     assert err == "error: bad.gpl, line 3: 'nope' is not a colour (three numbers, R G B)\n"
     assert not list(tmp_path.glob("photo-k*"))
+
+
+def test_fixed_colours_go_with_a_target_and_are_kept(photo_file, tmp_path):
+    """Auto K with locked colours, as the window has it: the chosen palette keeps them exactly."""
+    out = tmp_path / "auto.png"
+    code, text, err = run_cli(str(photo_file), "--max-delta-e", "6", "--fixed", "#ff0000,#00ff00", "-o", str(out))
+    assert code == 0, err
+    palette = np.array(Image.open(out).getpalette()).reshape(-1, 3)
+    assert {(255, 0, 0), (0, 255, 0)} <= {tuple(c) for c in palette.tolist()}
+    assert "chose K=" in text

@@ -1,14 +1,14 @@
 """The "Colours" group: the K slider and box, the k-means options, progress and Cancel.
 
-It knows nothing of images or workers: it turns the widgets into ``Params`` (``params()``,
-``set_params()``), says when the user changed any of them (``changed``), and shows what the tab
-tells it about the run.  A new control goes here: add the widget in ``_build``, its value in
-``params()``/``set_params()``, and its signal to the list that emits ``changed``.
+It knows nothing of images or workers: it puts the widgets' values into ``Options``
+(``options()``, ``set_options()``), says when the user changed any of them (``changed``), and shows
+what the tab tells it about the run.  A new control goes here: add the widget in ``_build``, its
+value in ``options()``/``set_options()``, and its signal to the list that emits ``changed``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.image.jobs import Params
-from kmeans.autok import QUALITY_LEVELS, Target
+from kmeans.autok import QUALITY_LEVELS
 from kmeans.defaults import DEFAULT_K, INIT_METHODS, MAX_K, MIN_K
+from kmeans.options import Options, Target
 from kmeans.wording import COLOR_SPACE_LABELS
 
 INIT_LABELS = {"k-means++": "k-means++", "random": "Random pixels"}
@@ -220,26 +220,23 @@ class ColourControls(QGroupBox):
 
     # -- values ---------------------------------------------------------------------------------
 
-    def params(self) -> Params:
-        return Params(
-            k=self.k_slider.value(),
-            color_space=str(self.space_box.currentData()),
-            init=str(self.init_box.currentData()),
-            seed=self.seed_spin.value(),
-            dither=self.dither_box.isChecked(),
-        )
+    def options(self, base: Options = Options()) -> Options:  # noqa: B008 (frozen)
+        """``base`` with these controls' K (or Auto K's target) and k-means settings."""
+        return replace(base, k=self.k_slider.value(), target=self.target(),
+                       color_space=str(self.space_box.currentData()), init=str(self.init_box.currentData()),
+                       seed=self.seed_spin.value(), dither=self.dither_box.isChecked())
 
-    def set_params(self, params: Params) -> None:
-        """Set the controls without emitting ``changed``."""
+    def set_options(self, options: Options) -> None:
+        """Show the options' K and k-means settings without emitting ``changed``."""
         widgets = (self.k_slider, self.k_spin, self.space_box, self.init_box, self.seed_spin, self.dither_box)
         for widget in widgets:
             widget.blockSignals(True)
-        self.k_slider.setValue(params.k)
-        self.k_spin.setValue(params.k)
-        self.space_box.setCurrentIndex(max(0, self.space_box.findData(params.color_space)))
-        self.init_box.setCurrentIndex(max(0, self.init_box.findData(params.init)))
-        self.seed_spin.setValue(params.seed)
-        self.dither_box.setChecked(params.dither)
+        self.k_slider.setValue(options.k)
+        self.k_spin.setValue(options.k)
+        self.space_box.setCurrentIndex(max(0, self.space_box.findData(options.color_space)))
+        self.init_box.setCurrentIndex(max(0, self.init_box.findData(options.init)))
+        self.seed_spin.setValue(options.seed)
+        self.dither_box.setChecked(options.dither)
         for widget in widgets:
             widget.blockSignals(False)
 

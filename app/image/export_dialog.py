@@ -57,7 +57,7 @@ class ExportDialog(QDialog):
         self.format_box.setToolTip("PNG is indexed at the smallest bit depth that holds the palette")
         self.dither_box = QCheckBox("Floyd–Steinberg dithering")
         self.dither_box.setObjectName("exportDitherBox")
-        self.dither_box.setChecked(outcome.params.dither)
+        self.dither_box.setChecked(outcome.options.dither)
         self.dither_box.setAccessibleName("Dithering")
         self.dither_box.setToolTip("Diffuse the rounding error: smoother gradients, usually a larger file")
         self._size = QLabel("calculating…")
@@ -103,9 +103,9 @@ class ExportDialog(QDialog):
         self.size_bytes = None
         self._size.setText("calculating…")
         opened, outcome, fmt, dithered = self._opened, self._outcome, self.fmt, self.dither
-        self._note.setText(note(opened.pixels, fmt, outcome.params.matte) or "")
+        self._note.setText(note(opened.pixels, fmt, outcome.options.matte) or "")
         known = self._known
-        if known is not None and known.fmt == fmt and dithered == outcome.params.dither:
+        if known is not None and known.fmt == fmt and dithered == outcome.options.dither:
             self._sizer.cancel()
             self._show_size(known.size)  # the window has encoded exactly this already
             return

@@ -15,8 +15,9 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from kmeans.autok import Point, Target, knee
+from kmeans.autok import Point, knee
 from kmeans.defaults import MAX_K
+from kmeans.options import Target
 from kmeans.wording import file_size
 
 MIN_K = 2

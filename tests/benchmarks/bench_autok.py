@@ -30,9 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from kmeans.autok import CurveSample, Settings, curve  # noqa: E402
+from kmeans.autok import CurveSample, curve  # noqa: E402
 from kmeans.colortable import ColorTable  # noqa: E402
 from kmeans.imagefile import encode, load  # noqa: E402
+from kmeans.options import Options  # noqa: E402
 from kmeans.quantization import quantize  # noqa: E402
 from kmeans.transparency import file_quality, shown, support_of  # noqa: E402
 
@@ -51,7 +52,7 @@ def curve_rows(path: Path, fmt: str) -> None:
     one = time.perf_counter() - started
     started = time.perf_counter()
     sample = CurveSample.of(image.pixels, pixels, support, image.dpi, table)  # (the window has the table)
-    points = list(curve(sample, Settings(fmt=fmt)))
+    points = list(curve(sample, Options(format=fmt)))
     seconds = time.perf_counter() - started
     print(f"\n{image.name} ({image.width * image.height / 1e6:.1f} MP, {fmt}): curve of {len(points)} points "
           f"{seconds:.2f} s = {seconds / one:.1f}x one K=256 quantize ({one:.2f} s)")

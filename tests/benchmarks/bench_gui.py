@@ -213,12 +213,12 @@ class Bench:
     def core(self, k: int) -> float:
         """The same ``quantize`` on a thread of its own, as the window runs it (one run: the
         window has one per round too, and the best of more runs would favour the core)."""
-        params = self.tab.params()
+        options = self.tab.options()
         times = []
 
         def run() -> None:
             started = time.perf_counter()
-            quantize(self.tab.opened.table, k, color_space=params.color_space, init=params.init, seed=params.seed)
+            quantize(self.tab.opened.table, k, color_space=options.color_space, init=options.init, seed=options.seed)
             times.append(time.perf_counter() - started)
 
         thread = threading.Thread(target=run)

@@ -169,7 +169,7 @@ class Soak:
 
     def settle(self, timeout: float = 60.0) -> None:
         deadline = time.perf_counter() + timeout
-        workers = [self.tab.worker, self.tab.measurer, self.tab.exporter]
+        workers = [self.tab.worker, self.tab.measures.measurer, self.tab.exporter]
         while any(w.busy for w in workers) and time.perf_counter() < deadline:
             QApplication.processEvents()
             time.sleep(0.005)

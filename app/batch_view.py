@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -44,34 +44,27 @@ from kmeans.wording import display_name, file_size
 COLUMNS = ("File", "Result", "K", "ΔE", "Before", "After", "Saved")
 
 
-@dataclass(frozen=True)
-class BatchSettings:
-    """What every file gets: the image tab's options (its K or target, settings, format, locks)."""
-
-    options: Options
-    summary: str  # in words, for the view
-
-
 class BatchView(QDialog):
     """Compress many files; object names ``batchView`` and ``batchTable``."""
 
     finished_batch = Signal(int, int)  # files done, files failed
 
-    def __init__(self, paths: list[str], settings: BatchSettings, out_dir: str, parent: QWidget | None = None):
+    def __init__(self, paths: list[str], options: Options, summary: str, out_dir: str, parent: QWidget | None = None):
+        """``options`` are what every file gets (the image tab's), ``summary`` says them in words."""
         super().__init__(parent)
         self.setObjectName("batchView")
         self.setWindowTitle(f"Compress {len(paths)} files")
         self.setWindowModality(Qt.WindowModality.NonModal)  # the image tab stays usable
         self.resize(760, 460)
         self.paths = [str(p) for p in paths]
-        self.settings = settings
+        self.options, self.summary_words = options, summary
         self.worker = Worker("batchWorker", self)
         self._stop = threading.Event()  # Cancel: start no more files (the ones in the workers finish)
         self._done = self._failed = 0
         self._build(out_dir)
 
     def _build(self, out_dir: str) -> None:
-        self.summary = QLabel(f"{len(self.paths)} files · {self.settings.summary}")
+        self.summary = QLabel(f"{len(self.paths)} files · {self.summary_words}")
         self.summary.setWordWrap(True)
         self.folder_edit = QLineEdit(out_dir)
         self.folder_edit.setObjectName("batchFolder")
@@ -98,7 +91,7 @@ class BatchView(QDialog):
         self.shared_box.setAccessibleName("One shared palette")
         self.shared_box.setToolTip("k-means on the colours of every file together, each file mapped to that palette "
                                    "(for sprites and animation frames: an index is the same colour everywhere)")
-        self.shared_box.setEnabled(self.settings.options.target is None)
+        self.shared_box.setEnabled(self.options.target is None)
         form = QFormLayout()
         form.addRow("Save to", folder_row)
         form.addRow("Names", self.name_edit)
@@ -190,7 +183,7 @@ class BatchView(QDialog):
                                 f"{os.strerror(error.errno) if error.errno else error}.")
             return False
         try:
-            options = replace(self.settings.options, out_dir=folder, name=self.name_edit.text(),
+            options = replace(self.options, out_dir=folder, name=self.name_edit.text(),
                               skip_if_larger=self.skip_box.isChecked(),
                               shared_palette=self.shared_box.isChecked() and self.shared_box.isEnabled())
         except UsageError as error:

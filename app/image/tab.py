@@ -21,7 +21,6 @@ from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
-from app.batch_view import BatchSettings
 from app.image.canvas import ImageCanvas
 from app.image.jobs import (
     Exported,
@@ -164,8 +163,8 @@ class ImageTab(QWidget):
         format and matte, and the locked colours."""
         return self.state.options(self.controls.options(Options(format=self.stats.fmt, matte=self.stats.matte)))
 
-    def batch_settings(self) -> BatchSettings:
-        """This tab's settings for a batch, and the same in words."""
+    def batch_settings(self) -> tuple[Options, str]:
+        """This tab's options for a batch, and the same in words."""
         options, locks = self.options(), self.state.locks
         target = options.target
         if options.palette:
@@ -183,7 +182,7 @@ class ImageTab(QWidget):
                  f"seed {options.seed}"]
         if options.dither:
             words.append("dithered")
-        return BatchSettings(options, " · ".join(words))
+        return options, " · ".join(words)
 
     def set_options(self, options: Options) -> None:
         """Set the controls (without starting a run by itself)."""

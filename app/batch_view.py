@@ -39,7 +39,7 @@ from app.worker import Token, Worker
 from kmeans.batch import FileResult, Job, expand, plan, run
 from kmeans.defaults import DEFAULT_NAME
 from kmeans.options import Options, UsageError, name_problem
-from kmeans.wording import display_name, file_size
+from kmeans.wording import COLOR_SPACE_LABELS, FORMAT_NAMES, display_name, file_size
 
 COLUMNS = ("File", "Result", "K", "ΔE", "Before", "After", "Saved")
 
@@ -49,22 +49,22 @@ class BatchView(QDialog):
 
     finished_batch = Signal(int, int)  # files done, files failed
 
-    def __init__(self, paths: list[str], options: Options, summary: str, out_dir: str, parent: QWidget | None = None):
-        """``options`` are what every file gets (the image tab's), ``summary`` says them in words."""
+    def __init__(self, paths: list[str], options: Options, out_dir: str, parent: QWidget | None = None):
+        """``options`` are what every file gets (the image tab's)."""
         super().__init__(parent)
         self.setObjectName("batchView")
         self.setWindowTitle(f"Compress {len(paths)} files")
         self.setWindowModality(Qt.WindowModality.NonModal)  # the image tab stays usable
         self.resize(760, 460)
         self.paths = [str(p) for p in paths]
-        self.options, self.summary_words = options, summary
+        self.options = options
         self.worker = Worker("batchWorker", self)
         self._stop = threading.Event()  # Cancel: start no more files (the ones in the workers finish)
         self._done = self._failed = 0
         self._build(out_dir)
 
     def _build(self, out_dir: str) -> None:
-        self.summary = QLabel(f"{len(self.paths)} files · {self.summary_words}")
+        self.summary = QLabel(f"{len(self.paths)} files · {summary(self.options)}")
         self.summary.setWordWrap(True)
         self.folder_edit = QLineEdit(out_dir)
         self.folder_edit.setObjectName("batchFolder")
@@ -281,6 +281,28 @@ class BatchView(QDialog):
     def closeEvent(self, event) -> None:
         self.worker.stop()  # (waits for the files in the workers: they are written whole)
         super().closeEvent(event)
+
+
+def summary(options: Options) -> str:
+    """What every file of the batch gets, in words: "32 colours · PNG · Balanced · k-means++ · seed 0"."""
+    target = options.target
+    if options.palette:
+        extra = options.k - len(options.palette)
+        how = f"the palette {display_name(options.palette_source or 'given')}" + (
+            f" and {extra} more colours" if extra > 0 else "")
+    elif target is None:
+        how = f"{options.k} colours"
+    elif target.by_size:
+        how = f"Auto K: the most colours {target.words()}"
+    else:
+        how = f"Auto K: the fewest colours with {target.words()}"
+    if options.fixed:
+        how += f" ({len(options.fixed)} locked)"
+    words = [how, FORMAT_NAMES[options.fmt], COLOR_SPACE_LABELS[options.color_space], options.init,
+             f"seed {options.seed}"]
+    if options.dither:
+        words.append("dithered")
+    return " · ".join(words)
 
 
 def glob_escape(text: str) -> str:

@@ -339,7 +339,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("No images to compress there.", 10000)
             return None
         folder = os.fspath(out_dir) if out_dir is not None else str(Path(files[0]).parent / "compressed")
-        view = BatchView(files, *self.image_tab.batch_settings(), folder, self)
+        view = BatchView(files, self.image_tab.options(), folder, self)
         view.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         view.finished_batch.connect(lambda done, failed: self.statusBar().showMessage(
             f"Batch: {done - failed} of {len(files)} files done" + (f", {failed} not done" if failed else ""), 15000))
@@ -417,7 +417,7 @@ class MainWindow(QMainWindow):
         except KMeansImageError as error:
             self.image_tab.message_bar.show_message(f"Palette not used: {error}", error=True, details=error.details)
             return False
-        self.image_tab.lock_colours([tuple(c) for c in colours.tolist()], source=path, extra=extra)
+        self.image_tab.locking.lock([tuple(c) for c in colours.tolist()], source=path, extra=extra)
         self.statusBar().showMessage(f"Using {display_name(path)}: {len(colours)} colours"
                                      + (f" and {extra} free" if extra else ""), 10000)
         return True

@@ -88,10 +88,10 @@ def test_a_quick_run_draws_no_progress_and_a_long_one_does(qtbot, window, photo_
     """Progress is drawn once a run has lasted FIRST_PROGRESS_MS: before that it would be over
     before the eye could follow it.  Each run is paced so that it is reported iterations; the delay
     is set far beyond the run, then to nothing, so neither half depends on the machine's speed."""
-    import app.image.tab as tab_module
+    import app.image.run_progress as run_progress
     from kmeans import pipeline
 
-    assert tab_module.FIRST_PROGRESS_MS >= 300  # (the product's delay: longer than a quick run)
+    assert run_progress.FIRST_PROGRESS_MS >= 300  # (the product's delay: longer than a quick run)
     open_and_wait(qtbot, window, photo_path)
     tab = window.image_tab
     quantize = pipeline.quantize
@@ -110,13 +110,13 @@ def test_a_quick_run_draws_no_progress_and_a_long_one_does(qtbot, window, photo_
                                                                                   show_fraction(done, total, text)))
     seen: list[int] = []
     tab.progressed.connect(lambda u: seen.append(u.progress.iteration))
-    monkeypatch.setattr(tab_module, "FIRST_PROGRESS_MS", 60_000)  # the run is over long before
+    monkeypatch.setattr(run_progress, "FIRST_PROGRESS_MS", 60_000)  # the run is over long before
     with qtbot.waitSignal(tab.quantized, timeout=WAIT):
         tab.controls.k_spin.setValue(24)
     assert len(seen) > 1  # every iteration was reported ...
     assert len(shown) == 2 and shown[0] == "finding 24 colours…" and shown[-1].startswith("24 colours ·")  # none drawn
 
-    monkeypatch.setattr(tab_module, "FIRST_PROGRESS_MS", 0)  # the same kind of run, as a long one
+    monkeypatch.setattr(run_progress, "FIRST_PROGRESS_MS", 0)  # the same kind of run, as a long one
     shown.clear()
     with qtbot.waitSignal(tab.quantized, timeout=WAIT):
         tab.controls.k_spin.setValue(25)

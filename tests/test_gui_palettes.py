@@ -25,7 +25,7 @@ def test_a_locked_swatch_survives_k_changes_and_new_images(qtbot, window, photo_
     colour = tuple(int(v) for v in outcome.palette[int(view.currentItem().data(Qt.ItemDataRole.UserRole))][:3])
     with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
         view.toggle_lock()
-    assert tab.locked == [colour] and _has(blocker.args[0].palette, colour)
+    assert tab.locking.colours == [colour] and _has(blocker.args[0].palette, colour)
     assert blocker.args[0].result.locked.sum() == 1
     assert [view.item(i).data(LOCKED_ROLE) for i in range(view.count())].count(True) == 1
     with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
@@ -36,7 +36,7 @@ def test_a_locked_swatch_survives_k_changes_and_new_images(qtbot, window, photo_
     assert _has(open_and_wait(qtbot, window, other).palette, colour)
     with qtbot.waitSignal(tab.quantized, timeout=WAIT):
         tab.unlock_button.click()
-    assert tab.locked == [] and not tab.unlock_button.isEnabled()
+    assert tab.locking.colours == [] and not tab.unlock_button.isEnabled()
 
 
 def test_the_eyedropper_locks_the_colour_clicked(qtbot, window, photo_path):
@@ -51,7 +51,7 @@ def test_the_eyedropper_locks_the_colour_clicked(qtbot, window, photo_path):
     expected = tuple(int(v) for v in tab.opened.pixels[int(image_point.y()), int(image_point.x())][:3])
     with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
         qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=at)
-    assert tab.locked == [expected] and _has(blocker.args[0].palette, expected)
+    assert tab.locking.colours == [expected] and _has(blocker.args[0].palette, expected)
     assert not tab.pick_button.isChecked() and not canvas.picking
 
 
@@ -76,4 +76,4 @@ def test_a_bad_palette_file_is_said_and_changes_nothing(qtbot, window, photo_pat
     (tmp_path / "bad.gpl").write_text("GIMP Palette\n1 2 3\n4 5\n")
     assert not window.use_palette(str(tmp_path / "bad.gpl"))
     assert "bad.gpl, line 3" in window.image_tab.message_bar.text
-    assert window.image_tab.locked == []
+    assert window.image_tab.locking.colours == []

@@ -69,7 +69,7 @@ def test_the_window_the_command_line_and_compress_file_write_the_same_bytes(qtbo
     if "k" in shown:
         tab.controls.k_spin.setValue(shown["k"])
     for colour in shown.get("lock", []):
-        tab.toggle_lock(colour)
+        tab.locking.toggle(colour)
     if "palette" in shown:
         assert window.use_palette(str(palette), extra=shown["palette"])
     if "auto" in shown:

@@ -36,28 +36,23 @@ from app.image.jobs import (
     preview_quantize,
     run_quantize,
 )
+from app.image.locking import Locking
 from app.image.measures import Measures
 from app.image.message_bar import MessageBar
 from app.image.original_key import SpaceShowsOriginal
+from app.image.run_progress import RunProgress
 from app.image.side_panel import SidePanel
-from app.image.state import ImageState, Locks, Running
+from app.image.state import ImageState, Running
 from app.qimage import PREVIEW_SIDE, shade_qimage
 from app.worker import Worker
-from kmeans.defaults import DEFAULT_MAX_PIXELS, MAX_K
+from kmeans.defaults import DEFAULT_MAX_PIXELS
 from kmeans.encode_apart import end_spare
 from kmeans.errors import ImageTooLargeError, KMeansImageError, OutputExistsError
 from kmeans.options import Options
 from kmeans.palettefile import hex_color
-from kmeans.wording import COLOR_SPACE_LABELS, FORMAT_NAMES, display_name
+from kmeans.wording import display_name
 
 DEBOUNCE_MS = 150
-PROGRESS_MS = 50  # the progress bar follows k-means at most 20 times a second
-# ... and the palette at most about 7 times: each swatch shown is a few calls into Qt, each of which
-# waits for the GIL while k-means runs (and k-means for them).
-PALETTE_PROGRESS_MS = 150
-# Nothing of a run's progress is drawn before it has lasted this long: a shorter run is over before
-# the eye could follow it, and drawing it costs the GUI thread time a two-core machine takes from k-means.
-FIRST_PROGRESS_MS = 300
 MIN_QUICK_SIDE = 256  # the smallest first picture of a large image's result, whatever the zoom
 
 
@@ -94,19 +89,19 @@ class ImageTab(QWidget):
         self.exporter = Worker("exportWorker", self)
         self.max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger images are asked about first
         self._open_notice = ""
-        self._palette_shown = 0.0  # when the palette last showed a run's progress
-        self._latest: IterationUpdate | None = None  # progress not shown yet
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self.requantize)
-        self._progress_timer = QTimer(self)
-        self._progress_timer.setSingleShot(True)
-        self._progress_timer.setInterval(PROGRESS_MS)
-        self._progress_timer.timeout.connect(self._show_latest_progress)
         self._build()
         self.measures = Measures(self, self.state, self.stats, self.canvas, self.k_curve)
         self.measures.measured.connect(self.measured)
+        self.progress = RunProgress(self.controls, self.palette_view, self._seconds,
+                                    lambda: isinstance(self.state.work, Running), self)
+        self.locking = Locking(self.state, self.controls, self.palette_view, self.pick_button, self.unlock_button,
+                               self.schedule, self)
+        self.locking.status.connect(self.status)
+        self.canvas.picked.connect(self.locking.picked)
         self.worker.busy_changed.connect(self.controls.cancel_button.setEnabled)
         self._space = SpaceShowsOriginal(self, self.canvas)  # wherever focus is in this tab
 
@@ -122,13 +117,10 @@ class ImageTab(QWidget):
         self.controls.k_slider.sliderReleased.connect(self.requantize)
         self.controls.cancel_button.clicked.connect(self.cancel)
         self.palette_view.entry_selected.connect(self._highlight)
-        self.palette_view.lock_toggled.connect(self.toggle_lock)
-        self.canvas.picked.connect(self._picked)
         self.stats.format_changed.connect(self._format_changed)
         self.stats.matte_changed.connect(self._format_changed)
         self.k_curve.k_clicked.connect(self._curve_clicked)
         self.pick_button.toggled.connect(self.canvas.set_picking)
-        self.unlock_button.clicked.connect(self.clear_locks)
         left = QVBoxLayout()
         left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(self.message_bar)
@@ -162,27 +154,6 @@ class ImageTab(QWidget):
         """What the next run takes: the controls' K (or Auto K's target) and settings, the chosen
         format and matte, and the locked colours."""
         return self.state.options(self.controls.options(Options(format=self.stats.fmt, matte=self.stats.matte)))
-
-    def batch_settings(self) -> tuple[Options, str]:
-        """This tab's options for a batch, and the same in words."""
-        options, locks = self.options(), self.state.locks
-        target = options.target
-        if options.palette:
-            extra = options.k - len(options.palette)
-            how = f"the palette {display_name(locks.source or '')}" + (f" and {extra} more colours" if extra else "")
-        elif target is None:
-            how = f"{options.k} colours" + (f" ({len(options.fixed)} locked)" if options.fixed else "")
-        elif target.by_size:
-            how = f"Auto K: the most colours {target.words()}"
-        else:
-            how = f"Auto K: the fewest colours with {target.words()}"
-        if target is not None and options.fixed:
-            how += f" ({len(options.fixed)} locked)"
-        words = [how, FORMAT_NAMES[options.fmt], COLOR_SPACE_LABELS[options.color_space], options.init,
-                 f"seed {options.seed}"]
-        if options.dither:
-            words.append("dithered")
-        return options, " · ".join(words)
 
     def set_options(self, options: Options) -> None:
         """Set the controls (without starting a run by itself)."""
@@ -305,7 +276,7 @@ class ImageTab(QWidget):
                                on_failed=self._run_failed, on_cancelled=self._stopped)
             self.stats.show_running(options.k)
             self.controls.show_fraction(0, 1, f"finding {options.k} colours…")
-            self._progress_timer.start(FIRST_PROGRESS_MS)  # then every PROGRESS_MS while it runs
+            self.progress.started()
         self.k_curve.set_target(target)
 
     def _quick_side(self, opened: OpenedImage) -> int:
@@ -332,33 +303,13 @@ class ImageTab(QWidget):
         self.worker.cancel()
 
     def _show_progress(self, update: IterationUpdate) -> None:
-        """Every iteration arrives here; from FIRST_PROGRESS_MS into the run the widgets show the
-        newest at most every PROGRESS_MS (redrawing 256 swatches for each of 40 quick iterations
-        would slow k-means down)."""
         if update.frame is not None:
             self.canvas.set_result(update.frame)  # frames come at most every FRAME_INTERVAL already
-        self._latest = update
-        if not self._progress_timer.isActive():
-            self._show_latest_progress()
+        self.progress.iteration(update)
         self.progressed.emit(update)
 
-    def _show_latest_progress(self) -> None:
-        update, self._latest = self._latest, None
-        if update is None or not isinstance(self.state.work, Running):
-            return
-        p = update.progress
-        # The fill moves a step at each of quantize's runs (starts, histograms, all colours): honest,
-        # as nobody knows beforehand how many passes the last one takes.
-        self.controls.show_fraction(p.run - 1, p.runs,
-                                    f"finding {len(p.palette)} colours… pass {p.iteration} · {self._seconds():.1f} s")
-        now = time.perf_counter()
-        if now - self._palette_shown >= PALETTE_PROGRESS_MS / 1000:
-            self._palette_shown = now
-            self.palette_view.show_palette(p.palette, p.shares, in_view=True)
-        self._progress_timer.start(PROGRESS_MS)
-
     def _outcome_arrived(self, outcome: Outcome) -> None:
-        self._latest = None
+        self.progress.ended()
         self.state.arrived(outcome)
         result = outcome.result
         self.k_curve.set_current(outcome.options.k)
@@ -397,7 +348,7 @@ class ImageTab(QWidget):
 
     def _restore_idle(self) -> None:
         """The bar and the controls describe what is shown: the last result, or nothing yet."""
-        self._latest = None
+        self.progress.ended()
         outcome = self.state.outcome
         if outcome is not None:
             self.controls.set_options(outcome.options)
@@ -448,56 +399,7 @@ class ImageTab(QWidget):
         super().showEvent(event)
         self.measures.shown()
 
-    # -- locked colours -------------------------------------------------------------------------
-
-    @property
-    def locked(self) -> list[tuple[int, int, int]]:
-        return list(self.state.locks.colours)
-
-    def toggle_lock(self, colour: tuple[int, int, int]) -> None:
-        """Lock ``colour`` (every run keeps it exactly, new images too), or unlock it."""
-        colour = tuple(int(v) for v in colour)
-        unlocking = colour in self.state.locks.colours
-        self.state.locks = self.state.locks.toggled(colour)
-        if unlocking:
-            self.status.emit(f"Unlocked {hex_color(np.array(colour))}")
-        else:
-            self.status.emit(f"Locked {hex_color(np.array(colour))}: every run keeps it exactly")
-        self._locks_changed()
-
-    def lock_colours(self, colours: list[tuple[int, int, int]], *, source: str | None = None, extra: int = 0) -> None:
-        """Lock exactly ``colours`` (a palette file's, ``source``: kept first, in that order) and set K
-        to their number plus ``extra`` free colours."""
-        self.state.locks = Locks(tuple(tuple(int(v) for v in c) for c in colours), source)
-        self.controls.set_auto(False)
-        self.controls.set_k(min(MAX_K, len(colours) + extra))
-        self._locks_changed()
-
-    def clear_locks(self) -> None:
-        self.state.locks = Locks()
-        self._locks_changed()
-
-    def _locks_changed(self) -> None:
-        colours = self.state.locks.colours
-        self.palette_view.set_locked(set(colours))
-        self.unlock_button.setEnabled(bool(colours))
-        if len(colours) > self.controls.k_slider.value():
-            self.controls.set_k(min(MAX_K, len(colours)))
-        self.schedule()
-
-    def _picked(self, x: int, y: int) -> None:
-        """The eyedropper: the original's colour at (x, y) is locked; one pick per click on the button."""
-        opened = self.state.opened
-        self.pick_button.setChecked(False)
-        if opened is None:
-            return
-        pixel = opened.pixels[y, x]
-        if len(pixel) == 4 and pixel[3] == 0:
-            self.status.emit("That pixel is transparent: nothing to lock.")
-            return
-        colour = tuple(int(v) for v in pixel[:3])
-        if colour not in self.state.locks.colours:
-            self.toggle_lock(colour)
+    # -- the curve ------------------------------------------------------------------------------
 
     def _curve_clicked(self, k: int) -> None:
         """A K chosen on the curve: the user's own (Auto K goes off)."""
@@ -551,7 +453,7 @@ class ImageTab(QWidget):
         more than once)."""
         self._space.detach()
         self._debounce.stop()
-        self._progress_timer.stop()
+        self.progress.ended()
         self.measures.shutdown()
         for worker in (self.worker, self.exporter):
             worker.stop()

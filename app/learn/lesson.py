@@ -47,12 +47,6 @@ class Lesson:
         self.initial = init_centroids(self.X, self.k, method=self.method, seed=self.seed)
         self.reset()
 
-    def use_initial(self, centroids: np.ndarray) -> None:
-        """Start again from these centroids (e.g. one of the compared initializations)."""
-        self.initial = np.array(centroids, dtype=np.float64)
-        self.k = len(self.initial)
-        self.reset()
-
     def reset(self) -> None:
         """Back to the initial centroids, nothing assigned yet."""
         self.centroids = self.initial.copy()

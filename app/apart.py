@@ -59,6 +59,11 @@ class Helper:
         self._inboxes: dict[int, tuple[Connection, queue.SimpleQueue]] = {}
         self._numbers = itertools.count(1)
 
+    @property
+    def process(self) -> BaseProcess | None:
+        """The helper process while one is running (None before the first job and after it ended)."""
+        return self._process
+
     def run(self, function: Callable[..., Any], args: tuple, token: JobToken) -> Any:
         """``function(*args, report=report)`` in the helper process: ``token.report`` gets each
         payload reported, ``Cancelled`` is raised within ``POLL_SECONDS`` of the token being set,

@@ -99,7 +99,7 @@ def screen_problem(*, offscreen_ok: bool, environ: dict[str, str] | None = None)
 
 def missing_xcb_libraries() -> list[str]:
     """The shared libraries Qt's X11 plugin needs that cannot be found (by ``ldd`` when it exists)."""
-    plugin = _xcb_plugin()
+    plugin = xcb_plugin()
     ldd = shutil.which("ldd")
     if plugin is not None and ldd:
         try:
@@ -111,7 +111,7 @@ def missing_xcb_libraries() -> list[str]:
     return [name for name in XCB_LIBRARIES if not _loadable(name)]
 
 
-def _xcb_plugin() -> Path | None:
+def xcb_plugin() -> Path | None:
     spec = importlib.util.find_spec("PySide6")
     for folder in (spec.submodule_search_locations or []) if spec else []:
         plugin = Path(folder) / "Qt" / "plugins" / "platforms" / "libqxcb.so"

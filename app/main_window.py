@@ -56,7 +56,7 @@ BYTES_PER_PIXEL = 20  # peak memory per pixel while opening and quantizing (meas
 GIL_SWITCH_SECONDS = 0.001  # how soon a thread waiting for the GIL gets it (Python's default: 5 ms)
 
 
-def _physical_memory() -> int | None:
+def physical_memory() -> int | None:
     """Bytes of RAM in this computer, where the system says."""
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -273,7 +273,7 @@ class MainWindow(QMainWindow):
     def _ask_open_large(self, large: TooLarge) -> None:
         """Ask before opening an image over the pixel limit, or say it cannot fit in memory."""
         path, pixels = large.path, large.pixels
-        need, have = pixels * BYTES_PER_PIXEL, _physical_memory()
+        need, have = pixels * BYTES_PER_PIXEL, physical_memory()
         size = f"{display_name(path)} has {pixels:,} pixels ({pixels / 1e6:,.0f} megapixels)"
         if have and need > 0.8 * have:  # nothing to ask: say it in the message bar, as every refusal
             text = (f"{size}: too large to open. Compressing it would need about {need / 2**30:,.1f} GB of memory, "

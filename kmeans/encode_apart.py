@@ -61,7 +61,7 @@ def encoded_size(palette: np.ndarray, labels: np.ndarray, fmt: str, *, cancel: C
     palette = np.ascontiguousarray(palette, dtype=np.uint8)
     labels = np.ascontiguousarray(labels, dtype=np.uint8)
     try:
-        child = (_take_spare() if background else None) or _start(background)
+        child = (_take_spare() if background else None) or start_child(background)
     except OSError:
         return here()
     # (fed from a thread: the child reads nothing while it starts, and a cancel must not wait for it)
@@ -112,7 +112,8 @@ def _feed(connection: Connection, job: tuple, labels: np.ndarray) -> None:
         connection.send_bytes(memoryview(labels).cast("B"))
 
 
-def _start(background: bool) -> _Child:
+def start_child(background: bool) -> _Child:
+    """A child process that encodes one job sent to it and ends (at low priority when ``background``)."""
     parent, child = _CONTEXT.Pipe()
     process = _CONTEXT.Process(target=_serve, args=(child, background), name="kmeans-encode", daemon=True)
     process.start()
@@ -143,7 +144,7 @@ def _make_spare() -> None:
     with _spare_lock:
         if _spare is None:
             with contextlib.suppress(OSError):
-                _spare = _start(True)
+                _spare = start_child(True)
 
 
 def end_spare() -> None:
@@ -158,7 +159,7 @@ def end_spare() -> None:
 def _serve(connection: Connection, background: bool) -> None:
     """The child: one job from ``connection``, its size sent back."""
     if background:
-        _lower_priority(_NICE)
+        lower_priority(_NICE)
     try:
         fmt, palette, shape, dpi = connection.recv()
         labels = np.frombuffer(connection.recv_bytes(), np.uint8).reshape(shape)
@@ -169,7 +170,8 @@ def _serve(connection: Connection, background: bool) -> None:
     os._exit(0)  # (answered: an interpreter's orderly exit would keep the parent waiting 40 ms)
 
 
-def _lower_priority(nice: int) -> None:
+def lower_priority(nice: int) -> None:
+    """Lower this process's priority to at least ``nice`` (below normal on Windows)."""
     if sys.platform == "win32":
         import ctypes
 

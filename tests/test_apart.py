@@ -120,7 +120,7 @@ def test_a_cancelled_job_stops_and_the_process_goes_on(helper):
     with pytest.raises(Cancelled):
         helper.run(_until_cancelled, (), token)
     assert token.reports  # (it did start)
-    pid = helper._process.pid
+    pid = helper.process.pid
     assert helper.run(_count, (2,), _Token()) == pid
 
 
@@ -142,10 +142,10 @@ def test_without_a_helper_process_the_job_runs_here(helper, monkeypatch):
 
 def test_a_process_killed_before_the_job_reported_leaves_the_job_here(helper):
     def kill_when_started() -> None:
-        while helper._process is None:
+        while helper.process is None:
             time.sleep(0.005)
         time.sleep(0.2)
-        helper._process.kill()
+        helper.process.kill()
 
     killer = threading.Thread(target=kill_when_started)
     killer.start()
@@ -154,7 +154,7 @@ def test_a_process_killed_before_the_job_reported_leaves_the_job_here(helper):
 
 
 def test_a_process_killed_part_way_fails_the_job_and_the_next_gets_a_new_one(helper):
-    token = _Token(on_report=lambda _payload: helper._process.kill())
+    token = _Token(on_report=lambda _payload: helper.process.kill())
     with pytest.raises(HelperFailed, match="stopped part-way"):
         helper.run(_report_then_block, (), token)
     assert token.reports == ["started"]
@@ -164,7 +164,7 @@ def test_a_process_killed_part_way_fails_the_job_and_the_next_gets_a_new_one(hel
 
 def test_close_ends_the_process_and_a_later_job_starts_another(helper):
     first = helper.run(_count, (0,), _Token())
-    process = helper._process
+    process = helper.process
     helper.close()
     assert not process.is_alive()
     helper.close()  # (twice is fine)

@@ -237,7 +237,7 @@ def test_the_figures_show_the_best_start_and_the_clusters_colours():
     for _ in range(12):
         lesson.step()
     figures.show_lesson(lesson.labels, lesson.centroids, np.stack(lesson.trail), lesson.inertias)
-    faces = figures._centroids.get_facecolor()[:, :3]
+    faces = figures.centroid_markers.get_facecolor()[:, :3]
     # Three clusters of reds, greens and blues: each centroid wears the colour its pixels average to.
     assert sorted(np.argmax(faces, axis=1).tolist()) == [0, 1, 2]
     pixels, axes = figures.draw("scatter", 320, 240, 1.0)

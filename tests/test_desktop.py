@@ -160,7 +160,7 @@ def test_ldd_output_names_what_is_missing(monkeypatch):
     monkeypatch.setattr(app.launch.shutil, "which", lambda name: "/usr/bin/ldd")
     monkeypatch.setattr(app.launch.subprocess, "run",
                         lambda *a, **k: subprocess.CompletedProcess(a, 0, stdout=fake, stderr=""))
-    if app.launch._xcb_plugin() is None:
+    if app.launch.xcb_plugin() is None:
         pytest.skip("no X11 plugin in this Qt")
     assert app.launch.missing_xcb_libraries() == ["libxcb-icccm.so.4", "libxcb-keysyms.so.1"]
     assert app.launch.debian_package("libxkbcommon-x11.so.0") == "libxkbcommon-x11-0"

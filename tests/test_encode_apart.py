@@ -31,7 +31,7 @@ def image(rng) -> tuple[np.ndarray, np.ndarray]:
 def children(monkeypatch) -> list:
     """The child processes started during the test (no spare from before it is used)."""
     started = []
-    start = apart._start
+    start = apart.start_child
 
     def spy(background: bool):
         child = start(background)
@@ -39,7 +39,7 @@ def children(monkeypatch) -> list:
         return child
 
     apart.end_spare()
-    monkeypatch.setattr(apart, "_start", spy)
+    monkeypatch.setattr(apart, "start_child", spy)
     yield started
     apart.end_spare()
 
@@ -109,7 +109,7 @@ def test_without_a_child_the_size_is_still_exact(image, monkeypatch):
     def cannot_start(_background: bool):
         raise OSError("no processes left")
 
-    monkeypatch.setattr(apart, "_start", cannot_start)
+    monkeypatch.setattr(apart, "start_child", cannot_start)
     assert encoded_size(palette, labels, "webp", cancel=threading.Event()) == len(encode(palette, labels, "webp"))
 
 
@@ -129,5 +129,5 @@ def test_a_background_child_runs_at_low_priority():
 
 
 def _report_priority(connection) -> None:
-    apart._lower_priority(10)
+    apart.lower_priority(10)
     connection.send(os.getpriority(os.PRIO_PROCESS, 0))

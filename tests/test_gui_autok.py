@@ -37,13 +37,17 @@ def test_the_curve_fills_in_after_the_image_opens(qtbot, window, photo_path):
 def test_a_new_k_pauses_the_curve_and_it_resumes_after(qtbot, window, photo_path):
     open_and_wait(qtbot, window, photo_path)
     tab = window.image_tab
-    qtbot.waitUntil(lambda: tab.measures.curver.busy, timeout=WAIT)  # it starts once the result is measured
+    qtbot.waitUntil(lambda: len(tab.k_curve.points) >= 1 and tab.measures.curver.busy, timeout=WAIT)
     with qtbot.waitSignal(tab.quantized, timeout=WAIT):
         tab.controls.k_slider.setValue(9)
         tab.requantize()
-        assert not tab.measures.curver.busy or tab.worker.busy  # (cancelled: its reports are dropped)
-    assert tab.k_curve._current == 9
+        assert not tab.measures.curver.busy  # paused at once: the result asked for comes first
+        kept = {p.k: p for p in tab.k_curve.points}
+    assert tab.k_curve.current == 9
     qtbot.waitUntil(lambda: _curve_done(tab), timeout=WAIT)
+    # It resumed where it stopped: the points it had are the same ones, not worked out again.
+    after = {p.k: p for p in tab.k_curve.points}
+    assert kept and all(after[k] is point for k, point in kept.items())
     # Another colour space is another curve.
     tab.controls.space_box.setCurrentIndex(tab.controls.space_box.findData("oklab"))
     qtbot.waitUntil(lambda: len(tab.k_curve.points) < len(CURVE_KS), timeout=WAIT)
@@ -55,10 +59,10 @@ def test_a_click_on_the_curve_sets_k(qtbot, window, photo_path):
     tab = window.image_tab
     tab.side_tabs.setCurrentIndex(1)
     curve = tab.k_curve
-    plot = curve._plot()
-    x = round(curve._x(32, plot))
+    at = curve.position_of(32)
+    x = round(at.x())
     with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
-        qtbot.mouseClick(curve, Qt.MouseButton.LeftButton, pos=QPoint(x, round(plot.center().y())))
+        qtbot.mouseClick(curve, Qt.MouseButton.LeftButton, pos=QPoint(x, round(at.y())))
     assert blocker.args[0].options.k == curve.k_at(x) == tab.controls.k_slider.value()
     assert abs(curve.k_at(x) - 32) <= 1
 
@@ -95,7 +99,7 @@ def test_auto_k_chooses_the_fewest_colours_that_meet_the_level(qtbot, window, tm
     assert file_quality(pixels, table, same.palette, same.color_labels, "partial").delta_e <= limit
     fewer = quantize(table, k - 1)
     assert file_quality(pixels, table, fewer.palette, fewer.color_labels, "partial").delta_e > limit
-    assert "Auto K" in tab.stats._values["palette"].text()
+    assert "Auto K" in tab.stats.value("palette")
     # A stricter level needs more colours.
     with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
         controls.target_box.setCurrentIndex(controls.target_box.findData("visually lossless"))

@@ -47,7 +47,7 @@ def test_the_eyedropper_locks_the_colour_clicked(qtbot, window, photo_path):
     assert canvas.picking
     rect = canvas.image_rect()
     at = QPoint(round(rect.left() + rect.width() * 0.25), round(rect.top() + rect.height() * 0.5))
-    image_point = canvas._to_image(at.toPointF())
+    image_point = canvas.to_image(at.toPointF())
     expected = tuple(int(v) for v in tab.opened.pixels[int(image_point.y()), int(image_point.x())][:3])
     with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
         qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=at)

@@ -138,9 +138,9 @@ def test_quality_on_distinct_colours_equals_quality_on_pixels(kind):
 
 def test_a_long_delta_e_stops_between_blocks_once_cancelled(rng, set_after):
     from kmeans.errors import Cancelled
-    from kmeans.metrics import _DE_ROWS
+    from kmeans.metrics import DE_ROWS
 
-    lab = rng.uniform(0, 60, (3 * _DE_ROWS, 3))
+    lab = rng.uniform(0, 60, (3 * DE_ROWS, 3))
     token = set_after(1)
     with pytest.raises(Cancelled):
         ciede2000(lab, lab[::-1], cancel=token)

@@ -171,10 +171,10 @@ class ImageCanvas(QWidget):
         if self._original is None:
             return
         anchor = anchor if anchor is not None else QPointF(self.width() / 2, self.height() / 2)
-        before = self._to_image(anchor)
+        before = self.to_image(anchor)
         self._fit = False
         self._set_zoom(min(max(self._zoom * factor, MIN_ZOOM), MAX_ZOOM), update=False)
-        after = self._to_image(anchor)
+        after = self.to_image(anchor)
         self._centre += before - after
         self._clamp_centre()
         self.update()
@@ -208,7 +208,8 @@ class ImageCanvas(QWidget):
         """Logical pixels per full-res image pixel."""
         return self._zoom / self.devicePixelRatioF()
 
-    def _to_image(self, point: QPointF) -> QPointF:
+    def to_image(self, point: QPointF) -> QPointF:
+        """The image coordinates (pixels, fractional) under a point of the widget."""
         s = self._scale()
         return QPointF(
             self._centre.x() + (point.x() - self.width() / 2) / s,
@@ -366,7 +367,7 @@ class ImageCanvas(QWidget):
         if event.button() != Qt.MouseButton.LeftButton or self._original is None:
             return super().mousePressEvent(event)
         if self.picking:
-            point = self._to_image(event.position())
+            point = self.to_image(event.position())
             x, y = int(point.x()), int(point.y())
             if 0 <= x < self._original.width and 0 <= y < self._original.height:
                 self.picked.emit(x, y)

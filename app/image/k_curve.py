@@ -78,6 +78,11 @@ class KCurve(QWidget):
         self._points[point.k] = point
         self.update()
 
+    @property
+    def current(self) -> int | None:
+        """The K the line marks: the shown result's."""
+        return self._current
+
     def set_current(self, k: int | None) -> None:
         self._current = k
         self.update()
@@ -94,6 +99,11 @@ class KCurve(QWidget):
 
     def _x(self, k: float, plot: QRectF) -> float:
         return plot.left() + plot.width() * math.log(k / MIN_K) / math.log(MAX_K / MIN_K)
+
+    def position_of(self, k: float) -> QPointF:
+        """Where a click chooses ``k``: on the plot's middle line, at the K's horizontal position."""
+        plot = self._plot()
+        return QPointF(self._x(k, plot), plot.center().y())
 
     def k_at(self, x: float) -> int:
         """The K under the horizontal position ``x`` (nearest whole K)."""

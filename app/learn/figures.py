@@ -57,7 +57,7 @@ class LessonFigures:
                                   aspect="auto")
         self._points = ax.scatter(np.zeros(0), np.zeros(0), s=16, c=UNASSIGNED, edgecolors="none", zorder=2)
         self._trails = [ax.plot([], [], "-o", color=c, lw=1.6, ms=3, alpha=0.85, zorder=3)[0] for c in COLOURS]
-        self._centroids = ax.scatter(np.zeros(0), np.zeros(0), s=240, marker="X", facecolors="white",
+        self.centroid_markers = ax.scatter(np.zeros(0), np.zeros(0), s=240, marker="X", facecolors="white",
                                      edgecolors="black", linewidths=1.3, zorder=4)
 
         self.inertia_ax, self._inertia_hint = self._small("inertia", "Inertia per iteration", "iteration", "inertia",
@@ -115,8 +115,8 @@ class LessonFigures:
             self._points.set_facecolor(UNASSIGNED if labels is None else self._colours[labels % MAX_K])
             colours = self._colours[np.arange(k) % MAX_K]
             alpha = 0.16
-        self._centroids.set_offsets(centroids)
-        self._centroids.set_facecolor(colours)
+        self.centroid_markers.set_offsets(centroids)
+        self.centroid_markers.set_facecolor(colours)
         for j, line in enumerate(self._trails):
             line.set_color("#303030" if self._point_rgb is not None else COLOURS[j])
             line.set_data(trail[:, j, 0] if j < k else [], trail[:, j, 1] if j < k else [])

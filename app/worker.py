@@ -20,7 +20,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from PySide6.QtCore import QMutex, QMutexLocker, QObject, QThread, QWaitCondition, Signal, Slot
 
@@ -34,7 +34,11 @@ def running_threads() -> list[str]:
     return [loop.objectName() for loop in list(_Loop.started_loops) if loop.isRunning()]
 
 
-class Token:
+P = TypeVar("P")  # what a job reports as it goes
+R = TypeVar("R")  # what a job returns
+
+
+class Token(Generic[P]):
     """Handed to a job: ``is_set()`` says it should stop; ``report()`` sends progress to the GUI."""
 
     def __init__(self, generation: int, report: Callable[[int, object], None]):
@@ -48,7 +52,7 @@ class Token:
     def cancel(self) -> None:
         self._event.set()
 
-    def report(self, payload: object) -> None:
+    def report(self, payload: P) -> None:
         """Send ``payload`` to the job's ``on_progress`` (dropped if the job is no longer current)."""
         self._report(self.generation, payload)
 
@@ -62,16 +66,16 @@ class Token:
             raise Cancelled("cancelled")
 
 
-Job = Callable[[Token], Any]
+Job = Callable[[Token[P]], R]
 
 
 @dataclass(frozen=True)
-class _Callbacks:
+class _Callbacks(Generic[P, R]):
     """Where one job's outcome goes (each optional)."""
 
     generation: int
-    done: Callable[[Any], None] | None
-    progress: Callable[[Any], None] | None
+    done: Callable[[R], None] | None
+    progress: Callable[[P], None] | None
     failed: Callable[[KMeansImageError], None] | None
     cancelled: Callable[[], None] | None
 
@@ -98,10 +102,10 @@ class Worker(QObject):
         self.setObjectName(name)
         self._mutex = QMutex()
         self._wake = QWaitCondition()
-        self._pending: tuple[Job, Token] | None = None
-        self._running: Token | None = None
+        self._pending: tuple[Job[Any, Any], Token[Any]] | None = None
+        self._running: Token[Any] | None = None
         self._generation = 0
-        self._callbacks: _Callbacks | None = None  # the current job's (GUI thread only)
+        self._callbacks: _Callbacks[Any, Any] | None = None  # the current job's (GUI thread only)
         self._abort = False
         self._busy = False
         self._thread_progressed.connect(self._relay_progress)
@@ -119,16 +123,18 @@ class Worker(QObject):
 
     def submit(
         self,
-        job: Job,
+        job: Job[P, R],
         *,
-        on_done: Callable[[Any], None] | None = None,
-        on_progress: Callable[[Any], None] | None = None,
+        on_done: Callable[[R], None] | None = None,
+        on_progress: Callable[[P], None] | None = None,
         on_failed: Callable[[KMeansImageError], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,
     ) -> int:
         """Run ``job`` next, cancelling the running one; returns its generation.
 
-        The callbacks run on the GUI thread, and only while this job is the current one.
+        The callbacks run on the GUI thread, and only while this job is the current one: ``on_done``
+        gets what the job returns, ``on_progress`` each payload it reports (typed by the job's
+        ``Token[P]``), ``on_failed`` whatever it raised, as one plain ``KMeansImageError``.
         """
         with QMutexLocker(self._mutex):
             self._drop_work()
@@ -172,7 +178,7 @@ class Worker(QObject):
 
     # -- on the worker thread -------------------------------------------------------------------
 
-    def _next_job(self) -> tuple[Job, Token] | None:
+    def _next_job(self) -> tuple[Job[Any, Any], Token[Any]] | None:
         with QMutexLocker(self._mutex):
             while self._pending is None and not self._abort:
                 self._wake.wait(self._mutex)
@@ -194,11 +200,11 @@ class Worker(QObject):
             self._busy = busy
             self.busy_changed.emit(busy)
 
-    def _current(self, generation: int) -> _Callbacks | None:
+    def _current(self, generation: int) -> _Callbacks[Any, Any] | None:
         callbacks = self._callbacks
         return callbacks if callbacks is not None and callbacks.generation == generation else None
 
-    def _end(self, generation: int) -> _Callbacks | None:
+    def _end(self, generation: int) -> _Callbacks[Any, Any] | None:
         """The callbacks of a job that has just ended, if it is still the current one."""
         callbacks = self._current(generation)
         if callbacks is not None:

@@ -241,8 +241,8 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
     )
 
 
-def run_quantize(opened: OpenedImage, options: Options, token: Token | None, previous: Outcome | None = None, *,
-                 live: bool = True, preview_side: int = PREVIEW_SIDE) -> Outcome:
+def run_quantize(opened: OpenedImage, options: Options, token: Token[IterationUpdate] | None,
+                 previous: Outcome | None = None, *, live: bool = True, preview_side: int = PREVIEW_SIDE) -> Outcome:
     """k-means on the view of the image the options' format shows, with a progress report every
     iteration (``live``); reuses ``previous`` if only dithering changed.  Stops once ``token`` is
     cancelled.  The outcome's preview is at most ``preview_side`` across (``measure`` makes the
@@ -329,7 +329,7 @@ def export_size(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool,
     return encoded_size(made.palette, made.labels, fmt, cancel=cancel, dpi=opened.loaded.dpi, background=background)
 
 
-def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token | None = None, *,
+def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token[Measuring] | None = None, *,
             images: bool = True, known: Quality | None = None, known_size: int | None = None) -> Measurement:
     """What follows a result: its full-size image (when ``images`` and the preview is smaller), the
     quality against the original, and the exact size of the export in ``fmt``.
@@ -367,7 +367,7 @@ def outcome_quality(outcome: Outcome, token: Token | None = None) -> Quality:
     return pipeline.quality(outcome.view.prepared, outcome.result, outcome.dithered, cancel=token)
 
 
-def format_sizes(opened: OpenedImage, outcome: Outcome, formats: list[str], token: Token) -> None:
+def format_sizes(opened: OpenedImage, outcome: Outcome, formats: list[str], token: Token[FormatSize]) -> None:
     """The exact size of the export in each of ``formats``, reported as ``FormatSize`` one by one
     (a format that shows the image's transparency differently is quantized for it first)."""
     for fmt in formats:
@@ -375,7 +375,7 @@ def format_sizes(opened: OpenedImage, outcome: Outcome, formats: list[str], toke
         token.report(FormatSize(fmt, export_size(opened, outcome, fmt, outcome.options.dither, cancel=token)))
 
 
-def choose_k(opened: OpenedImage, options: Options, token: Token | None) -> Outcome:
+def choose_k(opened: OpenedImage, options: Options, token: Token[Trying] | None) -> Outcome:
     """Auto K: the K that meets ``options.target`` for the export in ``options.fmt``, found as
     ``kmeans-compress`` finds it (``pipeline.Runs.choose``: a few points of the curve, then real
     runs), and its result: the very run that K gives.  Each real run is reported as ``Trying``; a
@@ -402,7 +402,7 @@ def choose_k(opened: OpenedImage, options: Options, token: Token | None) -> Outc
                    time.perf_counter() - started, view, choice)
 
 
-def curve_points(opened: OpenedImage, options: Options, ks: list[int], token: Token) -> None:
+def curve_points(opened: OpenedImage, options: Options, ks: list[int], token: Token[Point]) -> None:
     """The curve's estimated points at each of ``ks``, reported one by one as ``Point``; stops
     between points (and within k-means) once ``token`` is cancelled."""
     view = opened.view(options.fmt, options.matte)

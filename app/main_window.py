@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
-import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QUrl, Slot
+from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -22,7 +21,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
-    QTabWidget,
     QWidget,
 )
 
@@ -33,7 +31,8 @@ from app.image.tab import ImageTab, TooLarge
 from app.lazy_tab import LazyTab
 from app.sample import sample_image
 from app.settings import EXPORT_FOLDER, OPEN_FOLDER, Remembered, writable_folder
-from kmeans import __version__
+from app.shell import Tabs, dropped_files
+from kmeans import __version__, memory
 from kmeans.defaults import MAX_K
 from kmeans.errors import KMeansImageError, describe
 from kmeans.palettefile import load_palette, save_palette
@@ -52,48 +51,7 @@ IMAGE_FILTER = (
 PALETTE_FILTER = ("Palettes (*.gpl *.pal *.act *.txt *.hex);;GIMP palette (*.gpl);;JASC palette (*.pal);;"
                   "Adobe colour table (*.act);;Hex list (*.txt *.hex);;All files (*)")
 
-BYTES_PER_PIXEL = 20  # peak memory per pixel while opening and quantizing (measured: 18 at 40 MP)
 GIL_SWITCH_SECONDS = 0.001  # how soon a thread waiting for the GIL gets it (Python's default: 5 ms)
-
-
-def physical_memory() -> int | None:
-    """Bytes of RAM in this computer, where the system says."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def _local_path(url: QUrl) -> str:
-    """The local file a URL names, keeping bytes that are not UTF-8 (as os.fsdecode does).
-
-    File managers percent-encode a name's raw bytes; ``toLocalFile`` would decode them as UTF-8
-    and lose the ones that are not.
-    """
-    encoded = url.path(QUrl.ComponentFormattingOption.FullyEncoded)
-    return os.fsdecode(urllib.parse.unquote_to_bytes(encoded))
-
-
-class Tabs(QTabWidget):
-    """A QTabWidget that lays itself out (and repaints everything in it) only when its size
-    constraints change.
-
-    Any label whose text changes anywhere in a tab sends a layout request up to the tab widget,
-    and QTabWidget answers every one by repainting the whole window: at each K change the canvas,
-    controls and statistics were all redrawn (~20 ms of the GUI thread) while k-means ran.
-    Resizes still lay it out (QTabWidget does that in resizeEvent)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._hints: tuple[QSize, QSize] | None = None
-
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.LayoutRequest:
-            hints = (self.sizeHint(), self.minimumSizeHint())
-            if hints == self._hints:
-                return True
-            self._hints = hints
-        return super().event(event)
 
 
 class MainWindow(QMainWindow):
@@ -273,16 +231,16 @@ class MainWindow(QMainWindow):
     def _ask_open_large(self, large: TooLarge) -> None:
         """Ask before opening an image over the pixel limit, or say it cannot fit in memory."""
         path, pixels = large.path, large.pixels
-        need, have = pixels * BYTES_PER_PIXEL, physical_memory()
         size = f"{display_name(path)} has {pixels:,} pixels ({pixels / 1e6:,.0f} megapixels)"
-        if have and need > 0.8 * have:  # nothing to ask: say it in the message bar, as every refusal
-            text = (f"{size}: too large to open. Compressing it would need about {need / 2**30:,.1f} GB of memory, "
-                    f"and this computer has {have / 2**30:,.1f} GB.")
+        beyond = memory.beyond_memory(pixels)
+        if beyond is not None:  # nothing to ask: say it in the message bar, as every refusal
+            text = f"{size}: too large to open. {beyond[0].upper()}{beyond[1:]}."
             self.image_tab.message_bar.show_message(text, error=True, details=large.message)
             self.statusBar().showMessage(f"Not opened: {display_name(path)} (too large)", 8000)
             return
         box = QMessageBox(QMessageBox.Icon.Question, "Very large image",
-                          f"{size}. Compressing it needs about {need / 2**30:,.1f} GB of memory and may take "
+                          f"{size}. Compressing it needs about {memory.gigabytes(memory.needed(pixels))} of memory "
+                          "and may take "
                           "a while. Open it anyway?",
                           QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel, self)
         box.setObjectName("largeImageQuestion")
@@ -294,15 +252,8 @@ class MainWindow(QMainWindow):
 
     # -- drag and drop --------------------------------------------------------------------------
 
-    @staticmethod
-    def _dropped_files(event: QDragEnterEvent | QDropEvent) -> list[str]:
-        mime = event.mimeData()
-        if not mime.hasUrls():
-            return []
-        return [_local_path(url) for url in mime.urls() if url.isLocalFile()]
-
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if self._dropped_files(event):
+        if dropped_files(event):
             event.acceptProposedAction()
         else:
             event.ignore()
@@ -311,7 +262,7 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        files = self._dropped_files(event)
+        files = dropped_files(event)
         if not files:
             event.ignore()
             return

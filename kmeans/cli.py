@@ -170,7 +170,10 @@ def _remedy(result: FileResult) -> str:
     if result.reason == "exists":
         return " (use --force to overwrite it)"
     if result.reason == "too large":
-        return f"; allow it with --max-pixels {result.pixels}"
+        from kmeans.memory import beyond_memory
+
+        beyond = beyond_memory(result.pixels)  # (a flag that cannot work is not offered)
+        return f"; {beyond}" if beyond else f"; allow it with --max-pixels {result.pixels}"
     return ""
 
 

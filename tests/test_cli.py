@@ -178,6 +178,22 @@ def test_huge_image_is_refused_unless_allowed(photo_file):
     assert run_cli(str(photo_file), "--max-pixels", "0", "--force")[0] == 0
 
 
+def test_an_image_no_memory_could_hold_is_not_offered_the_flag(tmp_path, monkeypatch):
+    """A BMP that claims 3,000,000 x 2,000,000 pixels: the line says what it would need, not
+    "--max-pixels 6000000000000", which could never work."""
+    import struct
+
+    monkeypatch.setattr("kmeans.memory.physical_memory", lambda: 24 * 2**30)
+    huge = tmp_path / "claims.bmp"
+    header = struct.pack("<2sIHHI", b"BM", 54, 0, 0, 54)
+    info = struct.pack("<IiiHHIIiiII", 40, 3_000_000, 2_000_000, 1, 24, 0, 0, 2835, 2835, 0, 0)
+    huge.write_bytes(header + info + b"\0" * 64)
+    code, _, err = run_cli(str(huge))
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("error: claims.bmp: this image is too large to open safely")
+    assert "--max-pixels" not in err and "would need about" in err and "this computer has 24.0 GB" in err
+
+
 QT_OR_PLOTS = ("PySide6", "shiboken6", "matplotlib", "app")
 
 

@@ -25,7 +25,7 @@ from app.worker import running_threads
 @pytest.mark.parametrize("kind", sorted(BAD))
 @pytest.mark.parametrize("door", ["open", "drop"])
 def test_bad_files_leave_the_current_image(qtbot, window, photo_path, tmp_path, kind, door, monkeypatch):
-    monkeypatch.setattr("app.main_window.physical_memory", lambda: 16 * 2**30)
+    monkeypatch.setattr("kmeans.memory.physical_memory", lambda: 16 * 2**30)
     first = open_and_wait(qtbot, window, photo_path)
     name, make, _words = BAD[kind]
     bad = tmp_path / name

@@ -2,11 +2,10 @@
 
 numpy releases the GIL inside its large operations, so the image's k-means on a thread leaves the
 GUI thread room.  The Learn tab's ten initializations and elbow are k-means on a few hundred
-points: hundreds of small numpy calls that hold the GIL between them.  On a thread, they made the
-GUI thread wait its turn for the GIL over and over while the image worker ran too: in the Learn
-tab's soak (``bench_gui.py``'s, in rounds of 3 s) the longest stalls reached 47 ms, 13 a minute
-over 30 ms; in a process of their own, 38 ms and 6 a minute.  There they take a processor, never
-the GIL.
+points: hundreds of small numpy calls that hold the GIL between them.  On a thread, they make the
+GUI thread wait its turn for the GIL over and over while the image worker runs too (the Learn
+tab's soak in ``bench_gui.py`` shows the stalls).  In a process of their own they take a
+processor, never the GIL.
 
 ``Helper.run`` is called on a worker thread: it sends ``function(*args, report=...)`` to the
 helper process, passes what the function reports to the token, and returns what it returns.  The

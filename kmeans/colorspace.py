@@ -120,10 +120,9 @@ def cielab_to_din99o(lab: np.ndarray) -> np.ndarray:
 
 
 _COS26, _SIN26 = math.cos(math.radians(26.0)), math.sin(math.radians(26.0))
-#: ``balanced``: how much the DIN99o distance (in units of 100) counts beside the sRGB one.  Measured
-#: with tests/benchmarks/bench_quantize.py on the bench photos at K = 16, 64, 256: 0.4 kept PSNR
-#: within 0.16 dB of RGB's and at least 0.06 dB above libimagequant's; 0.5 lowered mean CIEDE2000
-#: a little more but came within 0.05 dB of libimagequant's PSNR; 1.0 cost up to 0.6 dB.
+#: ``balanced``: how much the DIN99o distance (in units of 100) counts beside the sRGB one: the
+#: largest weight that lowers mean CIEDE2000 while PSNR stays close to RGB's and above
+#: libimagequant's (tests/benchmarks/bench_quantize.py --compare decides; more costs PSNR fast).
 BALANCED_WEIGHT = 0.4
 _GREY = 0.5  # where a partly transparent colour is seen in ``balanced``
 

@@ -1,15 +1,14 @@
 """What each format can show of transparency, and so what k-means and the measures should see.
 
 PNG and WebP keep partial alpha; GIF has one fully transparent index and nothing between; BMP
-has none.  Quantizing the original RGBA for GIF spent palette entries on alpha levels the file
-then wrote opaque (an anti-aliased logo's edges came out fat and jagged, measured 22.4 dB while
-54.3 dB was reported).  So k-means works on ``shown(pixels, support)``: for GIF, every visible
-pixel composited on a matte colour (white unless chosen: what GIF exporters call the matte), the
-invisible ones transparent; for BMP, everything composited.  Measured at K=16
-(``tests/benchmarks/bench_transparency.py``), over white: an anti-aliased ring 44.6 dB blended,
-26.2 dB with alpha thresholded at 50%, 20.3 dB the old way; dice.png 32.6 / 22.9 / 20.7 dB.  Over
-black the blended edges show their white fringe (16.3 dB against thresholding's 27.6 dB): the matte
-suits the page the image is made for, hence a choosable matte colour rather than thresholding.
+has none.  Quantizing the original RGBA for GIF would spend palette entries on alpha levels the
+file then writes opaque (an anti-aliased logo's edges come out fat and jagged, and the measures
+would report a quality the file does not have).  So k-means works on ``shown(pixels, support)``:
+for GIF, every visible pixel composited on a matte colour (white unless chosen: what GIF exporters
+call the matte), the invisible ones transparent; for BMP, everything composited.  Blending beats
+thresholding alpha over the matte's colour and loses to it over a very different one
+(``tests/benchmarks/bench_transparency.py``): the matte suits the page the image is made for,
+hence a choosable matte colour rather than thresholding.
 
 Pixels at most ``INVISIBLE_ALPHA`` opaque join the transparent entry in every format instead of
 taking palette slots: over any background they move a channel by at most 3/255 (ΔE00 about 1

@@ -160,15 +160,20 @@ def _between(tried: dict[int, Point], target: Target, to_k: Callable[[int], int]
     """Where, strictly between ``lo`` and ``hi``, the target's value crosses its limit, interpolated
     on log K between the runs at both ends (the middle when one end was never run)."""
     a, b = tried.get(to_k(lo)), tried.get(to_k(hi))
-    if a is None or b is None:
+    k = None if a is None or b is None else _crossing(a, b, target)
+    if k is None:
         return (lo + hi) // 2
+    return min(max(to_k(round(k)), lo + 1), hi - 1)
+
+
+def _crossing(a: Point, b: Point, target: Target) -> float | None:
+    """The K between ``a`` and ``b`` where the target's value reaches its limit, interpolated on
+    log K; None when their values cannot tell (equal, or one not finite, as a lossless PSNR)."""
     va, vb = _value(a, target), _value(b, target)
     if not (math.isfinite(va) and math.isfinite(vb)) or va == vb:
-        return (lo + hi) // 2
+        return None
     t = min(max((target.value - va) / (vb - va), 0.0), 1.0)
-    k = math.exp(math.log(a.k) + t * (math.log(b.k) - math.log(a.k)))
-    i = to_k(round(k))
-    return min(max(i, lo + 1), hi - 1)
+    return math.exp(math.log(a.k) + t * (math.log(b.k) - math.log(a.k)))
 
 
 def _unreachable(target: Target, best: Point) -> str:
@@ -305,9 +310,9 @@ def guess(points: Iterable[Point], target: Target) -> int | None:
         if target.met(point):
             if previous is None:
                 return point.k
-            a, b = _value(previous, target), _value(point, target)
-            t = 0.5 if a == b else min(max((target.value - a) / (b - a), 0.0), 1.0)
-            k = math.exp(math.log(previous.k) + t * (math.log(point.k) - math.log(previous.k)))
+            k = _crossing(previous, point, target)
+            if k is None:  # (halfway, on log K)
+                k = math.sqrt(previous.k * point.k)
             return min(max(round(k), MIN_K), MAX_K)
         previous = point
     return None

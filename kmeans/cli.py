@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output names: {name} the input's name without its suffix, {k} the palette size, "
                         "{ext} the format's suffix (default %(default)s)")
     parser.add_argument("--dither", action="store_true", help="Floyd-Steinberg dithering")
-    parser.add_argument("--matte", default="#ffffff", metavar="COLOUR",
+    parser.add_argument("--matte", metavar="COLOUR",
                         help="for GIF and BMP, which cannot keep partial transparency: the background colour "
                         "partly transparent pixels are blended onto, as #rrggbb or a name (default white)")
     parser.add_argument("--skip-if-larger", action="store_true",

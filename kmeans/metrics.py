@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kmeans.colorspace import pack_rgb, u8_to_cielab, unpack_rgb, with_alpha
+from kmeans.defaults import DEFAULT_MATTE
 from kmeans.errors import Cancelled, CancelToken
 
 _ROWS = 1 << 20  # pixels per chunk: bounded float64 temporaries for large images
@@ -144,7 +145,7 @@ def mean_delta_e(original: np.ndarray, quantized: np.ndarray, *, cancel: CancelT
     return float(d @ counts / counts.sum())
 
 
-def over(rgba: np.ndarray, matte: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+def over(rgba: np.ndarray, matte: tuple[int, int, int] = DEFAULT_MATTE) -> np.ndarray:
     """RGBA pixels (..., 4) composited on an opaque ``matte`` colour (white): (..., 3) uint8."""
     alpha = rgba[..., 3:4].astype(np.uint32)
     matte_part = np.asarray(matte, np.uint32) * (255 - alpha)

@@ -21,6 +21,7 @@ from kmeans.defaults import (
     DEFAULT_COLOR_SPACE,
     DEFAULT_INIT,
     DEFAULT_K,
+    DEFAULT_MATTE,
     DEFAULT_MAX_ITER,
     DEFAULT_MAX_PIXELS,
     DEFAULT_NAME,
@@ -28,13 +29,12 @@ from kmeans.defaults import (
     FORMATS,
     INIT_METHODS,
     MAX_K,
+    Matte,
     format_for,
 )
 from kmeans.wording import display_name, file_size
 
 Colour = tuple[int, ...]  # (r, g, b), or (r, g, b, a) for a palette entry that is not opaque
-Matte = tuple[int, int, int]
-WHITE: Matte = (255, 255, 255)
 
 
 class UsageError(ValueError):
@@ -143,7 +143,7 @@ class Options:
     max_iter: int = DEFAULT_MAX_ITER
     dither: bool = False
     format: str | None = None
-    matte: Matte = WHITE
+    matte: Matte = DEFAULT_MATTE
     fixed: tuple[Colour, ...] = ()
     palette: tuple[Colour, ...] = ()
     shared_palette: bool = False
@@ -229,7 +229,7 @@ class Options:
             if name in values:
                 values[name] = os.fspath(values[name])
         values["target"] = _target(given)
-        values["matte"] = _matte(given.get("matte", WHITE))
+        values["matte"] = _matte(given.get("matte", DEFAULT_MATTE))
         extra = int(given.get("extra", 0))
         if not 0 <= extra <= MAX_K:
             raise UsageError(f"--extra must be between 0 and {MAX_K}")

@@ -21,13 +21,13 @@ from kmeans import imagefile, quantization
 from kmeans.atomic import write_atomic
 from kmeans.autok import Choice, CurveSample, Point, choose, estimate
 from kmeans.colortable import ColorTable
-from kmeans.defaults import MIN_K
+from kmeans.defaults import MIN_K, Matte
 from kmeans.dither import dither as diffuse
 from kmeans.errors import Cancelled, CancelToken, KMeansImageError
 from kmeans.imagefile import LoadedImage
 from kmeans.mapping import in_order, map_to_palette
 from kmeans.metrics import Quality
-from kmeans.options import Matte, Options, Target
+from kmeans.options import Options, Target
 from kmeans.quantization import Effort
 from kmeans.quantized import ProgressCallback, Quantized
 from kmeans.transparency import file_quality, shown, support_of

@@ -20,15 +20,14 @@ from __future__ import annotations
 import numpy as np
 
 from kmeans.colortable import ColorTable
+from kmeans.defaults import DEFAULT_MATTE, Matte
 from kmeans.errors import CancelToken
 from kmeans.metrics import Quality, color_quality, over, quality
 
 INVISIBLE_ALPHA = 3
-DEFAULT_MATTE = (255, 255, 255)
 #: How much transparency each export format keeps: "partial", "binary" (on or off) or "none".
 ALPHA_SUPPORT = {"png": "partial", "webp": "partial", "gif": "binary", "bmp": "none"}
 
-Matte = tuple[int, int, int]
 
 
 def support_of(fmt: str, pixels: np.ndarray | None = None) -> str:

@@ -25,12 +25,12 @@ from kmeans import pipeline
 from kmeans.autok import Choice, CurveSample, Point, Unreachable, curve
 from kmeans.colorspace import to_working, with_alpha
 from kmeans.colortable import ColorTable
-from kmeans.defaults import DEFAULT_MAX_PIXELS
+from kmeans.defaults import DEFAULT_MATTE, DEFAULT_MAX_PIXELS, Matte
 from kmeans.encode_apart import encoded_size
 from kmeans.imagefile import LoadedImage
 from kmeans.lloyd import find_closest_centroids
 from kmeans.metrics import Quality, bits_per_pixel
-from kmeans.options import Matte, Options, Target
+from kmeans.options import Options, Target
 from kmeans.pipeline import Prepared
 from kmeans.quantization import Effort
 from kmeans.quantized import Progress, Quantized
@@ -234,7 +234,7 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
         token.check()
     return OpenedImage(
         loaded=loaded,
-        shown=_view(pipeline.prepare(loaded, "png", (255, 255, 255))),  # (nearly invisible pixels made transparent)
+        shown=_view(pipeline.prepare(loaded, "png", DEFAULT_MATTE)),  # (nearly invisible pixels made transparent)
         original=to_qimage(loaded.pixels),
         original_preview=to_qimage(downscale(loaded.pixels, PREVIEW_SIDE)),  # Pillow frees the GIL
         decoded_at=decoded_at,

@@ -15,9 +15,8 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QColorDialog, QComboBox, QFormLayout, QGroupBox, QLabel, QPushButton, QWidget
 
 from app.image.jobs import Measurement, OpenedImage, Outcome
-from kmeans.defaults import FORMATS
+from kmeans.defaults import DEFAULT_MATTE, FORMATS, Matte
 from kmeans.metrics import Quality
-from kmeans.transparency import DEFAULT_MATTE, Matte
 from kmeans.wording import FORMAT_LABELS, FORMAT_NAMES, file_size, size_change
 
 

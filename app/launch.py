@@ -66,9 +66,9 @@ def gui(argv: list[str] | None = None) -> int:
     if problem:
         print(f"kmeans-image-compressor: {problem}", file=sys.stderr)
         return 1
-    from app.main import run
+    from app.main import Start, run
 
-    return run(args)
+    return run(Start(tuple(args.images), args.tab, args.screenshot))
 
 
 def screen_problem(*, offscreen_ok: bool, environ: dict[str, str] | None = None) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QTimer, Signal
@@ -18,8 +18,18 @@ from kmeans import __version__
 SCREENSHOT_TIMEOUT_MS = 120_000
 
 
-def run(args: argparse.Namespace) -> int:
-    """Open the window as ``app.launch.build_parser()``'s options say; returns the exit status."""
+@dataclass(frozen=True)
+class Start:
+    """How the window starts: ``images`` to open (the first one; the sample photo when none), the
+    ``tab`` to show ("image" or "learn"), and a PNG to render the window to, then quit."""
+
+    images: tuple[str, ...] = ()
+    tab: str = "image"
+    screenshot: str | None = None
+
+
+def run(args: Start) -> int:
+    """Open the window as ``args`` say (``app.launch`` parses them); returns the exit status."""
     app = QApplication.instance() or Application(sys.argv[:1])  # our options are argparse's, not Qt's
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORGANIZATION)

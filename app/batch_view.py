@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from app.worker import Token, Worker
 from kmeans.batch import FileResult, Job, expand, plan, run
-from kmeans.defaults import DEFAULT_NAME
+from kmeans.defaults import DEFAULT_NAME, FULL_DITHER
 from kmeans.options import Options, UsageError, name_problem
 from kmeans.wording import COLOR_SPACE_LABELS, FORMAT_NAMES, display_name, file_size
 
@@ -301,7 +301,7 @@ def summary(options: Options) -> str:
     words = [how, FORMAT_NAMES[options.fmt], COLOR_SPACE_LABELS[options.color_space], options.init,
              f"seed {options.seed}"]
     if options.dither:
-        words.append("dithered")
+        words.append("dithered" if options.dither == FULL_DITHER else f"dithered {options.dither} %")
     return " · ".join(words)
 
 

@@ -309,15 +309,16 @@ class MainWindow(QMainWindow):
             return None
         folder, note = writable_folder(self.start_folder(EXPORT_FOLDER))
         dialog = ExportDialog(opened, outcome, self.image_tab.stats.fmt, folder, self, known=self.image_tab.measurement,
-                              note=note)
+                              note=note, level=self.image_tab.controls.dither_spin.value())
         dialog.export_requested.connect(self.export_to)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
 
-    @Slot(str, str, bool, bool)
-    def export_to(self, path: str, fmt: str, dither: bool, overwrite: bool = False) -> None:
-        """Save the current result to ``path`` off the GUI thread; the status bar tells the size."""
+    @Slot(str, str, int, bool)
+    def export_to(self, path: str, fmt: str, dither: bool | int, overwrite: bool = False) -> None:
+        """Save the current result to ``path`` off the GUI thread; the status bar tells the size.
+        ``dither``: a level in percent (0 none), or True for the window's level and False for none."""
         if self.image_tab.outcome is None:
             return
         self._remembered.remember_folder(EXPORT_FOLDER, Path(path).parent)

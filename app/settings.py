@@ -22,6 +22,7 @@ from kmeans.defaults import (
     DEFAULT_K,
     DEFAULT_SEED,
     FORMATS,
+    FULL_DITHER,
     INIT_METHODS,
     MAX_K,
     MIN_K,
@@ -59,7 +60,7 @@ class Remembered:
             color_space=space if space in COLOR_SPACES else DEFAULT_COLOR_SPACE,
             init=init if init in INIT_METHODS else DEFAULT_INIT,
             seed=seed,
-            dither=str(s.value("dither", "false")).lower() == "true",
+            dither=_dither_level(s.value("dither", 0)),
         )
 
     def export_format(self) -> str:
@@ -77,7 +78,7 @@ class Remembered:
         s.setValue("colorSpace", options.color_space)
         s.setValue("init", options.init)
         s.setValue("seed", options.seed)
-        s.setValue("dither", "true" if options.dither else "false")
+        s.setValue("dither", options.dither)
         s.setValue("exportFormat", export_format)
         s.sync()
 
@@ -151,3 +152,14 @@ def _stored_path(path: str | os.PathLike[str]) -> str:
 
 def _loaded_path(stored: str) -> str:
     return os.fsdecode(urllib.parse.unquote_to_bytes(stored))
+
+
+def _dither_level(value: object) -> int:
+    """A remembered dithering level (0 to 100); "true" and "false" as earlier versions stored it."""
+    text = str(value).strip().lower()
+    if text in ("true", "false"):
+        return FULL_DITHER if text == "true" else 0
+    try:
+        return min(max(int(text), 0), FULL_DITHER)
+    except ValueError:
+        return 0

@@ -25,7 +25,7 @@ import numpy as np
 
 from kmeans.colorspace import with_alpha
 from kmeans.colortable import ColorTable
-from kmeans.defaults import MAX_K, MIN_K
+from kmeans.defaults import FULL_DITHER, MAX_K, MIN_K
 from kmeans.errors import CancelToken, KMeansImageError
 from kmeans.options import Options, Target
 
@@ -270,7 +270,7 @@ def estimate(sample: CurveSample, k: int, options: Options, cancel: CancelToken 
     on_rows = replace(fitted, palette=palette, color_labels=color_labels, table=sample.rows, transparent_label=0)
     labels = on_rows.labels
     if options.dither:  # error diffusion needs whole rows
-        labels = dither(sample.rows_shown, on_rows)
+        labels = dither(sample.rows_shown, on_rows, options.dither / FULL_DITHER)
         quality = file_quality(sample.rows_original, sample.rows, palette, color_labels, sample.support,
                                options.matte, labels=labels)
     size = _size(sample, palette, labels, options.fmt) if sizes else 0

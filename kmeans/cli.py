@@ -31,6 +31,7 @@ from kmeans.defaults import (
     DEFAULT_NAME,
     DEFAULT_SEED,
     FORMATS,
+    FULL_DITHER,
     INIT_METHODS,
     MAX_K,
 )
@@ -82,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--name", default=DEFAULT_NAME, metavar="PATTERN",
                         help="output names: {name} the input's name without its suffix, {k} the palette size, "
                         "{ext} the format's suffix (default %(default)s)")
-    parser.add_argument("--dither", action="store_true", help="Floyd-Steinberg dithering")
+    parser.add_argument("--dither", nargs="?", const=str(FULL_DITHER), metavar="LEVEL",
+                        help="diffuse the colour error (smoother gradients, usually a larger file); "
+                        "--dither=LEVEL dithers less, LEVEL a percentage from 0 to 100 (default 100)")
     parser.add_argument("--matte", metavar="COLOUR",
                         help="for GIF and BMP, which cannot keep partial transparency: the background colour "
                         "partly transparent pixels are blended onto, as #rrggbb or a name (default white)")
@@ -125,11 +128,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _bare_dither(argv: list[str]) -> list[str]:
+    """``argv`` with a bare ``--dither`` spelled ``--dither=100``, so that it never takes the next
+    argument (an input file) as its level: a level is always given as ``--dither=LEVEL``."""
+    if "--" in argv:
+        end = argv.index("--")
+        return _bare_dither(argv[:end]) + argv[end:]
+    return [f"--dither={FULL_DITHER}" if arg == "--dither" else arg for arg in argv]
+
+
 def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run the command line (the ``kmeans-compress`` entry point); returns the exit status."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_bare_dither(sys.argv[1:] if argv is None else argv))
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
     report = _Report(out, err, quiet=args.quiet, verbose=args.verbose)

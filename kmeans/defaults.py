@@ -18,6 +18,7 @@ DEFAULT_MAX_ITER = 300
 DEFAULT_FORMAT = "png"
 Matte = tuple[int, int, int]  # an (r, g, b) background colour
 DEFAULT_MATTE: Matte = (255, 255, 255)  # what GIF and BMP blend partial transparency onto: a white page
+FULL_DITHER = 100  # dithering levels are percentages, like pngquant's --floyd=0..1 scaled
 DEFAULT_NAME = "{name}-k{k}.{ext}"  # output names: the input's name, K and the format's suffix
 #: Pillow's own decompression-bomb threshold (about 89.5 megapixels): larger images are asked about.
 DEFAULT_MAX_PIXELS = 1024 * 1024 * 1024 // 4 // 3

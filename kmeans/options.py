@@ -27,6 +27,7 @@ from kmeans.defaults import (
     DEFAULT_NAME,
     DEFAULT_SEED,
     FORMATS,
+    FULL_DITHER,
     INIT_METHODS,
     MAX_K,
     Matte,
@@ -132,7 +133,8 @@ class Options:
     nearest entry and the palette is written whole, a transparent entry added when an image needs
     one.  ``shared_palette`` asks the batch to fit one palette to all its files (it then passes it
     on as ``palette``).  ``format`` None: from ``output``'s suffix, else PNG.  ``max_pixels`` 0: no
-    limit.  ``name`` is the output-name pattern ({name}, {k}, {ext}).
+    limit.  ``name`` is the output-name pattern ({name}, {k}, {ext}).  ``dither`` is the dithering
+    level in percent (0 none, 100 full error diffusion); True and False mean 100 and 0.
     """
 
     k: int = DEFAULT_K
@@ -141,7 +143,7 @@ class Options:
     init: str = DEFAULT_INIT
     seed: int = DEFAULT_SEED
     max_iter: int = DEFAULT_MAX_ITER
-    dither: bool = False
+    dither: int = 0
     format: str | None = None
     matte: Matte = DEFAULT_MATTE
     fixed: tuple[Colour, ...] = ()
@@ -157,6 +159,10 @@ class Options:
     palette_source: str | None = field(default=None, compare=False)  # the palette file, for messages
 
     def __post_init__(self) -> None:
+        if isinstance(self.dither, bool):  # the switch it was before it had a level
+            object.__setattr__(self, "dither", FULL_DITHER if self.dither else 0)
+        if not 0 <= self.dither <= FULL_DITHER:
+            raise UsageError(f"--dither={self.dither}: the dithering level is a percentage from 0 to 100")
         if not 1 <= self.k <= MAX_K:
             raise UsageError(f"-k must be between 1 and {MAX_K}, got {self.k}")
         if self.color_space not in COLOR_SPACES:
@@ -228,6 +234,8 @@ class Options:
         for name in ("output", "out_dir", "palette_out"):
             if name in values:
                 values[name] = os.fspath(values[name])
+        if "dither" in values:
+            values["dither"] = _level(values["dither"])
         values["target"] = _target(given)
         values["matte"] = _matte(given.get("matte", DEFAULT_MATTE))
         extra = int(given.get("extra", 0))
@@ -272,6 +280,21 @@ def _target(given: dict) -> Target | None:
                 raise UsageError(f"{flag} must be a positive number, got {value:g}")
             return Target(kind, value)
     return None
+
+
+def _level(value: object) -> int:
+    """A dithering level: True (full), or a percentage from 0 to 100, "%" allowed."""
+    if value is True:
+        return FULL_DITHER
+    text = str(value).strip().removesuffix("%").strip()
+    try:
+        level = float(text)
+    except ValueError:
+        raise UsageError(f"--dither={value}: the dithering level is a percentage from 0 to 100, like "
+                         "--dither=75") from None
+    if not 0 <= level <= FULL_DITHER:
+        raise UsageError(f"--dither={value}: the dithering level is a percentage from 0 to 100")
+    return round(level)
 
 
 def _matte(value: object) -> Matte:

@@ -21,7 +21,7 @@ from kmeans import imagefile, quantization
 from kmeans.atomic import write_atomic
 from kmeans.autok import Choice, CurveSample, Point, choose, estimate
 from kmeans.colortable import ColorTable
-from kmeans.defaults import MIN_K, Matte
+from kmeans.defaults import FULL_DITHER, MIN_K, Matte
 from kmeans.dither import dither as diffuse
 from kmeans.errors import Cancelled, CancelToken, KMeansImageError
 from kmeans.imagefile import LoadedImage
@@ -108,7 +108,7 @@ def quantize(image: Prepared | ColorTable, options: Options, k: int | None = Non
 def dither(prepared: Prepared, result: Quantized, options: Options) -> np.ndarray | None:
     """The dithered labels of ``result`` when the options ask for dithering, else None (the file
     holds ``result.labels``)."""
-    return diffuse(prepared.pixels, result) if options.dither else None
+    return diffuse(prepared.pixels, result, options.dither / FULL_DITHER) if options.dither else None
 
 
 def quality(prepared: Prepared, result: Quantized, dithered: np.ndarray | None = None, *,

@@ -307,9 +307,36 @@ def test_export_dialog_predicts_the_exact_size(qtbot, window, photo_path):
     from kmeans.imagefile import encode
 
     assert dialog.size_bytes == len(encode(outcome.palette, outcome.labels, "png"))
+    assert not dialog.level_spin.isEnabled() and dialog.dither == 0
     dialog.dither_box.setChecked(True)
     qtbot.waitUntil(lambda: dialog.size_bytes is not None, timeout=WAIT)
+    full = dialog.size_bytes
+    assert dialog.level_spin.isEnabled() and dialog.dither == 100 and full != len(encode(outcome.palette,
+                                                                                          outcome.labels, "png"))
+    dialog.level_spin.setValue(30)
+    qtbot.waitUntil(lambda: dialog.size_bytes is not None, timeout=WAIT)
+    assert dialog.dither == 30 and dialog.size_bytes != full
     dialog.reject()
+
+
+def test_the_dithering_level_is_the_windows_and_the_preview_shows_what_the_file_holds(qtbot, window, photo_path,
+                                                                                     tmp_path):
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    controls = tab.controls
+    assert not controls.dither_spin.isEnabled() and controls.options().dither == 0
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT):
+        controls.dither_box.setChecked(True)
+    assert controls.dither_spin.isEnabled()
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
+        controls.dither_spin.setValue(45)
+    outcome = blocker.args[0]
+    assert outcome.options.dither == 45 and outcome.dithered is not None
+    out = tmp_path / "shown.png"
+    with qtbot.waitSignal(tab.exported, timeout=WAIT):
+        window.export_to(str(out), "png", True)  # True: at the window's level
+    with Image.open(out) as image:
+        assert np.array_equal(np.asarray(image), outcome.labels)
 
 
 def test_highlight_and_copy_from_the_palette(qtbot, window, photo_path):
@@ -451,11 +478,13 @@ def test_recent_files_and_options_are_remembered(qtbot, settings, photo_path, tm
     gone.unlink()
     win.image_tab.controls.k_slider.setValue(33)
     win.image_tab.controls.dither_box.setChecked(True)
+    win.image_tab.controls.dither_spin.setValue(60)
     win.close()
 
     again = MainWindow(settings)
     qtbot.addWidget(again)
     assert again.image_tab.controls.k_slider.value() == 33 and again.image_tab.controls.dither_box.isChecked()
+    assert again.image_tab.controls.dither_spin.value() == 60 and again.image_tab.controls.dither_spin.isEnabled()
     again.recent_menu.aboutToShow.emit()
     entries = [a.text() for a in again.recent_menu.actions()]
     assert entries == ["photo.png"]

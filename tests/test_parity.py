@@ -26,6 +26,7 @@ CASES = {
     "png dithered": (["-k", "8", "--dither"], {"k": 8, "dither": True}, {"k": 8, "fmt": "png", "dither": True}),
     "gif dithered": (["-k", "8", "--dither", "--format", "gif"], {"k": 8, "dither": True, "format": "gif"},
                      {"k": 8, "fmt": "gif", "dither": True}),
+    "png dithered 40 %": (["-k", "8", "--dither=40"], {"k": 8, "dither": 40}, {"k": 8, "fmt": "png", "dither": 40}),
     "fixed": (["-k", "10", "--fixed", "#ff0000,#ffffff"], {"k": 10, "fixed": "#ff0000,#ffffff"},
               {"k": 10, "fmt": "png", "lock": [(255, 0, 0), (255, 255, 255)]}),
     "palette and extra": (["--palette-in", "{palette}", "--extra", "5"], {"palette_in": "{palette}", "extra": 5},
@@ -65,7 +66,10 @@ def test_the_window_the_command_line_and_compress_file_write_the_same_bytes(qtbo
     tab = window.image_tab
     open_and_wait(qtbot, window, image_path)
     tab.stats.set_format(fmt)
-    tab.controls.dither_box.setChecked(shown.get("dither", False))
+    level = shown.get("dither", 0)
+    tab.controls.dither_box.setChecked(bool(level))
+    if level is not True and level:
+        tab.controls.dither_spin.setValue(level)
     if "k" in shown:
         tab.controls.k_spin.setValue(shown["k"])
     for colour in shown.get("lock", []):
@@ -79,7 +83,7 @@ def test_the_window_the_command_line_and_compress_file_write_the_same_bytes(qtbo
         tab.requantize()
     window_out = tmp_path / f"window.{fmt}"
     with qtbot.waitSignal(tab.exported, timeout=WAIT):
-        window.export_to(str(window_out), fmt, shown.get("dither", False))
+        window.export_to(str(window_out), fmt, level)
 
     assert window_out.read_bytes() == cli_out.read_bytes() == (tmp_path / f"api.{fmt}").read_bytes()
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from kmeans.autok import QUALITY_LEVELS
-from kmeans.defaults import DEFAULT_K, INIT_METHODS, MAX_K, MIN_K
+from kmeans.defaults import DEFAULT_K, FULL_DITHER, INIT_METHODS, MAX_K, MIN_K
 from kmeans.options import Options, Target
 from kmeans.wording import COLOR_SPACE_LABELS
 
@@ -87,7 +87,18 @@ class ColourControls(QGroupBox):
         self.dither_box = QCheckBox("Dither")
         self.dither_box.setObjectName("ditherCheckBox")
         self.dither_box.setAccessibleName("Dithering")
-        self.dither_box.setToolTip("Floyd–Steinberg dithering: smoother gradients, larger files")
+        self.dither_box.setToolTip("Dithering: the colour error spread to the neighbours, for smooth gradients\n"
+                                   "instead of bands; usually a larger file")
+        self.dither_spin = QSpinBox()
+        self.dither_spin.setObjectName("ditherLevel")
+        self.dither_spin.setAccessibleName("Dithering level, in percent")
+        self.dither_spin.setRange(1, FULL_DITHER)
+        self.dither_spin.setValue(FULL_DITHER)
+        self.dither_spin.setSuffix(" %")
+        self.dither_spin.setToolTip("How much of the colour error is spread: less gives a quieter image and a\n"
+                                    "smaller file, more gives smoother gradients")
+        self.dither_spin.setEnabled(False)
+        self.dither_box.toggled.connect(self.dither_spin.setEnabled)
         self.auto_box = QCheckBox("Auto K")
         self.auto_box.setObjectName("autoK")
         self.auto_box.setAccessibleName("Choose K automatically")
@@ -112,7 +123,8 @@ class ColourControls(QGroupBox):
         self.target_box.currentIndexChanged.connect(self._target_changed)
         self._auto_toggled(False)
         for signal in (self.space_box.currentIndexChanged, self.init_box.currentIndexChanged,
-                       self.seed_spin.valueChanged, self.dither_box.toggled, self.auto_box.toggled,
+                       self.seed_spin.valueChanged, self.dither_box.toggled, self.dither_spin.valueChanged,
+                       self.auto_box.toggled,
                        self.target_box.currentIndexChanged, self.size_spin.valueChanged):
             signal.connect(self.changed)
 
@@ -149,6 +161,7 @@ class ColourControls(QGroupBox):
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed_spin, 1)
         seed_row.addWidget(self.dither_box)
+        seed_row.addWidget(self.dither_spin)
         options.addRow("Seed", seed_row)
         layout.addLayout(options)
         run_row = QHBoxLayout()
@@ -224,11 +237,16 @@ class ColourControls(QGroupBox):
         """``base`` with these controls' K (or Auto K's target) and k-means settings."""
         return replace(base, k=self.k_slider.value(), target=self.target(),
                        color_space=str(self.space_box.currentData()), init=str(self.init_box.currentData()),
-                       seed=self.seed_spin.value(), dither=self.dither_box.isChecked())
+                       seed=self.seed_spin.value(), dither=self.dither_level())
+
+    def dither_level(self) -> int:
+        """The dithering level asked for, in percent: 0 when dithering is off."""
+        return self.dither_spin.value() if self.dither_box.isChecked() else 0
 
     def set_options(self, options: Options) -> None:
         """Show the options' K and k-means settings without emitting ``changed``."""
-        widgets = (self.k_slider, self.k_spin, self.space_box, self.init_box, self.seed_spin, self.dither_box)
+        widgets = (self.k_slider, self.k_spin, self.space_box, self.init_box, self.seed_spin, self.dither_box,
+                   self.dither_spin)
         for widget in widgets:
             widget.blockSignals(True)
         self.k_slider.setValue(options.k)
@@ -236,7 +254,10 @@ class ColourControls(QGroupBox):
         self.space_box.setCurrentIndex(max(0, self.space_box.findData(options.color_space)))
         self.init_box.setCurrentIndex(max(0, self.init_box.findData(options.init)))
         self.seed_spin.setValue(options.seed)
-        self.dither_box.setChecked(options.dither)
+        self.dither_box.setChecked(options.dither > 0)
+        self.dither_spin.setEnabled(options.dither > 0)  # its signals are blocked: toggled did not reach it
+        if options.dither:
+            self.dither_spin.setValue(options.dither)
         for widget in widgets:
             widget.blockSignals(False)
 

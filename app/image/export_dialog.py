@@ -18,14 +18,16 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from app.image.jobs import Measurement, OpenedImage, Outcome, export_size
 from app.worker import Worker
-from kmeans.defaults import FORMATS
+from kmeans.defaults import FORMATS, FULL_DITHER
 from kmeans.transparency import note
 from kmeans.wording import FORMAT_LABELS, size_change
 
@@ -33,10 +35,11 @@ from kmeans.wording import FORMAT_LABELS, size_change
 class ExportDialog(QDialog):
     """Choose format and dithering, see the exact size, then pick where to save."""
 
-    export_requested = Signal(str, str, bool, bool)  # path, format, dither, overwrite confirmed
+    export_requested = Signal(str, str, int, bool)  # path, format, dithering level (0 none), overwrite confirmed
 
     def __init__(self, opened: OpenedImage, outcome: Outcome, fmt: str, folder: str, parent: QWidget | None = None,
-                 *, known: Measurement | None = None, note: str = ""):
+                 *, known: Measurement | None = None, note: str = "", level: int = FULL_DITHER):
+        """``level``: the dithering level offered when the result is undithered (the window's)."""
         super().__init__(parent)
         self.setObjectName("exportDialog")
         self.setWindowTitle("Export compressed image")
@@ -55,11 +58,21 @@ class ExportDialog(QDialog):
         self.format_box.setCurrentIndex(max(0, self.format_box.findData(fmt)))
         self.format_box.setAccessibleName("Format")
         self.format_box.setToolTip("PNG is indexed at the smallest bit depth that holds the palette")
-        self.dither_box = QCheckBox("Floyd–Steinberg dithering")
+        self.dither_box = QCheckBox("Dithering")
         self.dither_box.setObjectName("exportDitherBox")
-        self.dither_box.setChecked(outcome.options.dither)
+        self.dither_box.setChecked(outcome.options.dither > 0)
         self.dither_box.setAccessibleName("Dithering")
-        self.dither_box.setToolTip("Diffuse the rounding error: smoother gradients, usually a larger file")
+        self.dither_box.setToolTip("Spread the colour error to the neighbours: smoother gradients, usually a "
+                                   "larger file")
+        self.level_spin = QSpinBox()
+        self.level_spin.setObjectName("exportDitherLevel")
+        self.level_spin.setAccessibleName("Dithering level, in percent")
+        self.level_spin.setRange(1, FULL_DITHER)
+        self.level_spin.setSuffix(" %")
+        self.level_spin.setValue(outcome.options.dither or min(max(level, 1), FULL_DITHER))
+        self.level_spin.setToolTip("How much of the colour error is spread")
+        self.level_spin.setEnabled(self.dither_box.isChecked())
+        self.dither_box.toggled.connect(self.level_spin.setEnabled)
         self._size = QLabel("calculating…")
         self._size.setObjectName("exportSizeLabel")
         self._size.setAccessibleName("Predicted size")
@@ -74,7 +87,11 @@ class ExportDialog(QDialog):
 
         form = QFormLayout()
         form.addRow("Format", self.format_box)
-        form.addRow("", self.dither_box)
+        dither_row = QHBoxLayout()
+        dither_row.addWidget(self.dither_box)
+        dither_row.addWidget(self.level_spin)
+        dither_row.addStretch(1)
+        form.addRow("", dither_row)
         form.addRow("File size", self._size)
         form.addRow(self._note)
         form.addRow(self._folder_note)
@@ -88,6 +105,7 @@ class ExportDialog(QDialog):
         layout.addWidget(buttons)
         self.format_box.currentIndexChanged.connect(self._settings_changed)
         self.dither_box.toggled.connect(self._settings_changed)
+        self.level_spin.valueChanged.connect(self._settings_changed)
         self.finished.connect(lambda _code: self._sizer.stop())
         self._settings_changed()
 
@@ -96,8 +114,9 @@ class ExportDialog(QDialog):
         return str(self.format_box.currentData())
 
     @property
-    def dither(self) -> bool:
-        return self.dither_box.isChecked()
+    def dither(self) -> int:
+        """The dithering level to export with, in percent (0: none)."""
+        return self.level_spin.value() if self.dither_box.isChecked() else 0
 
     def _settings_changed(self) -> None:
         self.size_bytes = None

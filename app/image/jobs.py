@@ -302,18 +302,18 @@ class _Frames:
         return palette_qimage(palette, table.labels_for(labels, transparent_label=len(palette) - 1))
 
 
-def outcome_for(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool,
+def outcome_for(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: int,
                 token: Token | None = None) -> Outcome:
-    """``outcome`` as an export in ``fmt``, dithered or not: itself when that is what it is, else
-    the same options run for that format (k-means again only when ``fmt`` shows this image's
-    transparency differently)."""
+    """``outcome`` as an export in ``fmt`` at dithering level ``dithered`` (percent, 0 none):
+    itself when that is what it is, else the same options run for that format (k-means again only
+    when ``fmt`` shows this image's transparency differently)."""
     options = replace(outcome.options, format=fmt, dither=dithered)
-    if opened.view(fmt, options.matte) is outcome.view and dithered == outcome.options.dither:
+    if opened.view(fmt, options.matte) is outcome.view and options.dither == outcome.options.dither:
         return outcome
     return run_quantize(opened, options, token, outcome, live=False)
 
 
-def export_bytes(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool, *,
+def export_bytes(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: int, *,
                  cancel: Token | None = None) -> bytes:
     """The exact bytes of the export of ``outcome`` in ``fmt``: the one encode path, so what the
     statistics and the export dialog show is what Export writes."""
@@ -321,7 +321,7 @@ def export_bytes(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool
     return pipeline.encode(made.view.prepared, made.result, made.dithered, fmt, cancel=cancel)
 
 
-def export_size(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool, *,
+def export_size(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: int, *,
                 cancel: Token | None = None, background: bool = True) -> int:
     """``len(export_bytes(...))``, stopped at once by ``cancel`` even in the middle of a WebP encode
     (``encoded_size`` runs that in a child process; at low priority when ``background``)."""
@@ -410,7 +410,7 @@ def curve_points(opened: OpenedImage, options: Options, ks: list[int], token: To
         token.report(point)
 
 
-def export(path: str | Path, opened: OpenedImage, outcome: Outcome, fmt: str, dithered: bool,
+def export(path: str | Path, opened: OpenedImage, outcome: Outcome, fmt: str, dithered: int,
            overwrite: bool) -> Exported:
     """Encode (dithering as asked) and write atomically; an existing file only with ``overwrite``."""
     data = export_bytes(opened, outcome, fmt, dithered)

@@ -411,18 +411,21 @@ class ImageTab(QWidget):
 
     # -- exporting ------------------------------------------------------------------------------
 
-    def export_to(self, path: str, fmt: str, dithered: bool, overwrite: bool = False) -> None:
-        """Save the current result to ``path`` on the export worker: ``exported`` or ``export_failed``
-        follows.  An existing file is replaced only with ``overwrite`` (else the message bar offers it)."""
+    def export_to(self, path: str, fmt: str, dithered: bool | int, overwrite: bool = False) -> None:
+        """Save the current result to ``path`` dithered at level ``dithered`` (percent; True: the
+        window's level) on the export worker: ``exported`` or ``export_failed`` follows.  An existing
+        file is replaced only with ``overwrite`` (else the message bar offers it)."""
         opened, outcome = self.state.opened, self.state.outcome
         if opened is None or outcome is None:
             return
+        if isinstance(dithered, bool):
+            dithered = (outcome.options.dither or self.controls.dither_spin.value()) if dithered else 0
         self.stats.set_format(fmt)
         self.exporter.submit(lambda _token: export(path, opened, outcome, fmt, dithered, overwrite),
                              on_done=self.exported.emit,
                              on_failed=lambda error: self._export_refused(error, path, fmt, dithered))
 
-    def _export_refused(self, error: KMeansImageError, path: str, fmt: str, dithered: bool) -> None:
+    def _export_refused(self, error: KMeansImageError, path: str, fmt: str, dithered: int) -> None:
         action = None
         if isinstance(error, OutputExistsError):
             action = ("Overwrite", lambda: self.export_to(path, fmt, dithered, overwrite=True))

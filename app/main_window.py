@@ -231,16 +231,16 @@ class MainWindow(QMainWindow):
         """Ask before opening an image over the pixel limit, or say it cannot fit in memory."""
         path, pixels = large.path, large.pixels
         size = f"{display_name(path)} has {pixels:,} pixels ({pixels / 1e6:,.0f} megapixels)"
-        beyond = memory.beyond_memory(pixels)
+        dither = self.image_tab.controls.dither_level() > 0
+        beyond = memory.beyond_memory(pixels, dither)
         if beyond is not None:  # nothing to ask: say it in the message bar, as every refusal
             text = f"{size}: too large to open. {beyond[0].upper()}{beyond[1:]}."
             self.image_tab.message_bar.show_message(text, error=True, details=large.message)
             self.statusBar().showMessage(f"Not opened: {display_name(path)} (too large)", 8000)
             return
         box = QMessageBox(QMessageBox.Icon.Question, "Very large image",
-                          f"{size}. Compressing it needs about {memory.gigabytes(memory.needed(pixels))} of memory "
-                          "and may take "
-                          "a while. Open it anyway?",
+                          f"{size}. Compressing it needs about {memory.gigabytes(memory.needed(pixels, dither))} "
+                          "of memory and may take a while. Open it anyway?",
                           QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel, self)
         box.setObjectName("largeImageQuestion")
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)

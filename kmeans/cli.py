@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
         return 1
     from kmeans.batch import expand, plan, run
 
+    report.dither = options.dither > 0
     expanded = expand(args.inputs, args.recursive)
     for problem in expanded.problems:
         report.failure(problem)
@@ -177,14 +178,14 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
     return 1 if report.failed else 0
 
 
-def _remedy(result: FileResult) -> str:
+def _remedy(result: FileResult, dither: bool = False) -> str:
     """What the command line can do about a failure, as a hint after its message."""
     if result.reason == "exists":
         return " (use --force to overwrite it)"
     if result.reason == "too large":
         from kmeans.memory import beyond_memory
 
-        beyond = beyond_memory(result.pixels)  # (a flag that cannot work is not offered)
+        beyond = beyond_memory(result.pixels, dither)  # (a flag that cannot work is not offered)
         return f"; {beyond}" if beyond else f"; allow it with --max-pixels {result.pixels}"
     return ""
 
@@ -196,12 +197,13 @@ class _Report:
         self.out, self.err = out, err
         self.quiet, self.verbose = quiet, verbose
         self.failed = 0
+        self.dither = False  # the files are dithered: what memory a remedy may assume
         self._out_closed = False
 
     def result(self, result: FileResult) -> None:
         if not result.ok:
             self.failed += 1
-            self._print(f"error: {result.message}{_remedy(result)}", self.err)
+            self._print(f"error: {result.message}{_remedy(result, self.dither)}", self.err)
             if self.verbose and result.details:
                 self._print("\n".join(f"  detail: {line}" for line in result.details.splitlines()), self.err)
         elif not self.quiet:

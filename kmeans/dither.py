@@ -8,9 +8,9 @@ every pixel with the same ``x + 2·y`` in every tile is ready at once, and a til
 
 Each pixel chooses among a few entries only: the ones nearest its 5-bit colour cell and its own
 undithered label, so a step costs a handful of distances per pixel, not K, and the error cannot
-carry a pixel to a far colour.  The error is scaled by 15/16 so it cannot build up, and the
-strength map (see ``_strength``) keeps it off edges and off areas a palette entry already
-matches, where dithering only adds noise and bytes.
+carry a pixel to a far colour.  The error is scaled by 15/16 so it cannot build up, and a
+pixel takes none on an edge (``_edges``) or where its own entry already matches it (``MATCHED``):
+there dithering only adds jagged lines, noise and bytes.  The level scales what a pixel takes.
 """
 
 from __future__ import annotations

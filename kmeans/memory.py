@@ -12,6 +12,9 @@ import os
 #: Peak memory per pixel while decoding, building the colour table and quantizing: what
 #: tests/benchmarks/bench_huge.py measures on a 40 MP image, with a little to spare.
 BYTES_PER_PIXEL = 20
+#: With dithering: its step layout holds each pixel's OKLab colour, cell, error and positions
+#: (``python tests/benchmarks/bench_dither.py --speed`` beside ``/usr/bin/time -v`` on 10 MP).
+DITHER_BYTES_PER_PIXEL = 100
 #: An image needing more than this share of the computer's memory is not offered at all.
 FITS_SHARE = 0.8
 
@@ -24,16 +27,16 @@ def physical_memory() -> int | None:
         return None
 
 
-def needed(pixels: int) -> int:
+def needed(pixels: int, dither: bool = False) -> int:
     """About how many bytes compressing an image of ``pixels`` pixels takes at its peak."""
-    return pixels * BYTES_PER_PIXEL
+    return pixels * (DITHER_BYTES_PER_PIXEL if dither else BYTES_PER_PIXEL)
 
 
-def beyond_memory(pixels: int) -> str | None:
+def beyond_memory(pixels: int, dither: bool = False) -> str | None:
     """Why an image of ``pixels`` pixels cannot be compressed on this computer, in words ("it would
     need about 112,000 GB of memory, and this computer has 24.0 GB"), or None when it may fit."""
     have = physical_memory()
-    need = needed(pixels)
+    need = needed(pixels, dither)
     if not have or need <= FITS_SHARE * have:
         return None
     return f"compressing it would need about {gigabytes(need)} of memory, and this computer has {gigabytes(have)}"

@@ -194,6 +194,21 @@ def test_an_image_no_memory_could_hold_is_not_offered_the_flag(tmp_path, monkeyp
     assert "--max-pixels" not in err and "would need about" in err and "this computer has 24.0 GB" in err
 
 
+def test_dithering_counts_in_the_memory_an_image_needs(tmp_path, monkeypatch):
+    """A 300-megapixel claim fits 24 GB undithered (the flag is offered) but not dithered."""
+    import struct
+
+    monkeypatch.setattr("kmeans.memory.physical_memory", lambda: 24 * 2**30)
+    big = tmp_path / "claims.bmp"
+    header = struct.pack("<2sIHHI", b"BM", 54, 0, 0, 54)
+    info = struct.pack("<IiiHHIIiiII", 40, 20_000, 15_000, 1, 24, 0, 0, 2835, 2835, 0, 0)
+    big.write_bytes(header + info + b"\0" * 64)
+    _code, _, plain = run_cli(str(big))
+    assert "--max-pixels 300000000" in plain
+    _code, _, dithered = run_cli(str(big), "--dither")
+    assert "--max-pixels" not in dithered and "would need about" in dithered
+
+
 QT_OR_PLOTS = ("PySide6", "shiboken6", "matplotlib", "app")
 
 

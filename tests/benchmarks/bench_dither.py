@@ -2,17 +2,19 @@
 each needs for the other's score.
 
     python tests/benchmarks/bench_dither.py [IMAGE or FOLDER ...] [--ks 8 16 32 64 128 256]
-                                            [--max-pixels 2000000] [--jobs 2] [--speed]
+                                            [--curve-ks 4 6] [--max-pixels 2000000] [--jobs 2] [--speed]
 
 Four files per image and K, all from the same RGB PNG: ours undithered (``kmeans-compress -k K``),
 ours dithered (``--dither``), pngquant's default (which dithers) and pngquant ``--nofs``.  Scores
 are SSIMULACRA2 (pip ``ssimulacra2``; higher is better) and butteraugli (apt ``butteraugli``; lower
-is better) of each decoded file against the PNG given to both tools.  "for pq's score" is the
+is better) of each decoded file against the PNG given to both tools.  "for pq score" is the
 bytes ours dithered needs to reach pngquant's SSIMULACRA2 at that K, divided by pngquant's bytes,
 read off ours' own bytes-against-score curve over the Ks run (interpolated in log bytes; "-" when
 the score is above anything ours reaches, "<=" when even ours' smallest K is above it); "pq for
-ours" is the same the other way round.  The last column flags the issue's targets missed: "b"
-bytes over 1.00x, "s" SSIMULACRA2 more than a point below pngquant's, "u" butteraugli over 1.05x.
+ours" is the same the other way round.  Both curves also take the --curve-ks, which get no row,
+so that a score below the smallest K's is read off a measured point, not bounded.  The last
+column flags the issue's targets missed: "b" bytes over 1.00x, "s" SSIMULACRA2 more than a point
+below pngquant's, "u" butteraugli over 1.05x.
 
 The images: the files given (default ../shared/bench-images) and two drawn here, a sky (a smooth
 gradient with soft clouds, where banding shows first) and the RGB test card of bench_quantize.py.
@@ -153,7 +155,7 @@ def ratio_text(needed: tuple[float, str], base: int) -> str:
     return "-" if math.isnan(value) else f"{how}{value / base:.2f}x"
 
 
-def quality_table(results: dict, images: list[tuple[str, Path, str]], ks: list[int]) -> int:
+def quality_table(results: dict, images: list[tuple[str, Path, str]], ks: list[int], curve_ks: list[int]) -> int:
     """Print the table; return how many cases miss a target."""
     head = (f"{'image':<22}{'K':>4}  " + "".join(f"{m:>26}" for m in METHODS)
             + f"{'for pq score':>14}{'pq for ours':>13}  miss")
@@ -162,7 +164,8 @@ def quality_table(results: dict, images: list[tuple[str, Path, str]], ks: list[i
     print("-" * len(head))
     misses = 0
     for name, _path, note in images:
-        curves = {m: [(r["bytes"], r["ssim"]) for k in ks if (r := results.get((name, k, m)))] for m in METHODS}
+        curves = {m: [(r["bytes"], r["ssim"]) for k in sorted({*ks, *curve_ks}) if (r := results.get((name, k, m)))]
+                  for m in METHODS}
         for k in ks:
             row = f"{name[:22]:<22}{k:>4}  "
             for m in METHODS:
@@ -211,6 +214,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="*", help=f"images or folders (default {DEFAULT_IMAGES})")
     parser.add_argument("--ks", type=int, nargs="+", default=KS)
+    parser.add_argument("--curve-ks", type=int, nargs="*", default=[4, 6],
+                        help="more Ks for the bytes-for-score curves only")
     parser.add_argument("--max-pixels", type=int, default=2_000_000, help="downscale larger images for scoring")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--speed", action="store_true", help="time dithered against undithered runs instead")
@@ -226,9 +231,11 @@ def main() -> int:
         folder = Path(tmp)
         images = prepared_images(paths, folder, args.max_pixels)
         todo = [(path, k, m, folder) for _name, path, _note in images for k in args.ks for m in METHODS]
+        todo += [(path, k, m, folder) for _name, path, _note in images for k in args.curve_ks if k not in args.ks
+                 for m in ("ours dithered", "pngquant")]
         with ProcessPoolExecutor(args.jobs) as pool:
             results = dict(pool.map(_job, todo))
-        misses = quality_table(results, images, args.ks)
+        misses = quality_table(results, images, args.ks, args.curve_ks)
     print(f"\n{misses} of {len(images) * len(args.ks)} cases miss a target (b bytes, s SSIMULACRA2, u butteraugli)")
     return 0
 

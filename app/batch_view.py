@@ -278,8 +278,13 @@ class BatchView(QDialog):
     def show_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder_edit.text()))
 
+    def shutdown(self) -> None:
+        """Stop the run and join its thread (idempotent); the files in the workers are written whole."""
+        self._stop.set()
+        self.worker.stop()
+
     def closeEvent(self, event) -> None:
-        self.worker.stop()  # (waits for the files in the workers: they are written whole)
+        self.shutdown()
         super().closeEvent(event)
 
 

@@ -440,7 +440,8 @@ class MainWindow(QMainWindow):
             self._save_settings()
             self.hide()  # feels instant even while a worker finishes its current step
             for view in list(self._batches):
-                view.close()  # (the files in its workers are finished: written whole)
+                view.shutdown()  # a view hidden by Escape gets no close event of its own
+                view.close()
             self.image_tab.shutdown()
             if self.learn_tab.built:
                 self.blobs_tab.shutdown()

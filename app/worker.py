@@ -7,12 +7,16 @@ iteration), and replaces any job still waiting.  Each job carries a generation n
 the current generation's callbacks are ever called, on the GUI thread (ndv's generation counter):
 a stale result can never overwrite a newer one, and nobody has to sort results by type.
 ``stop()`` cancels, wakes and joins the thread: closing the window mid-run never leaves a running
-thread behind.  Whatever a job raises reaches ``on_failed`` as one ``KMeansImageError`` (a plain
-sentence, the technical part in ``details``): the worker is each window job's error boundary.
+thread behind, and ``stop_all()`` does it for every worker on every other way out (the
+application quitting, the end of a script, ``sys.exit``, an uncaught exception), since a QThread
+destroyed while it runs aborts the whole process.  Whatever a job raises reaches ``on_failed`` as
+one ``KMeansImageError`` (a plain sentence, the technical part in ``details``): the worker is each
+window job's error boundary.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
@@ -22,7 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from PySide6.QtCore import QMutex, QMutexLocker, QObject, QThread, QWaitCondition, Signal, Slot
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QMutex, QMutexLocker, QObject, QThread, QWaitCondition, Signal, Slot
 
 from kmeans.errors import Cancelled, KMeansImageError, describe
 
@@ -32,6 +37,19 @@ _BACKGROUND_NICE = 10  # a nice-10 thread gets about a tenth of a core that a ni
 def running_threads() -> list[str]:
     """Names of worker threads still running (tests use it to catch leaks)."""
     return [loop.objectName() for loop in list(_Loop.started_loops) if loop.isRunning()]
+
+
+def stop_all() -> None:
+    """Stop and join every worker still alive (idempotent): what the process runs before it ends."""
+    for worker in list(Worker.alive):
+        if shiboken6.isValid(worker):
+            worker.stop()
+    for loop in list(_Loop.started_loops):  # a worker already deleted may leave its thread behind
+        if shiboken6.isValid(loop) and loop.isRunning():
+            loop.quit_and_wait()
+
+
+atexit.register(stop_all)  # runs before the interpreter tears down the objects holding the threads
 
 
 P = TypeVar("P")  # what a job reports as it goes
@@ -88,6 +106,8 @@ class Worker(QObject):
     """
 
     busy_changed = Signal(bool)
+    alive: ClassVar[weakref.WeakSet[Worker]] = weakref.WeakSet()
+    _hooked: ClassVar[bool] = False  # stop_all is connected to the application's aboutToQuit
 
     # From the thread, stamped with the job's generation; filtered on the GUI thread.
     _thread_progressed = Signal(int, object)
@@ -114,6 +134,11 @@ class Worker(QObject):
         self._thread_cancelled.connect(self._relay_cancelled)
         self._loop = _Loop(self, background)
         self._loop.setObjectName(f"{name}Thread")
+        Worker.alive.add(self)
+        app = QCoreApplication.instance()
+        if app is not None and not Worker._hooked:
+            app.aboutToQuit.connect(stop_all)
+            Worker._hooked = True
         self._loop.start(QThread.Priority.LowestPriority if background else QThread.Priority.LowPriority)
 
     @property
@@ -247,6 +272,15 @@ class _Loop(QThread):
         self._worker = worker
         self._background = background
         _Loop.started_loops.add(self)
+
+    def quit_and_wait(self) -> None:
+        """End the loop of a worker that can no longer be asked to stop, and join it."""
+        worker = self._worker
+        with QMutexLocker(worker._mutex):
+            worker._abort = True
+            worker._drop_work()
+            worker._wake.wakeAll()
+        self.wait()
 
     def run(self) -> None:
         if self._background and sys.platform.startswith("linux"):

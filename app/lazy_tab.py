@@ -12,11 +12,17 @@ W = TypeVar("W", bound=QWidget)
 
 
 class LazyTab(QWidget, Generic[W]):
-    """Holds ``make()``'s widget, made on first show or first ``content()``."""
+    """Holds ``make()``'s widget, made on first show or first ``content()``.
 
-    def __init__(self, make: Callable[[], W], parent: QWidget | None = None):
+    The tab carries ``name`` (the content's object name) until the content exists, then hands it on,
+    so automation finds the tab by that name from start-up and the content by it afterwards, never two.
+    """
+
+    def __init__(self, make: Callable[[], W], name: str = "", parent: QWidget | None = None):
         super().__init__(parent)
         self._make = make
+        self._name = name
+        self.setObjectName(name)
         self._content: W | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -28,6 +34,9 @@ class LazyTab(QWidget, Generic[W]):
     def content(self) -> W:
         if self._content is None:
             self._content = self._make()
+            if self._name:
+                self.setObjectName(f"{self._name}Page")
+                self._content.setObjectName(self._name)
             self.layout().addWidget(self._content)
         return self._content
 

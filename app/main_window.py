@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
         self.tabs = Tabs()
         self.tabs.setObjectName("tabs")
         self.tabs.setDocumentMode(True)
-        self.learn_tab = LazyTab(self._make_learn_tab)
+        self.learn_tab = LazyTab(self._make_learn_tab, "blobsTab")
         self.tabs.addTab(self.image_tab, "Image")
         self.tabs.setTabToolTip(0, "Compress an image")
         self.tabs.addTab(self.learn_tab, "Learn k-means")
@@ -307,7 +307,7 @@ class MainWindow(QMainWindow):
         opened, outcome = self.image_tab.opened, self.image_tab.outcome
         if opened is None or outcome is None:
             return None
-        folder, note = writable_folder(self.start_folder(EXPORT_FOLDER))
+        folder, note = writable_folder(self.start_folder(EXPORT_FOLDER))  # (beside the image the first time)
         dialog = ExportDialog(opened, outcome, self.image_tab.stats.fmt, folder, self, known=self.image_tab.measurement,
                               note=note, level=self.image_tab.controls.dither_spin.value())
         dialog.export_requested.connect(self.export_to)
@@ -394,8 +394,13 @@ class MainWindow(QMainWindow):
         return self._remembered.recent_files()
 
     def start_folder(self, key: str) -> str:
-        """Where a file dialog starts: the folder last used for it, else Pictures, else home."""
-        return self._remembered.start_folder(key)
+        """Where a file dialog starts: the folder last used for it, else (for exports) the open image's
+        folder, else Pictures, else home."""
+        opened = self.image_tab.opened
+        beside = None
+        if key == EXPORT_FOLDER and opened is not None and not _is_sample(str(opened.loaded.path)):
+            beside = opened.loaded.path  # the bundled sample's folder is inside the program
+        return self._remembered.start_folder(key, beside)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()

@@ -124,11 +124,14 @@ class Remembered:
     def remember_folder(self, key: str, folder: str | os.PathLike[str]) -> None:
         self.store.setValue(key, _stored_path(folder))
 
-    def start_folder(self, key: str) -> str:
-        """Where a file dialog starts: the folder last used for it, else Pictures, else home."""
+    def start_folder(self, key: str, beside: str | os.PathLike[str] | None = None) -> str:
+        """Where a file dialog starts: the folder last used for it, else ``beside``'s folder (the open
+        image's: where a first export is expected), else Pictures, else home."""
         folder = _loaded_path(str(self.store.value(key, "") or ""))
         if folder and os.path.isdir(folder):
             return folder
+        if beside is not None and os.path.isdir(os.path.dirname(os.path.abspath(beside))):
+            return os.path.dirname(os.path.abspath(beside))
         pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
         return pictures if pictures and os.path.isdir(pictures) else str(Path.home())
 

@@ -705,6 +705,32 @@ def test_dialogs_start_in_the_last_folder_used_not_the_samples(qtbot, window, ph
     assert Path(window.start_folder(OPEN_FOLDER)) == photo_path.parent
 
 
+def test_the_first_export_is_offered_beside_the_image_then_in_the_folder_last_used(qtbot, window, tmp_path):
+    folder = tmp_path / "holiday"
+    folder.mkdir()
+    photo = folder / "beach.png"
+    Image.fromarray(gradient_image(40, 60)).save(photo)
+    open_and_wait(qtbot, window, photo)
+    dialog = window.export_dialog()
+    assert Path(dialog.suggested_path()).parent == folder  # not home, not Pictures
+    dialog.reject()
+    elsewhere = tmp_path / "exports"
+    elsewhere.mkdir()
+    with qtbot.waitSignal(window.image_tab.exported, timeout=WAIT):
+        window.export_to(str(elsewhere / "beach-small.png"), "png", False)
+    dialog = window.export_dialog()
+    assert Path(dialog.suggested_path()).parent == elsewhere
+    dialog.reject()
+
+
+def test_the_sample_images_first_export_is_not_offered_inside_the_program(qtbot, window):
+    sample = sample_image()
+    open_and_wait(qtbot, window, sample)
+    dialog = window.export_dialog()
+    assert Path(dialog.suggested_path()).parent != sample.parent
+    dialog.reject()
+
+
 def test_a_label_changing_in_a_tab_does_not_redraw_the_image(qtbot, window, photo_path):
     """Statistics change at every K; the canvas beside them is drawn again only when it changes."""
     from PySide6.QtCore import QEvent, QObject

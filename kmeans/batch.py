@@ -275,18 +275,31 @@ def compress_one(job: Job, options: Options, watch: Watch | None = None) -> File
     try:
         return _compress(job, options, watch)
     except OutputExistsError as error:
-        return _failed(source, error, "exists")
+        return _failed(source, error, "exists", target=display_name(error.path))
     except ImageTooLargeError as error:
         return _failed(source, error, "too large", error.pixels)
-    except KMeansImageError as error:  # the core's own: already names the file
-        return _failed(source, error)
+    except KMeansImageError as error:  # the core's own, naming the input or the output, or neither
+        return _failed(source, error, target=_output_name(job, options))
     except Exception as error:  # one plain line, then the next file
         plain = describe(error)
         return _failed(source, KMeansImageError(f"{display_name(source)}: {plain}", plain.details))
 
 
-def _failed(source: str, error: KMeansImageError, reason: str = "", pixels: int = 0) -> FileResult:
-    return FileResult(source, False, str(error), error.details or "", reason=reason, pixels=pixels)
+def _output_name(job: Job, options: Options) -> str | None:
+    try:
+        return display_name(job.output(options))
+    except (KMeansImageError, OSError, ValueError):
+        return None
+
+
+def _failed(source: str, error: KMeansImageError, reason: str = "", pixels: int = 0,
+            target: str | None = None) -> FileResult:
+    """A failed file's result, whose message names a file (in a batch a line without one is useless):
+    the input's name is put first unless the message names the input or its ``target``."""
+    message, name = str(error), display_name(source)
+    if name not in message and (target is None or target not in message):
+        message = f"{name}: {message}"
+    return FileResult(source, False, message, error.details or "", reason=reason, pixels=pixels)
 
 
 def _compress(job: Job, options: Options, watch: Watch | None) -> FileResult:

@@ -87,6 +87,18 @@ def load(
     print are kept in ``details`` too, never on the terminal.
     """
     path = Path(path)
+    heard: list[str] = []
+    try:
+        return _load(path, max_pixels, heard)
+    except ImageLoadError as error:
+        said = [line for line in heard if _worth_saying(line)]
+        if said:  # what the decoder printed belongs with the failure, shown on request
+            error.details = "\n".join(filter(None, [error.details, *(f"the decoder said: {line}" for line in said)]))
+        raise
+
+
+def _load(path: Path, max_pixels: int | None, heard: list[str]) -> LoadedImage:
+    """``load``'s work; what the decoders said is added to ``heard`` as it is heard."""
     name = display_name(path)
     fmt = "image"
     try:
@@ -96,7 +108,7 @@ def load(
             raise ImageLoadError(f"{name}: is {kind}, not an image file")
         if info.st_size == 0:
             raise ImageLoadError(f"{name}: the file is empty")
-        with _quiet_decoders() as heard, _open(path) as image:
+        with _quiet_decoders(heard), _quiet_c_library(heard, _sniffed_format(path)), _open(path) as image:
             fmt = image.format or fmt
             pixels = image.width * image.height
             if max_pixels is not None and pixels > max_pixels:
@@ -110,8 +122,7 @@ def load(
             frames = getattr(image, "n_frames", 1)
             if frames > 1:
                 notices.append(f"{name} is an animation of {frames} frames; only the first is used.")
-            with _quiet_c_library(heard, fmt):
-                array = _to_array(image, name, notices)
+            array = _to_array(image, name, notices)
             dpi = _dpi(image.info.get("dpi"), turned=array.shape[:2] != (image.height, image.width))
     except ImageLoadError:
         raise
@@ -185,15 +196,26 @@ _QUIET = threading.Lock()
 _NOISY_FORMATS = ("TIFF",)  # decoded by a C library (libtiff) that writes its warnings to stderr
 
 
+_TIFF_SIGNATURES = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, either byte order
+
+
+def _sniffed_format(path: Path) -> str:
+    """"TIFF" when the file starts like one, else "": known before Pillow (and libtiff) opens it."""
+    try:
+        with open(path, "rb") as file:
+            return "TIFF" if file.read(4) in _TIFF_SIGNATURES else ""
+    except OSError:
+        return ""  # opening will say why, in its own words
+
+
 @contextlib.contextmanager
-def _quiet_decoders():
-    """Collect the Python warnings decoders give while a file is read (never printed).  Yields the
-    list the lines are added to; see ``_quiet_c_library`` for what C libraries print."""
-    heard: list[str] = []
+def _quiet_decoders(heard: list[str]):
+    """Collect into ``heard`` the Python warnings decoders give while a file is read (never
+    printed); see ``_quiet_c_library`` for what C libraries print."""
     with _QUIET, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            yield heard
+            yield
         finally:
             heard.extend(str(w.message) for w in caught)
 

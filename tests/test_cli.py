@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -327,3 +328,28 @@ def test_a_closed_standard_output_stops_the_printing_not_the_work(tmp_path):
         code = child.wait(timeout=60)
     assert code == 0 and "Traceback" not in err and err == ""
     assert all((tmp_path / f"{n}-k4.png").exists() for n in "abc")
+
+
+def _tiff_claiming(samples_per_pixel: int) -> bytes:
+    """A 4 × 4 TIFF whose SamplesPerPixel libtiff refuses, printing its own line on stderr."""
+    entries = [(256, 4), (257, 4), (258, 8), (259, 1), (262, 2), (273, 8 + 2 + 12 * 9 + 4), (277, samples_per_pixel),
+               (278, 4), (279, 16)]
+    data = b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", len(entries))
+    for tag, value in entries:
+        data += struct.pack("<HHIHH", tag, 3, 1, value, 0)  # SHORT values
+    return data + struct.pack("<I", 0) + b"\x80" * 16
+
+
+def test_a_broken_file_gets_one_line_on_stderr_and_nothing_from_its_decoder(tmp_path):
+    """libtiff prints its complaints itself, on the process's stderr: they go in the details."""
+    (tmp_path / "many.tif").write_bytes(_tiff_claiming(65535))
+    (tmp_path / "notes.png").write_text("not an image")
+    probe = "import sys\nfrom kmeans.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    args = [str(tmp_path / "many.tif"), str(tmp_path / "notes.png"), "--out-dir", str(tmp_path / "out")]
+    done = subprocess.run([sys.executable, "-c", probe, *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert sorted(done.stderr.splitlines()) == ["error: many.tif: not an image file this program can read",
+                                                "error: notes.png: not an image file this program can read"]
+    verbose = subprocess.run([sys.executable, "-c", probe, *args, "-v", "--jobs", "1"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+    assert "  detail: the decoder said: More samples per pixel than can be decoded: 65535" in verbose.stderr

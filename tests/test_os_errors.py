@@ -85,6 +85,20 @@ def test_wide_webp_in_the_command_line_goes_on(tmp_path, photo_path):
     Image.new("RGB", (17_000, 2), (10, 200, 30)).save(wide)
     code, out, err = run_cli(str(wide), str(photo_path), "-k", "4", "--format", "webp")
     assert code == 1 and "WebP (lossless) images can be at most 16,383 pixels" in err and "photo-k4.webp" in out
+    assert "error: wide.png: WebP (lossless) images" in err  # in a batch, which file it was
+
+
+def test_every_error_line_of_a_batch_names_its_file(tmp_path, photo_path):
+    (tmp_path / "notes.png").write_text("not an image")
+    with open(photo_path, "rb") as whole:
+        (tmp_path / "cut.png").write_bytes(whole.read()[:300])
+    Image.new("RGB", (17_000, 2), (10, 200, 30)).save(tmp_path / "wide.png")
+    inputs = [tmp_path / name for name in ("notes.png", "cut.png", "wide.png")]
+    code, _out, err = run_cli(*map(str, inputs), "-k", "4", "--format", "webp", "--out-dir", str(tmp_path / "out"))
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 3, err
+    for line in lines:
+        assert any(line.startswith(f"error: {path.name}: ") for path in inputs), line
 
 
 def test_a_link_loop_and_a_named_pipe_are_named_for_what_they_are(tmp_path):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from kmeans import imagefile, quantization
 from kmeans.atomic import write_atomic
 from kmeans.autok import Choice, CurveSample, Point, choose, estimate
 from kmeans.colortable import ColorTable
-from kmeans.defaults import FULL_DITHER, MIN_K, Matte
+from kmeans.defaults import FULL_DITHER, MAX_K, MIN_K, Matte
 from kmeans.dither import dither as diffuse
 from kmeans.errors import Cancelled, CancelToken, KMeansImageError
 from kmeans.imagefile import LoadedImage
@@ -30,7 +30,7 @@ from kmeans.metrics import Quality
 from kmeans.options import Options, Target
 from kmeans.quantization import Effort
 from kmeans.quantized import ProgressCallback, Quantized
-from kmeans.transparency import file_quality, shown, support_of
+from kmeans.transparency import INVISIBLE_ALPHA, file_quality, shown, support_of
 from kmeans.wording import count
 
 
@@ -50,6 +50,17 @@ class Prepared:
     table: ColorTable
     support: str
     matte: Matte
+    #: The image with its nearly invisible pixels kept as they are, when that differs and has at most
+    #: ``MAX_K`` colours: quantized instead at any K its colours fit, so such an image comes back exact.
+    exact: Prepared | None = None
+
+    def source_of(self, result: Quantized) -> Prepared:
+        """The prepared pixels ``result`` was made from: ``exact`` when it was, else these."""
+        return self.exact if self.exact is not None and result.table is self.exact.table else self
+
+    def fits(self, k: int) -> bool:
+        """Whether every colour of these pixels has an entry of its own in a palette of ``k``."""
+        return len(self.table.colors) + (1 if self.table.n_transparent else 0) <= k
 
     @property
     def key(self) -> tuple:
@@ -70,7 +81,15 @@ def prepare(image: LoadedImage, fmt: str, matte: Matte) -> Prepared:
     """The image as ``fmt`` shows it, and its colour table (built once, reused for every K)."""
     support = support_of(fmt, image.pixels)
     pixels = shown(image.pixels, support, matte)
-    return Prepared(image, pixels, ColorTable.from_pixels(pixels), support, matte)
+    table = ColorTable.from_pixels(pixels)
+    exact = None
+    if pixels is not image.pixels and len(table.colors) < MAX_K:  # (else no K can hold them all)
+        kept = shown(image.pixels, support, matte, merge_invisible=False)
+        if kept is not pixels and not np.array_equal(kept, pixels):
+            exact_table = ColorTable.from_pixels(kept)
+            if len(exact_table.colors) <= MAX_K:
+                exact = Prepared(image, kept, exact_table, support, matte)
+    return Prepared(image, pixels, table, support, matte, exact)
 
 
 def minimum_k(options: Options, table: ColorTable) -> int:
@@ -90,6 +109,15 @@ def quantize(image: Prepared | ColorTable, options: Options, k: int | None = Non
     when the kept colours and the transparent entry do not fit in ``k``."""
     k = options.k if k is None else k
     table = image.table if isinstance(image, Prepared) else image
+    if isinstance(image, Prepared) and image.exact is not None and not (options.palette or options.kept):
+        if image.exact.fits(k):  # every colour as it is, the nearly invisible ones too: exact
+            return quantization.quantize(image.exact.table, k, color_space=options.color_space, init=options.init,
+                                         seed=options.seed, max_iter=options.max_iter, callback=callback,
+                                         cancel=cancel, effort=effort)
+        if image.fits(k):  # (the colours fit only once the nearly invisible pixels are transparent)
+            return _said_merged(quantization.quantize(table, k, color_space=options.color_space, init=options.init,
+                                                      seed=options.seed, max_iter=options.max_iter,
+                                                      callback=callback, cancel=cancel, effort=effort), k)
     palette = np.array(options.palette, np.uint8) if options.palette else None
     if palette is not None and k <= len(palette):  # (no free colour: nothing for k-means to do)
         return map_to_palette(table, palette, color_space=options.color_space)
@@ -105,17 +133,31 @@ def quantize(image: Prepared | ColorTable, options: Options, k: int | None = Non
     return in_order(result, fixed) if palette is not None else result
 
 
+def _said_merged(result: Quantized, k: int) -> Quantized:
+    """``result`` with a notice that says why its palette is short (not "only N distinct colours":
+    the image has more, until its nearly invisible pixels are made transparent)."""
+    if result.notice is None:
+        return result
+    n = len(result.palette)
+    colours = n - (1 if result.table.n_transparent else 0)
+    return replace(result, notice=f"With its nearly invisible pixels (alpha {INVISIBLE_ALPHA} or less) made fully "
+                                  f"transparent, the image has {count(colours, 'colour')} left and the transparent "
+                                  f"entry, so the palette has {count(n, 'entry', 'entries')} instead of {k}.")
+
+
 def dither(prepared: Prepared, result: Quantized, options: Options) -> np.ndarray | None:
     """The dithered labels of ``result`` when the options ask for dithering, else None (the file
     holds ``result.labels``)."""
-    return diffuse(prepared.pixels, result, options.dither / FULL_DITHER) if options.dither else None
+    if not options.dither:
+        return None
+    return diffuse(prepared.source_of(result).pixels, result, options.dither / FULL_DITHER)
 
 
 def quality(prepared: Prepared, result: Quantized, dithered: np.ndarray | None = None, *,
             cancel: CancelToken | None = None) -> Quality:
     """PSNR and ΔE of the file against the original as the format shows it (on distinct colours
     when undithered; ``Cancelled`` soon after ``cancel``)."""
-    return file_quality(prepared.image.pixels, prepared.table, result.palette, result.color_labels,
+    return file_quality(prepared.image.pixels, prepared.source_of(result).table, result.palette, result.color_labels,
                         prepared.support, prepared.matte, labels=dithered, cancel=cancel)
 
 

@@ -37,20 +37,23 @@ def support_of(fmt: str, pixels: np.ndarray | None = None) -> str:
     return ALPHA_SUPPORT[fmt]
 
 
-def shown(pixels: np.ndarray, support: str, matte: Matte = DEFAULT_MATTE) -> np.ndarray:
+def shown(pixels: np.ndarray, support: str, matte: Matte = DEFAULT_MATTE, *,
+          merge_invisible: bool = True) -> np.ndarray:
     """The pixels as a file with this ``support`` holds them: what k-means should work on.
 
     RGB comes back unchanged (the same array).  RGBA: pixels at most INVISIBLE_ALPHA opaque become
-    fully transparent; "binary" composites every other pixel that is not opaque on ``matte``;
-    "none" composites everything (RGB).  Unchanged pixels come back as the same array.
+    fully transparent (unless not ``merge_invisible``: for an image whose colours all fit the palette
+    as they are); "binary" composites every other pixel that is not opaque on ``matte``; "none"
+    composites everything (RGB).  Unchanged pixels come back as the same array.
     """
     if pixels.shape[-1] == 3:
         return pixels
     if support == "none":
         return np.ascontiguousarray(over(pixels, matte))
     alpha = pixels[..., 3]
-    invisible = (alpha <= INVISIBLE_ALPHA) & (alpha > 0)
-    blended = (alpha > INVISIBLE_ALPHA) & (alpha < 255) if support == "binary" else None
+    threshold = INVISIBLE_ALPHA if merge_invisible else 0
+    invisible = (alpha <= threshold) & (alpha > 0)
+    blended = (alpha > threshold) & (alpha < 255) if support == "binary" else None
     if not invisible.any() and (blended is None or not blended.any()):
         return pixels
     out = pixels.copy()

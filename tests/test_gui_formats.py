@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import WAIT, open_and_wait
 from PIL import Image
-from test_transparency import logo
+from test_transparency import few_colour_logo, logo
 
 from app.image import jobs
 from app.worker import Token
@@ -125,3 +125,17 @@ def test_measuring_stops_its_encode_when_it_ends_early(photo_path, monkeypatch, 
         jobs.measure(opened, outcome, "png", token)
     assert token.is_set()
     assert not [t for t in threading.enumerate() if t.name.startswith("measure-size")]
+
+
+def test_a_logo_whose_colours_fit_shows_them_all_and_exactly(qtbot, window, tmp_path):
+    """256 RGBA colours, five nearly invisible: at K=256 the window's result is the image itself."""
+    pixels = few_colour_logo()
+    source = tmp_path / "logo.png"
+    Image.fromarray(pixels, "RGBA").save(source)
+    open_and_wait(qtbot, window, source)
+    tab = window.image_tab
+    assert tab.stats.value("distinct") == "256"
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT) as blocker:
+        tab.controls.k_spin.setValue(256)
+    outcome = blocker.args[0]
+    assert np.array_equal(outcome.palette[outcome.labels], pixels)

@@ -137,3 +137,37 @@ def test_skip_if_larger_writes_nothing_and_says_so(tmp_path):
     assert code == 0
     assert "not written" in out and "not smaller than the input's" in out
     assert not (tmp_path / "tiny-k2.bmp").exists()
+
+
+def few_colour_logo(n: int = 256) -> np.ndarray:
+    """``n`` distinct RGBA colours on 32 × 32 pixels, a few of them nearly invisible (alpha 1..3)."""
+    rng = np.random.default_rng(7)
+    colours = np.unique(rng.integers(0, 256, (n * 2, 4), dtype=np.uint8), axis=0)[:n]
+    colours[:, 3] = np.maximum(colours[:, 3], 4)
+    colours[:5, 3] = [1, 2, 3, 2, 1]
+    assert len(np.unique(colours, axis=0)) == n
+    return colours[np.arange(32 * 32) % n].reshape(32, 32, 4)
+
+
+@pytest.mark.parametrize("fmt", ["png", "webp"])
+def test_an_image_whose_colours_fit_the_palette_comes_back_exactly_its_nearly_invisible_pixels_too(tmp_path, fmt):
+    source = tmp_path / "logo.png"
+    pixels = few_colour_logo()
+    Image.fromarray(pixels, "RGBA").save(source)
+    target = tmp_path / f"out.{fmt}"
+    code, out, err = run_cli(str(source), "-k", "256", "-o", str(target))
+    assert code == 0, err
+    assert np.array_equal(decoded(target), pixels)
+    assert "PSNR inf" in out or "PSNR ∞" in out, out
+    assert "distinct colour" not in out  # it has exactly K: nothing to say
+
+
+def test_a_short_palette_says_why_when_the_nearly_invisible_pixels_were_merged(tmp_path):
+    source = tmp_path / "logo.png"
+    Image.fromarray(few_colour_logo(), "RGBA").save(source)
+    code, out, err = run_cli(str(source), "-k", "254", "-o", str(tmp_path / "out.png"))
+    # 256 colours do not fit in 254; with the five nearly invisible ones made transparent, 251 and
+    # the transparent entry do.  The note must not claim the image has only 251 colours.
+    assert code == 0, err
+    assert "only 251 distinct" not in out
+    assert "nearly invisible pixels (alpha 3 or less) made fully transparent, the image has 251 colours left" in out

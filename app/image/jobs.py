@@ -89,6 +89,12 @@ class OpenedImage:
     def table(self) -> ColorTable:
         return self.shown.table
 
+    @property
+    def distinct_colors(self) -> int:
+        """How many colours the image has (its nearly invisible ones counted, unlike ``table``'s)."""
+        prepared = self.shown.prepared
+        return (prepared.exact or prepared).table.n_colors
+
     def view_key(self, options: Options) -> tuple:
         """The key of the view ``options`` quantize (``Prepared.key``), worked out without making it."""
         return pipeline.prepared_key(self.loaded, options.fmt, options.matte)

@@ -145,7 +145,7 @@ class StatsPanel(QGroupBox):
         loaded = opened.loaded
         self._set("image", f"{loaded.name} ({loaded.format})")
         self._set("original", f"{loaded.width} × {loaded.height}, {file_size(loaded.file_size)}")
-        self._set("distinct", f"{opened.table.n_colors:,}")
+        self._set("distinct", f"{opened.distinct_colors:,}")
         for key in ("palette", "iterations", "time", "psnr", "delta_e", "bpp", "export", "formats"):
             self._set(key, "–")
         self._original_size = loaded.file_size

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import WAIT, drop, gradient_image, open_and_wait
 from PIL import Image
-from PySide6.QtCore import QObject, QPoint, QPointF, Qt, QTimer
+from PySide6.QtCore import QObject, QPoint, QPointF, QRectF, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -419,11 +419,31 @@ def test_zoom_actions(qtbot, window, photo_path):
 def test_split_handle_drags(qtbot, window, photo_path):
     open_and_wait(qtbot, window, photo_path)
     canvas = window.image_tab.canvas
-    start = QPoint(int(canvas.width() * canvas.split), canvas.height() // 2)
+    start = QPoint(round(canvas.split_x()), canvas.height() // 2)
+    image = canvas.image_rect().intersected(QRectF(canvas.rect()))
+    quarter = QPoint(round(image.left() + image.width() / 4), canvas.height() // 2)
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=start)
-    qtbot.mouseMove(canvas, QPoint(canvas.width() // 4, canvas.height() // 2))
-    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(canvas.width() // 4, canvas.height() // 2))
+    qtbot.mouseMove(canvas, quarter)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=quarter)
     assert canvas.split == pytest.approx(0.25, abs=0.02)
+
+
+def test_the_split_handle_stays_on_a_narrower_image(qtbot, window, tmp_path):
+    wide, narrow = tmp_path / "wide.png", tmp_path / "narrow.png"
+    Image.fromarray(gradient_image(100, 400)).save(wide)
+    Image.fromarray(gradient_image(400, 60, seed=1)).save(narrow)
+    open_and_wait(qtbot, window, wide)
+    canvas = window.image_tab.canvas
+    image = canvas.image_rect()
+    y = canvas.height() // 2
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(round(canvas.split_x()), y))
+    qtbot.mouseMove(canvas, QPoint(round(image.right()) - 2, y))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(round(image.right()) - 2, y))
+    open_and_wait(qtbot, window, narrow)
+    image = canvas.image_rect()
+    # on the narrow image, near its right edge: a sliver of it compressed, not all of it original
+    assert image.left() < canvas.split_x() < image.right()
+    assert canvas.split_x() > image.left() + 0.9 * image.width()
 
 
 @pytest.mark.slow

@@ -136,6 +136,8 @@ class ImageCanvas(QWidget):
 
     @property
     def split(self) -> float:
+        """Where the handle is, as a fraction of the image's visible width: it stays on the image
+        whatever its size, zoom or pan (0 all compressed, 1 all original)."""
         return self._split
 
     def set_split(self, fraction: float) -> None:
@@ -226,8 +228,20 @@ class ImageCanvas(QWidget):
         top = self.height() / 2 - self._centre.y() * s
         return QRectF(left, top, full.width * s, full.height * s)
 
+    def _visible_span(self) -> tuple[float, float]:
+        """The left and right of the part of the image on screen, in widget coordinates."""
+        shown = self.image_rect().intersected(QRectF(self.rect()))
+        if shown.isEmpty():
+            return 0.0, float(self.width())
+        return shown.left(), shown.right()
+
+    def split_x(self) -> float:
+        """The handle's position in widget coordinates."""
+        left, right = self._visible_span()
+        return left + (right - left) * self._split
+
     def _split_x(self) -> float:
-        return self.width() * self._split
+        return self.split_x()
 
     # -- painting -------------------------------------------------------------------------------
 
@@ -379,7 +393,8 @@ class ImageCanvas(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         position = event.position()
         if self._drag == "split":
-            self.set_split(position.x() / max(self.width(), 1))
+            left, right = self._visible_span()
+            self.set_split((position.x() - left) / max(right - left, 1.0))
         elif self._drag == "pan":
             delta = position - self._drag_from
             self._drag_from = position

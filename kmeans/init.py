@@ -33,8 +33,8 @@ def init_centroids(
     ----------
     X : (N, d) samples.
     k : how many centroids, at least 1.
-    method : "random" (K distinct samples drawn in proportion to their weights, the tutorial's
-        shuffle-and-take-K) or "k-means++" (greedy k-means++ with 2 + ln K trials per centre).
+    method : "random" (K samples of distinct values drawn in proportion to their weights, the
+        tutorial's shuffle-and-take-K) or "k-means++" (greedy k-means++ with 2 + ln K trials per centre).
     weights : (N,) non-negative sample weights, optional.
     seed : seed or generator; the same seed gives the same centroids.
     given : (m, d) centroids to keep as the first m; only the remaining k - m are chosen.
@@ -64,10 +64,20 @@ def _random(X: np.ndarray, k: int, w: np.ndarray, rng: np.random.Generator) -> n
     if candidates.size >= k:
         p = w[candidates] / w[candidates].sum()
         chosen = rng.choice(candidates, size=k, replace=False, p=p)
+        if len(np.unique(X[chosen], axis=0)) < k:  # samples that repeat a value (pixels of one colour)
+            return _random_values(X, k, w, rng)
     else:
         extra = rng.choice(candidates, size=k - candidates.size, replace=True)
         chosen = np.concatenate([rng.permutation(candidates), extra])
     return X[chosen].astype(np.float64)
+
+
+def _random_values(X: np.ndarray, k: int, w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """K distinct values of ``X`` drawn in proportion to their total weight: centroids that start
+    on one point are one centroid wasted.  Repeats only when ``X`` has fewer than K values."""
+    values, inverse = np.unique(X, axis=0, return_inverse=True)
+    weight = np.bincount(inverse.ravel(), weights=w, minlength=len(values))
+    return _random(values, k, weight, rng)  # (its values are distinct: it does not come back here)
 
 
 def _kmeans_plusplus(

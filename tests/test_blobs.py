@@ -197,6 +197,27 @@ def test_the_lesson_runs_on_an_images_colours(qtbot, tab):
     assert tab.source_box.currentIndex() == 0 and tab.sample is None
 
 
+def test_random_starts_on_an_images_colours_are_distinct_points_or_the_caption_says_so(qtbot, tab):
+    from app.learn.lesson import ImageColours
+
+    # a flat graphic: three colours, one of them nearly everywhere
+    colors = np.array([[250, 250, 250], [200, 20, 20], [20, 20, 200]], np.uint8)
+    tab.set_image_colours(ImageColours("flag.png", 300, 200, colors, np.array([58000, 1500, 500])))
+    tab.init_box.setCurrentIndex(tab.init_box.findData("random"))
+    tab.source_box.setCurrentIndex(1)
+    tab.k_spin.setValue(3)
+    for seed in range(8):  # nearly every point is white: starts drawn by point would repeat it
+        tab.init_seed_spin.setValue(seed)
+        assert len(np.unique(tab.lesson.initial, axis=0)) == 3, seed
+        assert "coincide" not in tab.caption.text()
+    tab.k_spin.setValue(5)  # more centroids than different points: said, not hidden
+    assert len(np.unique(tab.lesson.initial, axis=0)) == 3
+    assert "5 centroids placed by" in tab.caption.text() and "on only 3 different points: some coincide" in \
+        tab.caption.text()
+    qtbot.waitUntil(lambda: not tab.charts.drawing, timeout=WAIT)
+    tab.set_image_colours(None)
+
+
 def test_keys_work_as_soon_as_the_tab_is_shown(qtbot):
     fresh = BlobsTab()
     qtbot.addWidget(fresh)

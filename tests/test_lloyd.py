@@ -233,3 +233,15 @@ def test_make_blobs_matches_the_tutorial_defaults():
     assert np.array_equal(X, again)
     for blob in range(4):
         assert X[y == blob].std(axis=0).mean() == pytest.approx(0.6, rel=0.25)
+
+
+def test_random_starts_fall_on_distinct_values_when_samples_repeat():
+    """Pixels of one colour are many samples of one value: K starts must still be K points."""
+    from kmeans import init_centroids
+
+    X = np.repeat(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [5.0, 5.0], [9.0, 1.0]]), [500, 300, 5, 3, 2], axis=0)
+    for seed in range(50):
+        start = init_centroids(X, 4, method="random", seed=seed)
+        assert len(np.unique(start, axis=0)) == 4, seed
+    few = init_centroids(X[:800], 4, method="random", seed=0)  # only two values: repeats cannot be avoided
+    assert len(few) == 4 and len(np.unique(few, axis=0)) == 2

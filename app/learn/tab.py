@@ -281,7 +281,12 @@ class BlobsTab(QWidget):
                      "in which the image's colours vary most. ")
             self.arithmetic.setText(compression_words(self._image, self.lesson.k))
         self.arithmetic.setVisible(self.sample is not None)
-        self._say(f"{intro}{self.lesson.k} centroids placed by {self._method_words()}. Press Step (Space) to "
+        k, apart = self.lesson.k, len(np.unique(self.lesson.initial, axis=0))
+        placed = f"{k} centroids placed by {self._method_words()}"
+        if apart < k:  # fewer different points than K: some starts coincide, and the picture shows fewer crosses
+            placed += (f", on only {apart} different points: some coincide, since the data has only "
+                       f"{len(np.unique(self.lesson.X, axis=0))} different points")
+        self._say(f"{intro}{placed}. Press Step (Space) to "
                   "assign each point to its closest centroid, or Run (Enter) to watch k-means converge.")
         self._draw()
         self._draw_elbow()

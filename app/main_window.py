@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QInputDialog,
     QLabel,
@@ -157,6 +158,8 @@ class MainWindow(QMainWindow):
         self.action_original = self._action("actionShowOriginal", "Show O&riginal", canvas.show_original, ["Ctrl+R"],
                                             "Show the original everywhere (or hold Space over the image)")
         self.action_original.setCheckable(True)
+        self.action_shortcuts = self._action("actionShortcuts", "&Keyboard Shortcuts", self.show_shortcuts,
+                                             [QKeySequence.StandardKey.HelpContents], "Every key of both tabs")
         self.action_about = self._action("actionAbout", "&About", self.about)
         self.action_about.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -181,6 +184,7 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.action_original)
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.action_shortcuts)
         help_menu.addAction(self.action_about)
 
     def _update_actions(self) -> None:
@@ -426,6 +430,16 @@ class MainWindow(QMainWindow):
         self._remembered.save_auto_k(self.image_tab.controls.auto_k())
 
     # -- the rest -------------------------------------------------------------------------------
+
+    @Slot()
+    def show_shortcuts(self) -> QDialog:
+        """Open Help › Keyboard Shortcuts (not modal: it can stay open beside the window)."""
+        from app.shortcuts import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self.actions(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     @Slot()
     def about(self) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
+    QDialog,
     QProgressBar,
     QPushButton,
     QSlider,
@@ -542,7 +543,7 @@ def test_a_drag_shows_previews_and_the_result_lands_on_release(qtbot, window, ph
     assert np.array_equal(results[0].palette, quantize(tab.opened.pixels, 60).palette)
 
 
-def test_space_shows_the_original_wherever_focus_is_and_never_changes_k(qtbot, window, photo_path):
+def test_space_shows_the_original_from_the_canvas_and_k_boxes_and_never_changes_k(qtbot, window, photo_path):
     open_and_wait(qtbot, window, photo_path)
     tab = window.image_tab
     box = tab.controls.k_spin
@@ -556,21 +557,42 @@ def test_space_shows_the_original_wherever_focus_is_and_never_changes_k(qtbot, w
     qtbot.keyPress(box, Qt.Key.Key_Space, Qt.KeyboardModifier.NoModifier)  # held: auto-repeat is ignored
     qtbot.keyRelease(box, Qt.Key.Key_Space)
     assert not tab.canvas.showing_original and box.value() == 8
-    cancel = tab.controls.cancel_button
-    cancel.setEnabled(True)
-    cancel.setFocus()
-    clicked = []
-    cancel.clicked.connect(lambda: clicked.append(True))
-    qtbot.keyPress(cancel, Qt.Key.Key_Space)
-    assert tab.canvas.showing_original
-    qtbot.keyRelease(cancel, Qt.Key.Key_Space)
-    assert clicked == []  # Space is the original's key here, not a click
-    for widget in (tab.canvas, tab.palette_view):
+    for widget in (tab.canvas, tab.controls.k_slider):
         widget.setFocus()
         qtbot.keyPress(widget, Qt.Key.Key_Space)
         assert tab.canvas.showing_original
         qtbot.keyRelease(widget, Qt.Key.Key_Space)
         assert not tab.canvas.showing_original
+
+
+def test_a_focused_button_or_check_box_in_the_image_tab_takes_space_and_enter(qtbot, window, photo_path):
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    dither = tab.controls.dither_box
+    for key in (Qt.Key.Key_Space, Qt.Key.Key_Return):
+        before = dither.isChecked()
+        dither.setFocus()
+        qtbot.keyClick(dither, key)
+        qtbot.waitUntil(lambda before=before: dither.isChecked() != before, timeout=2000)
+        assert not tab.canvas.showing_original
+    cancel = tab.controls.cancel_button
+    cancel.setEnabled(True)
+    cancel.setFocus()
+    clicked = []
+    cancel.clicked.connect(lambda: clicked.append(True))
+    qtbot.keyClick(cancel, Qt.Key.Key_Space)
+    qtbot.keyClick(cancel, Qt.Key.Key_Enter)
+    qtbot.waitUntil(lambda: len(clicked) == 2, timeout=2000)
+    assert not tab.canvas.showing_original
+    tab.palette_view.setFocus()
+    qtbot.keyPress(tab.palette_view, Qt.Key.Key_Space)  # a list's own key
+    assert not tab.canvas.showing_original
+    qtbot.keyRelease(tab.palette_view, Qt.Key.Key_Space)
+
+
+def test_space_is_left_alone_outside_the_image_tab(qtbot, window, photo_path):
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
     # Outside the image tab, Space is left alone.
     window.tabs.setCurrentWidget(window.learn_tab)
     elsewhere = window.learn_tab.findChild(QPushButton, "runButton")
@@ -776,3 +798,23 @@ def test_a_label_changing_in_a_tab_does_not_redraw_the_image(qtbot, window, phot
     window.resize(window.width() - 120, window.height() - 60)  # a real size change is still laid out
     qtbot.waitUntil(lambda: window.tabs.currentWidget().geometry() != stack and Paints.count > 0, timeout=WAIT)
     tab.canvas.removeEventFilter(paints)
+
+
+def test_help_lists_every_key_of_both_tabs(qtbot, window):
+    from PySide6.QtGui import QAction, QKeySequence, QShortcut
+
+    from app.shortcuts import LEARN_KEYS
+
+    window.findChild(QAction, "actionShortcuts").trigger()
+    dialog = window.findChild(QDialog, "shortcutsDialog")
+    assert dialog is not None and dialog.isVisible()
+    text = dialog.text()
+    for action in window.actions():
+        for key in action.shortcuts():
+            assert key.toString(QKeySequence.SequenceFormat.NativeText) in text, action.text()
+    assert "Space (held)" in text and "Run or pause" in text
+    # the Learn tab's own keys are all listed
+    listed = {key for key, _ in LEARN_KEYS}
+    bound = {shortcut.key().toString() for shortcut in window.blobs_tab.findChildren(QShortcut)}
+    assert {"Return" if key == "Enter" else key for key in bound} <= {*listed, "Return"}, bound
+    dialog.close()

@@ -1,4 +1,5 @@
-"""Space held shows the original, wherever the keyboard focus is in the image tab."""
+"""Space held shows the original in the image tab, wherever the focus is, unless a control there
+uses the key (a button, a check box, a list); Enter presses a focused button or check box."""
 
 from __future__ import annotations
 
@@ -6,15 +7,27 @@ import contextlib
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit, QPlainTextEdit, QTextEdit, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
 
 from app.image.canvas import ImageCanvas
 
 
 class SpaceShowsOriginal(QObject):
-    """A key filter: Space held anywhere in ``tab`` shows the original on ``canvas``; it never
-    reaches a control there (a K box would lose its value, a button would be pressed).  Text being
-    typed into keeps its spaces; menus and dialogs keep theirs.
+    """A key filter: Space held in ``tab`` shows the original on ``canvas`` while the focus is on
+    the canvas, the K slider or a number box (a K box would lose its value to the space), or on
+    nothing; buttons, check boxes, lists and menus get Space as everywhere in Qt, and text being
+    typed into keeps its spaces.  Enter or Return presses a focused button or check box (in a main
+    window Qt leaves that to dialogs).
 
     It watches only where a key can arrive: the focused widget while it is in the tab, the tab
     (keys its children pass on) and its window (keys with no focused widget).  An application-wide
@@ -59,8 +72,10 @@ class SpaceShowsOriginal(QObject):
             return False
         if event.type() not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) or not isinstance(event, QKeyEvent):
             return False
-        if event.key() != Qt.Key.Key_Space or event.modifiers() not in (Qt.KeyboardModifier.NoModifier,
-                                                                         Qt.KeyboardModifier.KeypadModifier):
+        plain = event.modifiers() in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.KeypadModifier)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and plain:
+            return self._press_focused_button(event)
+        if event.key() != Qt.Key.Key_Space or not plain:
             return False
         if not self._ours():
             return False
@@ -77,6 +92,18 @@ class SpaceShowsOriginal(QObject):
             return tab.window().isActiveWindow()
         if focus.window() is not tab.window() or not (focus is tab or tab.isAncestorOf(focus)):
             return False
+        if isinstance(focus, QAbstractButton | QComboBox | QAbstractItemView):
+            return False  # a control whose own key Space is
         editing_text = isinstance(focus, QLineEdit | QTextEdit | QPlainTextEdit) and not isinstance(
             focus.parentWidget(), QAbstractSpinBox)
         return not editing_text
+
+    def _press_focused_button(self, event: QKeyEvent) -> bool:
+        focus = QApplication.focusWidget()
+        tab = self._tab
+        if (not isinstance(focus, QAbstractButton) or not tab.isAncestorOf(focus) or not focus.isEnabled()
+                or QApplication.activeModalWidget() or QApplication.activePopupWidget()):
+            return False
+        if event.type() == QEvent.Type.KeyPress and not event.isAutoRepeat():
+            focus.animateClick()
+        return True

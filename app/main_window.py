@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtCore import QSettings, QSize, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -417,10 +417,18 @@ class MainWindow(QMainWindow):
             empty = self.recent_menu.addAction("No recent files")
             empty.setEnabled(False)
 
+    def _first_size(self) -> QSize:
+        """1280 × 820, or less on a smaller screen (leaving room for the title bar and a panel)."""
+        screen = self.screen()
+        if screen is None:
+            return QSize(1280, 820)
+        room = screen.availableGeometry()
+        return QSize(min(1280, room.width()), min(820, room.height() - 40))
+
     def _restore_settings(self) -> None:
         geometry = self._remembered.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1280, 820)
+            self.resize(self._first_size())
         self.image_tab.set_options(self._remembered.options())
         self.image_tab.controls.set_auto_k(self._remembered.auto_k())
         self.image_tab.stats.set_format(self._remembered.export_format())

@@ -818,3 +818,23 @@ def test_help_lists_every_key_of_both_tabs(qtbot, window):
     bound = {shortcut.key().toString() for shortcut in window.blobs_tab.findChildren(QShortcut)}
     assert {"Return" if key == "Enter" else key for key in bound} <= {*listed, "Return"}, bound
     dialog.close()
+
+
+def test_the_window_fits_a_laptop_screen_and_the_side_panel_scrolls(qtbot, window, photo_path):
+    from PySide6.QtWidgets import QScrollArea
+
+    open_and_wait(qtbot, window, photo_path)
+    scroll = window.findChild(QScrollArea, "sideScroll")
+    side = window.image_tab.side
+    window.resize(1280, 690)  # 1280 × 720 less a title bar
+    qtbot.waitUntil(lambda: window.height() == 690, timeout=2000)
+    assert window.width() <= 1280
+    # every row reachable: the panel is never squeezed below its rows, the rest scrolls into view
+    assert side.height() >= side.minimumSizeHint().height()
+    assert side.stats.geometry().bottom() < side.height()
+    bar = scroll.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    last = side.stats.geometry().bottom() - bar.value()
+    assert last <= scroll.viewport().height()
+    window.resize(1900, 1000)  # a large screen: nothing to scroll, the palette takes the room
+    qtbot.waitUntil(lambda: not bar.isVisible() and side.height() == scroll.viewport().height(), timeout=2000)

@@ -838,3 +838,15 @@ def test_the_window_fits_a_laptop_screen_and_the_side_panel_scrolls(qtbot, windo
     assert last <= scroll.viewport().height()
     window.resize(1900, 1000)  # a large screen: nothing to scroll, the palette takes the room
     qtbot.waitUntil(lambda: not bar.isVisible() and side.height() == scroll.viewport().height(), timeout=2000)
+
+
+def test_a_panel_row_that_grows_makes_the_panel_taller_not_crowded(qtbot, window, photo_path):
+    open_and_wait(qtbot, window, photo_path)
+    side = window.image_tab.side
+    window.resize(1280, 690)
+    qtbot.waitUntil(lambda: window.height() == 690, timeout=2000)
+    before = side.height()
+    side.stats._set("formats", " · ".join(["PNG 41.0 KB", "GIF 51.3 KB", "WebP 39.1 KB", "BMP 300.1 KB"] * 3))
+    qtbot.waitUntil(lambda: side.height() > before, timeout=2000)
+    assert side.stats.geometry().bottom() < side.height()
+    assert side.height() >= side.layout().minimumHeightForWidth(side.width())

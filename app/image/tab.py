@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QSizePolicy, QStyle, QVBoxLayout, QWidget
 
@@ -484,7 +484,8 @@ def _done_words(outcome: Outcome) -> str:
 class _SideScroll(QScrollArea):
     """Gives the panel the viewport's height, or its minimum when that is more (then it scrolls).
     Qt's resizable scroll area would give it its preferred height whenever a row wraps text, and
-    scroll on any screen shorter than that."""
+    scroll on any screen shorter than that.  A row that grows later raises the panel's minimum
+    size through its layout, which Qt applies by itself."""
 
     def __init__(self, side: QWidget):
         super().__init__()
@@ -502,9 +503,3 @@ class _SideScroll(QScrollArea):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._fit()
-
-    def event(self, event) -> bool:
-        if event.type() == QEvent.Type.LayoutRequest:  # (a row of the panel changed its size)
-            self._fit()
-        return super().event(event)
-

@@ -107,7 +107,7 @@ class Worker(QObject):
 
     busy_changed = Signal(bool)
     alive: ClassVar[weakref.WeakSet[Worker]] = weakref.WeakSet()
-    _hooked: ClassVar[bool] = False  # stop_all is connected to the application's aboutToQuit
+    _hooked: ClassVar[object] = None  # the application whose aboutToQuit runs stop_all
 
     # From the thread, stamped with the job's generation; filtered on the GUI thread.
     _thread_progressed = Signal(int, object)
@@ -136,9 +136,9 @@ class Worker(QObject):
         self._loop.setObjectName(f"{name}Thread")
         Worker.alive.add(self)
         app = QCoreApplication.instance()
-        if app is not None and not Worker._hooked:
+        if app is not None and Worker._hooked is not app:  # (once per application: a script may make another)
             app.aboutToQuit.connect(stop_all)
-            Worker._hooked = True
+            Worker._hooked = app
         self._loop.start(QThread.Priority.LowestPriority if background else QThread.Priority.LowPriority)
 
     @property

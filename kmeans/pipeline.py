@@ -109,15 +109,12 @@ def quantize(image: Prepared | ColorTable, options: Options, k: int | None = Non
     when the kept colours and the transparent entry do not fit in ``k``."""
     k = options.k if k is None else k
     table = image.table if isinstance(image, Prepared) else image
+    merged_fits = False  # the colours fit only once the nearly invisible pixels are transparent
     if isinstance(image, Prepared) and image.exact is not None and not (options.palette or options.kept):
         if image.exact.fits(k):  # every colour as it is, the nearly invisible ones too: exact
-            return quantization.quantize(image.exact.table, k, color_space=options.color_space, init=options.init,
-                                         seed=options.seed, max_iter=options.max_iter, callback=callback,
-                                         cancel=cancel, effort=effort)
-        if image.fits(k):  # (the colours fit only once the nearly invisible pixels are transparent)
-            return _said_merged(quantization.quantize(table, k, color_space=options.color_space, init=options.init,
-                                                      seed=options.seed, max_iter=options.max_iter,
-                                                      callback=callback, cancel=cancel, effort=effort), k)
+            table = image.exact.table
+        else:
+            merged_fits = image.fits(k)
     palette = np.array(options.palette, np.uint8) if options.palette else None
     if palette is not None and k <= len(palette):  # (no free colour: nothing for k-means to do)
         return map_to_palette(table, palette, color_space=options.color_space)
@@ -130,6 +127,8 @@ def quantize(image: Prepared | ColorTable, options: Options, k: int | None = Non
     result = quantization.quantize(table, k, color_space=options.color_space, init=options.init, seed=options.seed,
                                    max_iter=options.max_iter, fixed=fixed, callback=callback, cancel=cancel,
                                    effort=effort)
+    if merged_fits:
+        result = _said_merged(result, k)
     return in_order(result, fixed) if palette is not None else result
 
 

@@ -240,9 +240,6 @@ class ImageCanvas(QWidget):
         left, right = self._visible_span()
         return left + (right - left) * self._split
 
-    def _split_x(self) -> float:
-        return self.split_x()
-
     # -- painting -------------------------------------------------------------------------------
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -258,7 +255,7 @@ class ImageCanvas(QWidget):
         target = self.image_rect()
         if self._original.images[0].hasAlphaChannel():  # (an opaque image covers the squares)
             painter.fillRect(target.intersected(QRectF(self.rect())), QBrush(self._checker))
-        split_x = self._split_x()
+        split_x = self.split_x()
         flipped = self.showing_original
         show_result = self._result is not None and not flipped
         if show_result:
@@ -366,7 +363,7 @@ class ImageCanvas(QWidget):
     # -- input ----------------------------------------------------------------------------------
 
     def _near_handle(self, x: float) -> bool:
-        return self._result is not None and abs(x - self._split_x()) <= HANDLE_GRAB
+        return self._result is not None and abs(x - self.split_x()) <= HANDLE_GRAB
 
     @property
     def picking(self) -> bool:

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtGui import QHideEvent, QShowEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QSizePolicy, QStyle, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from app.image.canvas import ImageCanvas
 from app.image.jobs import (
@@ -44,6 +44,7 @@ from app.image.run_progress import RunProgress
 from app.image.side_panel import SidePanel
 from app.image.state import ImageState, Running
 from app.qimage import PREVIEW_SIDE, shade_qimage
+from app.side_scroll import SideScroll
 from app.worker import Worker
 from kmeans.defaults import DEFAULT_MAX_PIXELS
 from kmeans.encode_apart import end_spare
@@ -129,20 +130,9 @@ class ImageTab(QWidget):
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(10)
         layout.addLayout(left, 1)
-        layout.addWidget(self._scrolling(side))
-
-    @staticmethod
-    def _scrolling(side: SidePanel) -> QScrollArea:
-        """The side panel in a vertical scroll area (``sideScroll``): on a laptop screen the window is
-        shorter than the panel's rows, which then scroll instead of overlapping or holding the window tall."""
-        scroll = _SideScroll(side)
-        scroll.setObjectName("sideScroll")
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        bar = scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-        scroll.setFixedWidth(side.width() + bar + 2)  # (room for the bar when it shows: no row is covered)
-        scroll.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
-        return scroll
+        # On a laptop screen the window is shorter than the panel's rows: they scroll instead of
+        # overlapping or holding the window tall.
+        layout.addWidget(SideScroll(side, "sideScroll"))
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -479,27 +469,3 @@ class ImageTab(QWidget):
 def _done_words(outcome: Outcome) -> str:
     result = outcome.result
     return f"{len(result.palette)} colours · {result.n_iter} passes · {outcome.seconds:.2f} s"
-
-
-class _SideScroll(QScrollArea):
-    """Gives the panel the viewport's height, or its minimum when that is more (then it scrolls).
-    Qt's resizable scroll area would give it its preferred height whenever a row wraps text, and
-    scroll on any screen shorter than that.  A row that grows later raises the panel's minimum
-    size through its layout, which Qt applies by itself."""
-
-    def __init__(self, side: QWidget):
-        super().__init__()
-        self.setWidget(side)
-        self.setWidgetResizable(False)
-
-    def _fit(self) -> None:
-        side, width = self.widget(), self.widget().width()
-        layout = side.layout()
-        least = side.minimumSizeHint().height()
-        if layout is not None and layout.hasHeightForWidth():
-            least = max(least, layout.minimumHeightForWidth(width))
-        side.resize(width, max(self.viewport().height(), least))
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._fit()

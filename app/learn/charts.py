@@ -1,4 +1,4 @@
-"""The Learn tab's four charts, as the tab sees them: canvases, and what to show on them.
+"""The Learn tab's five charts, as the tab sees them: canvases, and what to show on them.
 
 The figures themselves are drawn in another process (``app.learn.figures``); this turns a lesson
 into the plain data that process takes, and says which canvases must be drawn again.
@@ -19,7 +19,8 @@ __all__ = ["MAX_K", "LessonCharts"]
 
 
 class LessonCharts:
-    """The canvases (``scatter``, ``inertia``, ``elbow``, ``inits``) and how to show a lesson on them."""
+    """The canvases (``scatter``, ``inertia``, ``elbow``, ``silhouette``, ``inits``) and how to show a
+    lesson on them."""
 
     def __init__(self, on_bar_clicked: Callable[[int], None]):
         self._server = FigureServer()
@@ -31,6 +32,9 @@ class LessonCharts:
                                    "Inertia (sum of squared distances to the centroids) after each iteration")
         self.elbow = self._small("elbow", "Elbow plot: inertia against K",
                                  "Best inertia for K = 1..10: the bend (the elbow) suggests a good K")
+        self.silhouette = self._small("silhouette", "Silhouette against K",
+                                      "Mean silhouette for K = 2..10 (higher: tighter, better separated clusters); "
+                                      "the star marks the highest")
         self.inits = self._small("inits", "Final inertia of ten initializations",
                                  "Final inertia from ten random starts; click a bar to load that start")
         self.inits.clicked.connect(lambda x, _y: on_bar_clicked(round(x)))
@@ -52,17 +56,24 @@ class LessonCharts:
     def shutdown(self) -> None:
         self._server.stop()
 
-    def set_points(self, X: np.ndarray, sample: ColourSample | None = None) -> None:
+    def set_points(self, X: np.ndarray, sample: ColourSample | None = None, truth: np.ndarray | None = None,
+                   limits: tuple[float, float, float, float] | None = None) -> None:
         """New data (an image's pixels when ``sample`` is given: each drawn in its own colour, each
-        cluster in the colour its pixels average to)."""
+        cluster in the colour its pixels average to; ``truth``: each point's true group, as its marker
+        shape; ``limits``: a fixed view)."""
         rgb, lab = (sample.rgb, sample.lab) if sample is not None else (None, None)
-        self._server.call("set_points", X, rgb, lab, redraw=("scatter",))
+        self._server.call("set_points", X, rgb, lab, truth, limits, redraw=("scatter",))
 
-    def show_lesson(self, lesson: Lesson) -> None:
-        """Points, centroids with their trails, the regions, and the inertia so far."""
+    def show_lesson(self, lesson: Lesson, hint: str = "") -> None:
+        """Points, centroids with their trails, the regions, the inertia so far, and while k-means++
+        chooses its starts, each point's chance of being the next."""
         labels = None if lesson.labels is None else lesson.labels.copy()
+        shading = None if lesson.shading is None else lesson.shading.copy()
         self._server.call("show_lesson", labels, lesson.centroids.copy(), np.stack(lesson.trail),
-                          list(lesson.inertias), redraw=("scatter", "inertia"))
+                          list(lesson.inertias), shading, lesson.chosen, hint, redraw=("scatter", "inertia"))
+
+    def show_silhouette(self, values: list[float | None], k: int) -> None:
+        self._server.call("show_silhouette", list(values), k, redraw=("silhouette",))
 
     def show_elbow(self, values: list[float], k: int) -> None:
         self._server.call("show_elbow", list(values), k, redraw=("elbow",))

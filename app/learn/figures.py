@@ -26,8 +26,13 @@ FIGURES = {
     "scatter": ((6.4, 5.2), (40, 10, 10, 28)),
     "inertia": ((3.0, 2.0), (62, 12, 26, 40)),
     "elbow": ((3.0, 2.0), (62, 12, 26, 40)),
+    "silhouette": ((3.0, 2.0), (62, 12, 26, 40)),
     "inits": ((3.0, 2.0), (62, 12, 26, 40)),
 }
+#: Marker shapes for the true groups of a lesson's shapes: told apart without colour (the colours
+#: are the clusters k-means finds).
+MARKERS = ("o", "^", "s", "D", "v", "P", "*", "X", "h", "p")
+CHOSEN = "#d62728"  # the ring around the point k-means++ picked last
 
 Picture = tuple[np.ndarray, tuple]  # (H, W, 4) uint8 RGBA, and each axes' (bounds, xlim, ylim)
 
@@ -49,6 +54,12 @@ class LessonFigures:
         self._grid = np.zeros((0, 2))
         self._point_rgb: np.ndarray | None = None  # the points' own colours, when they are an image's
         self._point_lab: np.ndarray | None = None
+        self._X = np.zeros((0, 2))
+        self._size = 16.0
+        from matplotlib.markers import MarkerStyle
+
+        self._marker_paths = [MarkerStyle(m).get_path().transformed(MarkerStyle(m).get_transform()) for m in MARKERS]
+        self._round = self._marker_paths[0]
 
         ax = self.ax = self.figures["scatter"].add_subplot()
         ax.set_aspect("equal", adjustable="datalim")
@@ -59,15 +70,23 @@ class LessonFigures:
         self._trails = [ax.plot([], [], "-o", color=c, lw=1.6, ms=3, alpha=0.85, zorder=3)[0] for c in COLOURS]
         self.centroid_markers = ax.scatter(np.zeros(0), np.zeros(0), s=240, marker="X", facecolors="white",
                                      edgecolors="black", linewidths=1.3, zorder=4)
+        self.chosen_marker = ax.scatter(np.zeros(0), np.zeros(0), s=320, marker="o", facecolors="none",
+                                        edgecolors=CHOSEN, linewidths=2.2, zorder=5)
+        self._empty_hint = ax.text(0.5, 0.5, "", ha="center", va="center", transform=ax.transAxes, fontsize=11,
+                                   color="#555555", zorder=6)
 
         self.inertia_ax, self._inertia_hint = self._small("inertia", "Inertia per iteration", "iteration", "inertia",
-                                                          "Step or Run to see it fall")
+                                                          "Step or Run\nto see it fall")
         (self._inertia_line,) = self.inertia_ax.plot([], [], "o-", color="#4e79a7", ms=4, lw=1.5)
-        self.elbow_ax, _ = self._small("elbow", "Choosing K: the elbow", "K", "inertia", "")
+        self.elbow_ax, _ = self._small("elbow", "Which K? The elbow", "K", "inertia", "")
         (self._elbow_line,) = self.elbow_ax.plot([], [], "o-", color="#59a14f", ms=4)
         (self._elbow_mark,) = self.elbow_ax.plot([], [], "o", ms=10, mfc="none", mec="#e15759", mew=2)
+        self.silhouette_ax, _ = self._small("silhouette", "Which K? Silhouette", "K", "mean silhouette", "")
+        (self._silhouette_line,) = self.silhouette_ax.plot([], [], "s-", color="#b07aa1", ms=4)
+        (self._silhouette_best,) = self.silhouette_ax.plot([], [], "*", ms=13, color="#edc948", mec="black", mew=0.8)
+        (self._silhouette_mark,) = self.silhouette_ax.plot([], [], "o", ms=10, mfc="none", mec="#e15759", mew=2)
         self.inits_ax, self._inits_hint = self._small("inits", "Ten initializations", "seed", "final inertia",
-                                                      "Try 10 initializations to compare")
+                                                      "Try 10\ninitializations\nto compare")
         self.bars = self.inits_ax.bar(range(10), np.zeros(10), color=NOT_YET)
         self.inits_ax.set_xticks(range(10))
 
@@ -77,35 +96,68 @@ class LessonFigures:
         ax.set_xlabel(xlabel, fontsize=8)
         ax.set_ylabel(ylabel, fontsize=8)
         ax.tick_params(labelsize=7)
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # (iterations, K and seeds are whole numbers)
         text = ax.text(0.5, 0.5, hint, ha="center", va="center", transform=ax.transAxes, fontsize=8,
                        color="#777777") if hint else None
         return ax, text
 
     # -- what the tab sends --------------------------------------------------------------------
 
-    def set_points(self, X: np.ndarray, rgb: np.ndarray | None, lab: np.ndarray | None) -> None:
-        """New points (an image's pixels when ``rgb``/``lab`` are given: each drawn in its own colour)."""
+    def set_points(self, X: np.ndarray, rgb: np.ndarray | None, lab: np.ndarray | None,
+                   truth: np.ndarray | None = None, limits: tuple[float, float, float, float] | None = None) -> None:
+        """New points (an image's pixels when ``rgb``/``lab`` are given: each drawn in its own colour).
+
+        ``truth`` (n,) gives each point's true group, drawn as its marker shape; ``limits`` fixes the
+        view (x0, x1, y0, y1) instead of fitting it to the points.
+        """
         self._point_rgb, self._point_lab = rgb, lab
-        low, high = X.min(axis=0), X.max(axis=0)
-        margin = (high - low).max() * 0.08 + 0.5
-        limits = (low[0] - margin, high[0] + margin, low[1] - margin, high[1] + margin)
+        self._X = X = np.asarray(X, dtype=np.float64).reshape(-1, 2)
+        if limits is None and len(X):
+            low, high = X.min(axis=0), X.max(axis=0)
+            margin = (high - low).max() * 0.08 + 0.5
+            limits = (low[0] - margin, high[0] + margin, low[1] - margin, high[1] + margin)
+        elif limits is None:
+            limits = (-10.0, 10.0, -10.0, 10.0)
         gx = np.linspace(limits[0], limits[1], GRID)
         gy = np.linspace(limits[2], limits[3], GRID)
         self._grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
         self._points.set_offsets(X)
-        self._points.set_sizes([22 if rgb is not None else 16])
+        if truth is not None and len(truth) == len(X):
+            self._points.set_paths([self._marker_paths[g % len(MARKERS)] for g in truth])
+        else:
+            self._points.set_paths([self._round])
+        self._size = 22.0 if rgb is not None else 16.0 if truth is None else 20.0
+        self._points.set_sizes([self._size])
         self._points.set_edgecolor("#00000040" if rgb is not None else "none")
         self.ax.set_xlim(limits[0], limits[1])
         self.ax.set_ylim(limits[2], limits[3])
         self._regions.set_extent(limits)
 
     def show_lesson(self, labels: np.ndarray | None, centroids: np.ndarray, trail: np.ndarray,
-                    inertias: list[float]) -> None:
-        """Points by cluster (or in their own colours), centroids with their trails, regions, inertia."""
+                    inertias: list[float], shading: np.ndarray | None = None, chosen: int | None = None,
+                    hint: str = "") -> None:
+        """Points by cluster (or in their own colours), centroids with their trails, regions, inertia.
+
+        ``shading`` (n,) are k-means++'s probabilities for its next pick: points drawn brighter and bigger
+        the likelier they are; ``chosen`` the point it picked last, ringed; ``hint`` a word on an empty plot.
+        """
         from kmeans import find_closest_centroids
 
         k = len(centroids)
-        if self._point_rgb is not None:
+        self._empty_hint.set_text(hint)
+        self.chosen_marker.set_offsets(self._X[[chosen]] if chosen is not None else np.zeros((0, 2)))
+        self._points.set_sizes([self._size])
+        if shading is not None and len(shading) == len(self._X):
+            from matplotlib import colormaps
+
+            scaled = shading / max(float(shading.max()), 1e-300)
+            self._points.set_facecolor(colormaps["viridis"](scaled))
+            self._points.set_sizes(self._size * (0.5 + 2.5 * scaled))
+            colours = self._colours[np.arange(k) % MAX_K]
+            alpha = 0.0  # (no regions while the starts are being chosen: the shading is the picture)
+        elif self._point_rgb is not None:
             self._points.set_facecolor(self._point_rgb / 255.0)
             colours = np.full((k, 4), [0.85, 0.85, 0.85, 1.0])
             if labels is not None:
@@ -120,10 +172,13 @@ class LessonFigures:
         for j, line in enumerate(self._trails):
             line.set_color("#303030" if self._point_rgb is not None else COLOURS[j])
             line.set_data(trail[:, j, 0] if j < k else [], trail[:, j, 1] if j < k else [])
-        regions = find_closest_centroids(self._grid, centroids).reshape(GRID, GRID)
-        shades = colours.copy()
-        shades[:, 3] = alpha
-        self._regions.set_data(shades[regions])
+        if k and alpha > 0:
+            regions = find_closest_centroids(self._grid, centroids).reshape(GRID, GRID)
+            shades = colours.copy()
+            shades[:, 3] = alpha
+            self._regions.set_data(shades[regions])
+        else:
+            self._regions.set_data(np.zeros((2, 2, 4)))
         self._inertia_line.set_data(np.arange(1, len(inertias) + 1), inertias)
         self._inertia_hint.set_visible(not inertias)
         self.inertia_ax.yaxis.set_visible(bool(inertias))
@@ -138,6 +193,23 @@ class LessonFigures:
         self.elbow_ax.autoscale_view()
         self.elbow_ax.set_xlim(0.5, 10.5)
         self._elbow_mark.set_data(([k], [values[k - 1]]) if len(values) >= k else ([], []))
+
+    def show_silhouette(self, values: list[float | None], k: int) -> None:
+        """Mean silhouette for K = 2..len(values) (None for K = 1), its best starred, ``k`` circled."""
+        ks = [i for i, v in enumerate(values, start=1) if v is not None]
+        scores = [values[i - 1] for i in ks]
+        self._silhouette_line.set_data(ks, scores)
+        best = int(np.argmax(scores)) if scores else None
+        self._silhouette_best.set_data(([ks[best]], [scores[best]]) if best is not None else ([], []))
+        self._silhouette_mark.set_data(([k], [values[k - 1]]) if len(values) >= k and values[k - 1] is not None
+                                       else ([], []))
+        self.silhouette_ax.relim()
+        self.silhouette_ax.autoscale_view()
+        if scores:  # (room above the star)
+            low, high = min(scores), max(scores)
+            pad = (high - low) * 0.15 + 0.02
+            self.silhouette_ax.set_ylim(low - pad, high + pad)
+        self.silhouette_ax.set_xlim(0.5, 10.5)
 
     def show_trials(self, inertias: list[float], best: int | None, outlined: int) -> None:
         """A bar per trial so far; ``best`` (when all are in) in its own colour; ``outlined`` loaded."""

@@ -123,14 +123,19 @@ class FigureServer(QObject):
         self._reader.wait()
 
 
+#: Canvases whose object names are contracts of their own (the rest are "<figure>Canvas").
+OBJECT_NAMES = {"scatter": "blobsCanvas", "silhouette": "silhouetteChart"}
+
+
 class PlotCanvas(QWidget):
     """Paints the latest picture of one figure; ``clicked(x, y)`` in the data coordinates of its axes."""
 
-    clicked = Signal(float, float)
+    clicked = Signal(float, float)  # a left click, without Shift
+    removed = Signal(float, float)  # a right click, or a Shift-click: "take away what is here"
 
     def __init__(self, name: str, server: FigureServer, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setObjectName(f"{name}Canvas" if name != "scatter" else "blobsCanvas")
+        self.setObjectName(OBJECT_NAMES.get(name, f"{name}Canvas"))
         self._name = name
         self._server = server
         (width, height), _margins = figures.FIGURES[name]
@@ -198,8 +203,25 @@ class PlotCanvas(QWidget):
     def mousePressEvent(self, event: QMouseEvent) -> None:
         point = self.data_point(event.position())
         if point is not None:
-            self.clicked.emit(*point)
+            shifted = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            if event.button() == Qt.MouseButton.RightButton or (
+                    event.button() == Qt.MouseButton.LeftButton and shifted):
+                self.removed.emit(*point)
+            elif event.button() == Qt.MouseButton.LeftButton:
+                self.clicked.emit(*point)
         super().mousePressEvent(event)
+
+    def widget_point(self, x: float, y: float) -> QPointF | None:
+        """The widget position that shows data point (x, y) in the first axes, as last drawn (the
+        inverse of ``data_point``; None before the first picture)."""
+        picture = self._picture
+        if picture is None or not picture.axes:
+            return None
+        (x0, y0, width, height), (xmin, xmax), (ymin, ymax) = picture.axes[0]
+        px = x0 + (x - xmin) / (xmax - xmin) * width
+        py = y0 + (y - ymin) / (ymax - ymin) * height
+        h, w = picture.pixels.shape[:2]
+        return QPointF(px / w * self.width(), (1 - py / h) * self.height())
 
     def data_point(self, position: QPointF) -> tuple[float, float] | None:
         """Data coordinates in the first axes of a widget position, as last drawn (None outside)."""

@@ -29,24 +29,28 @@ from PySide6.QtWidgets import (
 from app.apart import Helper
 from app.learn.charts import MAX_K, LessonCharts
 from app.learn.lesson import (
+    BY_HAND,
+    DATASETS,
+    DRAWN_LIMITS,
     ColourSample,
     ImageColours,
+    KChoice,
     Lesson,
     RunStep,
     Trial,
     colour_sample,
     compare_initializations,
     compression_words,
-    elbow,
     iterate,
     iterations,
+    k_choice,
 )
+from app.side_scroll import SideScroll
 from app.worker import Token, Worker
-from kmeans import make_blobs
 from kmeans.errors import Cancelled
 
 RUN_INTERVAL = 0.45  # seconds between iterations of the Run animation
-BLOBS, IMAGE = "blobs", "image"  # where the points come from
+BLOBS, IMAGE, DRAWN = "blobs", "image", "drawn"  # where the points come from (and the shapes of DATASETS)
 INITS_CAPTION = (
     "Ten starts, ten results. k-means only finds a local minimum of the inertia, and which one depends "
     "on where the centroids start, so different seeds can end in different clusterings. The lowest "
@@ -59,7 +63,7 @@ class BlobsTab(QWidget):
 
     run_iterated = Signal(object)  # RunStep: the Run animation did one iteration
     run_ended = Signal()  # the Run animation converged, was paused or failed
-    elbow_ready = Signal()  # the elbow plot has all its values
+    elbow_ready = Signal()  # the elbow and silhouette charts have all their values
     trials_ready = Signal()  # the ten initializations have all finished
 
     def __init__(self, parent: QWidget | None = None):
@@ -73,8 +77,11 @@ class BlobsTab(QWidget):
         self.elbow_worker = Worker("blobsElbowWorker", self)
         self._helper = Helper("lesson")
         self.trials: list[Trial] = []
-        self.elbow_values: list[float] = []
+        self.k_values = KChoice([], [])
         self.sample: ColourSample | None = None  # the points, when they are an image's colours
+        self.truth: np.ndarray | None = None  # each point's true group, for the shapes
+        self.drawn = np.empty((0, 2))  # the points drawn by clicks
+        self.placed = np.empty((0, 2))  # the starts placed by clicks (by hand)
         self._image: ImageColours | None = None
         self._shown_once = False
         self._build()
@@ -103,6 +110,8 @@ class BlobsTab(QWidget):
 
         self.charts = LessonCharts(on_bar_clicked=self.load_trial)
         self.canvas = self.charts.scatter
+        self.canvas.clicked.connect(self.canvas_clicked)
+        self.canvas.removed.connect(self.canvas_removed)
 
         # Data controls.
         self.points_spin = self._spin("pointsSpinBox", 10, 5000, 300, "Number of points")
@@ -118,22 +127,31 @@ class BlobsTab(QWidget):
         self.data_seed_spin = self._spin("dataSeedSpinBox", 0, 2**31 - 1, 0, "Seed of the data")
         self.source_box = QComboBox()
         self.source_box.setObjectName("pointsSourceBox")
-        self.source_box.addItem("Sample blobs (make_blobs)", BLOBS)
-        self.source_box.addItem("This image's colours", IMAGE)
+        for dataset in DATASETS.values():
+            self.source_box.addItem(dataset.label, dataset.key)
         self.source_box.setAccessibleName("Where the points come from")
-        self.source_box.setToolTip("The tutorial's blobs, or pixels of the open image on the two directions in which "
-                                   "its colours vary most: k-means then finds that image's palette")
-        self.source_box.model().item(1).setEnabled(False)  # until an image is open
-        self.source_box.currentIndexChanged.connect(lambda _i: self.new_data(keep_seed=True))
+        self.source_box.setToolTip("The tutorial's blobs; shapes where k-means goes wrong; pixels of the open image on "
+                                   "the two directions in which its colours vary most (k-means then finds that "
+                                   "image's palette); or points you draw by clicking the plot")
+        self._image_item.setEnabled(False)  # until an image is open
+        self.source_box.currentIndexChanged.connect(lambda _i: self._source_changed())
+        self.dataset_caption = QLabel()
+        self.dataset_caption.setObjectName("datasetCaption")
+        self.dataset_caption.setWordWrap(True)
+        self.dataset_caption.setAccessibleName("What k-means does on these points, and why")
+        self.dataset_caption.setStyleSheet("color: palette(window-text); font-size: 12px;")
         self.new_data_button = QPushButton("New data")
         self.new_data_button.setObjectName("newDataButton")
         self.new_data_button.setAccessibleName("New data")
         self.new_data_button.setToolTip("Draw new points with a new seed")
-        self.new_data_button.clicked.connect(lambda: self.new_data(keep_seed=False))
+        self.new_data_button.clicked.connect(self._new_data_pressed)
         for spin in (self.points_spin, self.centres_spin, self.spread_spin, self.data_seed_spin):
             spin.valueChanged.connect(lambda _v: self.new_data(keep_seed=True))
         data_box = QGroupBox("Data")
-        data_form = QFormLayout(data_box)
+        data_layout = QVBoxLayout(data_box)  # (a box layout gives the wrapped caption the height it needs)
+        data_form = QFormLayout()
+        data_layout.addLayout(data_form)
+        data_layout.addWidget(self.dataset_caption)
         data_form.addRow("From", self.source_box)
         data_form.addRow("Points", self.points_spin)
         data_form.addRow("Blobs", self.centres_spin)
@@ -147,11 +165,13 @@ class BlobsTab(QWidget):
         self.init_box.setObjectName("blobsInitBox")
         self.init_box.addItem("Random points", "random")  # the tutorial's, and the one worth watching
         self.init_box.addItem("k-means++", "k-means++")
+        self.init_box.addItem("By hand (click K times)", BY_HAND)
         self.init_box.setAccessibleName("Initialization")
-        self.init_box.setToolTip("Random: K random points (the tutorial's). k-means++: spread-out starts.")
+        self.init_box.setToolTip("Random: K random points (the tutorial's). k-means++: spread-out starts, chosen one "
+                                 "at a time as you step. By hand: click the plot K times to place the starts.")
         self.init_seed_spin = self._spin("initSeedSpinBox", 0, 2**31 - 1, 0, "Seed of the initialization")
         self.k_spin.valueChanged.connect(lambda _v: self.restart())
-        self.init_box.currentIndexChanged.connect(lambda _i: self.restart())
+        self.init_box.currentIndexChanged.connect(lambda _i: self._init_changed())
         self.init_seed_spin.valueChanged.connect(lambda _v: self.restart(keep_trials=True))
         self.step_button = self._button("stepButton", "Step", "Run the next half-step (Space)", self.step)
         self.run_button = self._button("runButton", "Run", "Run or pause the iterations (Enter)", self.toggle_run)
@@ -183,18 +203,29 @@ class BlobsTab(QWidget):
         self.inits_caption.setObjectName("initsCaption")
         self.inits_caption.setWordWrap(True)
         self.inits_caption.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        inits_layout.addWidget(self.inits_caption, 1)
+        inits_layout.addWidget(self.inits_caption)
 
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(data_box)
         side_layout.addWidget(kmeans_box)
-        side_layout.addWidget(inits_box, 1)
+        k_box = QGroupBox("Which K?")
+        k_layout = QVBoxLayout(k_box)
+        self.k_caption = QLabel("Working out the elbow and the silhouette…")
+        self.k_caption.setObjectName("kChoiceCaption")
+        self.k_caption.setWordWrap(True)
+        self.k_caption.setAccessibleName("What the elbow and the silhouette suggest")
+        self.k_caption.setToolTip("The silhouette of a point is how much nearer it is to its own cluster than to the "
+                                  "next one, from −1 to 1; the chart shows the mean over all points")
+        k_layout.addWidget(self.k_caption)
+        side_layout.addWidget(k_box)
+        side_layout.addWidget(inits_box)
+        side_layout.addStretch(1)
         side.setFixedWidth(372)
 
         plots = QHBoxLayout()
-        for canvas in (self.charts.inertia, self.charts.elbow, self.charts.inits):
+        for canvas in (self.charts.inertia, self.charts.elbow, self.charts.silhouette, self.charts.inits):
             plots.addWidget(canvas, 1)
         left = QVBoxLayout()
         left.addWidget(self.caption)
@@ -204,7 +235,7 @@ class BlobsTab(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addLayout(left, 1)
-        layout.addWidget(side)
+        layout.addWidget(SideScroll(side, "learnSideScroll", preferred=True))  # (on a short screen rows scroll)
 
         for key, slot in ((Qt.Key.Key_Space, self.step), (Qt.Key.Key_Return, self.toggle_run),
                           (Qt.Key.Key_Enter, self.toggle_run), (Qt.Key.Key_R, self.reset)):
@@ -233,6 +264,25 @@ class BlobsTab(QWidget):
 
     # -- data and lesson ------------------------------------------------------------------------
 
+    @property
+    def _image_item(self):
+        return self.source_box.model().item(self.source_box.findData(IMAGE))
+
+    @property
+    def source(self) -> str:
+        """Where the points come from: a key of ``DATASETS``."""
+        key = str(self.source_box.currentData())
+        return BLOBS if key == IMAGE and self._image is None else key
+
+    def _source_changed(self) -> None:
+        """Other points; for a shape, K as many as its true groups, so the mismatch shows."""
+        dataset = DATASETS[self.source]
+        if dataset.shows_truth:
+            self.k_spin.blockSignals(True)
+            self.k_spin.setValue(dataset.fixed_groups or self.centres_spin.value())
+            self.k_spin.blockSignals(False)
+        self.new_data(keep_seed=True)
+
     @Slot()
     def new_data(self, keep_seed: bool = True) -> None:
         """Draw the points again (a new seed unless ``keep_seed``), then start over."""
@@ -240,34 +290,93 @@ class BlobsTab(QWidget):
             self.data_seed_spin.blockSignals(True)
             self.data_seed_spin.setValue(int(np.random.default_rng().integers(0, 100_000)))
             self.data_seed_spin.blockSignals(False)
-        from_image = self.source_box.currentData() == IMAGE and self._image is not None
-        for spin in (self.centres_spin, self.spread_spin):
-            spin.setEnabled(not from_image)
-        if from_image:
+        dataset = DATASETS[self.source]
+        made = dataset.make is not None
+        self.centres_spin.setEnabled(made and dataset.fixed_groups is None)
+        self.spread_spin.setEnabled(made)
+        self.points_spin.setEnabled(dataset.key != DRAWN)
+        self.data_seed_spin.setEnabled(made or dataset.key == IMAGE)
+        self.new_data_button.setEnabled(made or dataset.key == IMAGE)
+        self.new_data_button.setText("Clear points" if dataset.key == DRAWN else "New data")
+        self.dataset_caption.setText(dataset.caption)
+        self.sample, self.truth, limits = None, None, None
+        if dataset.key == IMAGE:
             self.sample = colour_sample(self._image, self.points_spin.value(), self.data_seed_spin.value())
             self.X = self.sample.X
+        elif dataset.key == DRAWN:
+            self.X, limits = self.drawn.copy(), DRAWN_LIMITS
         else:
-            self.sample = None
-            self.X, _y = make_blobs(self.points_spin.value(), self.centres_spin.value(), self.spread_spin.value(),
-                                    self.data_seed_spin.value())
-        self.charts.set_points(self.X, self.sample)
-        self.restart()
+            self.X, y = dataset.make(self.points_spin.value(), self.centres_spin.value(), self.spread_spin.value(),
+                                     self.data_seed_spin.value())
+            self.truth = y if dataset.shows_truth else None
+        self.charts.set_points(self.X, self.sample, self.truth, limits)
+        self.restart(keep_placed=True)
+        self._work_out_k()
+
+    def _work_out_k(self) -> None:
+        """The elbow's and silhouette's values, in the helper process (they fill in K by K)."""
         X = self.X
-        self.elbow_values = []
-        self.elbow_worker.submit(lambda token: self._helper.run(elbow, (X,), token),
-                                 on_progress=self._elbow_arrived, on_done=self._elbow_finished,
-                                 on_failed=lambda error: self._say(f"The elbow plot could not be worked out: {error}"))
+        self.k_values = KChoice([], [])
+        self.k_caption.setText("Working out the elbow and the silhouette…" if len(X) >= 3 else
+                               "The elbow and the silhouette need at least three points.")
+        self.elbow_worker.submit(lambda token: self._helper.run(k_choice, (X,), token),
+                                 on_progress=self._k_values_arrived, on_done=self._k_values_finished,
+                                 on_failed=lambda error: self.k_caption.setText(
+                                     f"The elbow and the silhouette could not be worked out: {error}"))
+
+    def canvas_clicked(self, x: float, y: float) -> None:
+        """A click on the plot: the next start, by hand; else, on drawn points, a new point."""
+        if self.lesson.waiting_for_clicks and self.lesson.k:
+            self.runner.cancel()
+            text = self.lesson.place(x, y)
+            self.placed = self.lesson.initial.copy()
+            self._say(text)
+            self._draw()
+        elif self.source == DRAWN:
+            self.drawn = np.vstack([self.drawn, [[x, y]]])
+            self.new_data(keep_seed=True)
+            self._say(f"Added a point at ({x:.1f}, {y:.1f}): {self._drawn_count()}. " + self.caption.text())
+
+    def canvas_removed(self, x: float, y: float) -> None:
+        """A right-click or Shift-click on drawn points: the nearest one goes."""
+        if self.source != DRAWN or not len(self.drawn):
+            return
+        nearest = int(np.argmin(((self.drawn - [x, y]) ** 2).sum(axis=1)))
+        gone = self.drawn[nearest]
+        self.drawn = np.delete(self.drawn, nearest, axis=0)
+        self.new_data(keep_seed=True)
+        self._say(f"Removed the point at ({gone[0]:.1f}, {gone[1]:.1f}): {self._drawn_count()}. " + self.caption.text())
+
+    def _drawn_count(self) -> str:
+        n = len(self.drawn)
+        return f"{n} point{'s' if n != 1 else ''}"
+
+    def _new_data_pressed(self) -> None:
+        if self.source == DRAWN:
+            self.drawn = np.empty((0, 2))
+            self.new_data(keep_seed=True)
+        else:
+            self.new_data(keep_seed=False)
+
+    def _init_changed(self) -> None:
+        self.placed = np.empty((0, 2))
+        self.restart()
 
     @Slot()
-    def restart(self, keep_trials: bool = False) -> None:
+    def restart(self, keep_trials: bool = False, keep_placed: bool = False) -> None:
         """A new lesson on the current points with the current K, initialization and seed.
 
         The ten initializations stay when only the seed changed (they are of the same K and method),
         with the bar of that seed outlined.
         """
         self.runner.cancel()
-        seed = self.init_seed_spin.value()
-        self.lesson = Lesson(self.X, self.k_spin.value(), str(self.init_box.currentData()), seed)
+        seed, method = self.init_seed_spin.value(), str(self.init_box.currentData())
+        if not keep_placed:
+            self.placed = np.empty((0, 2))
+        self.lesson = Lesson(self.X, self.k_spin.value(), method, seed, placed=self.placed)
+        by_hand = method == BY_HAND
+        self.init_seed_spin.setEnabled(not by_hand)
+        self.try_button.setEnabled(not by_hand and len(self.X) > 0)
         if not keep_trials:
             self._clear_trials()
         else:
@@ -281,29 +390,46 @@ class BlobsTab(QWidget):
                      "in which the image's colours vary most. ")
             self.arithmetic.setText(compression_words(self._image, self.lesson.k))
         self.arithmetic.setVisible(self.sample is not None)
-        k, apart = self.lesson.k, len(np.unique(self.lesson.initial, axis=0))
+        self._say(intro + self._start_words())
+        self._draw()
+        self._draw_elbow()
+
+    def _start_words(self) -> str:
+        """What the lesson starts from, and what to press."""
+        lesson = self.lesson
+        k = lesson.k
+        if not len(lesson.X):
+            return lesson.step()  # (says how to add points)
+        if lesson.waiting_for_clicks:
+            if len(lesson.initial):
+                return lesson.step()
+            return (f"Click the plot {k} time{'s' if k > 1 else ''} to place the {k} starting centroids. Try one far "
+                    "from every point: it gets no points, and the caption shows what k-means does then.")
+        if lesson.phase == "seed":
+            return (f"k-means++ chooses the {k} starting centroids one at a time. Press Step (Space) to watch each "
+                    "pick and its probability, or Run (Enter) to choose them all and converge.")
+        apart = len(np.unique(lesson.initial, axis=0))
         placed = f"{k} centroids placed by {self._method_words()}"
         if apart < k:  # fewer different points than K: some starts coincide, and the picture shows fewer crosses
             placed += (f", on only {apart} different points: some coincide, since the data has only "
-                       f"{len(np.unique(self.lesson.X, axis=0))} different points")
-        self._say(f"{intro}{placed}. Press Step (Space) to "
-                  "assign each point to its closest centroid, or Run (Enter) to watch k-means converge.")
-        self._draw()
-        self._draw_elbow()
+                       f"{len(np.unique(lesson.X, axis=0))} different points")
+        return (f"{placed}. Press Step (Space) to assign each point to its closest centroid, or Run (Enter) to "
+                "watch k-means converge.")
 
     def set_image_colours(self, image: ImageColours | None) -> None:
         """The open image's colours, offered as the points (and used at once if they are chosen)."""
         self._image = image
-        self.source_box.model().item(1).setEnabled(image is not None)
-        self.source_box.setItemText(1, f"Colours of {image.name}" if image else "This image's colours")
+        self._image_item.setEnabled(image is not None)
+        self.source_box.setItemText(self.source_box.findData(IMAGE),
+                                    f"Colours of {image.name}" if image else "This image's colours")
         if self.source_box.currentData() == IMAGE:
             if image is None:
-                self.source_box.setCurrentIndex(0)  # (redraws)
+                self.source_box.setCurrentIndex(self.source_box.findData(BLOBS))  # (redraws)
             else:
                 self.new_data(keep_seed=True)
 
     def _method_words(self) -> str:
-        return "k-means++" if self.lesson.method == "k-means++" else "picking random points"
+        return {"k-means++": "k-means++", BY_HAND: "your clicks"}.get(self.lesson.method, "picking random points")
 
     # -- the two steps, Run and Reset -----------------------------------------------------------
 
@@ -323,6 +449,9 @@ class BlobsTab(QWidget):
             self.runner.cancel()
             return
         lesson = self.lesson
+        if not len(lesson.X) or lesson.waiting_for_clicks:
+            self._say(lesson.step())  # (what to click first)
+            return
         if lesson.converged:
             self._say(f"Already converged after {iterations(lesson.iteration)}. Reset (R) to watch again.")
             return
@@ -365,8 +494,19 @@ class BlobsTab(QWidget):
     def reset(self) -> None:
         """Back to the initial centroids."""
         self.runner.cancel()
-        self.lesson.reset()
-        self._say(f"Reset: back to the {self.lesson.k} initial centroids.")
+        lesson = self.lesson
+        if lesson.method == BY_HAND and lesson.at_start and len(lesson.initial):
+            # Already at the placed starts: a second Reset clears them, to place new ones.
+            self.placed = np.empty((0, 2))
+            self.restart()
+            return
+        lesson.reset()
+        if lesson.method == BY_HAND and not lesson.waiting_for_clicks:
+            self._say(f"Reset: back to the {lesson.k} starts you placed. Reset again to place new ones.")
+        elif lesson.phase == "seed":
+            self._say(f"Reset: k-means++ will choose its {lesson.k} starts again, one a Step.")
+        else:
+            self._say(f"Reset: back to the {lesson.k} initial centroids.")
         self._draw()
 
     # -- ten initializations and the elbow ------------------------------------------------------
@@ -391,12 +531,15 @@ class BlobsTab(QWidget):
         self._draw_trials(final=True)
         self.trials_ready.emit()
 
-    def _elbow_arrived(self, values: list[float]) -> None:
-        self.elbow_values = list(values)
+    def _k_values_arrived(self, values: KChoice) -> None:
+        self.k_values = values
         self._draw_elbow()
 
-    def _elbow_finished(self, values: list[float]) -> None:
-        self._elbow_arrived(values)
+    def _k_values_finished(self, values: KChoice) -> None:
+        self._k_values_arrived(values)
+        dataset = DATASETS[self.source]
+        groups = (dataset.fixed_groups or self.centres_spin.value()) if dataset.make is not None else None
+        self.k_caption.setText(values.words(groups) or "The elbow and the silhouette need more different points.")
         self.elbow_ready.emit()
 
     @property
@@ -412,6 +555,7 @@ class BlobsTab(QWidget):
         trial = self.trials[index]
         self.runner.cancel()
         self.lesson = Lesson(self.X, self.lesson.k, self.lesson.method, trial.seed)  # its start, and Reset's
+        self.lesson.finish_seeding()  # (a trial is compared by where it ends: start from its chosen starts)
         self.init_seed_spin.blockSignals(True)
         self.init_seed_spin.setValue(trial.seed)  # the boxes describe what is on screen
         self.init_seed_spin.blockSignals(False)
@@ -433,11 +577,15 @@ class BlobsTab(QWidget):
     # -- drawing --------------------------------------------------------------------------------
 
     def _draw(self) -> None:
-        self.charts.show_lesson(self.lesson)
+        hint = ""
+        if not len(self.lesson.X):
+            hint = "Click to add points"
+        self.charts.show_lesson(self.lesson, hint)
         self.step_button.setEnabled(not self.lesson.converged)
 
     def _draw_elbow(self) -> None:
-        self.charts.show_elbow(self.elbow_values, self.k_spin.value())
+        self.charts.show_elbow(self.k_values.inertias, self.k_spin.value())
+        self.charts.show_silhouette(self.k_values.silhouettes, self.k_spin.value())
 
     def _draw_trials(self, final: bool = False) -> None:
         best = self.best_trial if final else None

@@ -32,6 +32,7 @@ from app.learn.lesson import (
     BY_HAND,
     DATASETS,
     DRAWN_LIMITS,
+    SEED,
     ColourSample,
     ImageColours,
     KChoice,
@@ -171,7 +172,7 @@ class BlobsTab(QWidget):
                                  "at a time as you step. By hand: click the plot K times to place the starts.")
         self.init_seed_spin = self._spin("initSeedSpinBox", 0, 2**31 - 1, 0, "Seed of the initialization")
         self.k_spin.valueChanged.connect(lambda _v: self.restart())
-        self.init_box.currentIndexChanged.connect(lambda _i: self._init_changed())
+        self.init_box.currentIndexChanged.connect(lambda _i: self.restart())  # (new starts: placed ones go)
         self.init_seed_spin.valueChanged.connect(lambda _v: self.restart(keep_trials=True))
         self.step_button = self._button("stepButton", "Step", "Run the next half-step (Space)", self.step)
         self.run_button = self._button("runButton", "Run", "Run or pause the iterations (Enter)", self.toggle_run)
@@ -358,10 +359,6 @@ class BlobsTab(QWidget):
         else:
             self.new_data(keep_seed=False)
 
-    def _init_changed(self) -> None:
-        self.placed = np.empty((0, 2))
-        self.restart()
-
     @Slot()
     def restart(self, keep_trials: bool = False, keep_placed: bool = False) -> None:
         """A new lesson on the current points with the current K, initialization and seed.
@@ -405,7 +402,7 @@ class BlobsTab(QWidget):
                 return lesson.step()
             return (f"Click the plot {k} time{'s' if k > 1 else ''} to place the {k} starting centroids. Try one far "
                     "from every point: it gets no points, and the caption shows what k-means does then.")
-        if lesson.phase == "seed":
+        if lesson.phase == SEED:
             return (f"k-means++ chooses the {k} starting centroids one at a time. Press Step (Space) to watch each "
                     "pick and its probability, or Run (Enter) to choose them all and converge.")
         apart = len(np.unique(lesson.initial, axis=0))
@@ -496,14 +493,12 @@ class BlobsTab(QWidget):
         self.runner.cancel()
         lesson = self.lesson
         if lesson.method == BY_HAND and lesson.at_start and len(lesson.initial):
-            # Already at the placed starts: a second Reset clears them, to place new ones.
-            self.placed = np.empty((0, 2))
-            self.restart()
+            self.restart()  # already at the placed starts: a second Reset clears them, to place new ones
             return
         lesson.reset()
         if lesson.method == BY_HAND and not lesson.waiting_for_clicks:
             self._say(f"Reset: back to the {lesson.k} starts you placed. Reset again to place new ones.")
-        elif lesson.phase == "seed":
+        elif lesson.phase == SEED:
             self._say(f"Reset: k-means++ will choose its {lesson.k} starts again, one a Step.")
         else:
             self._say(f"Reset: back to the {lesson.k} initial centroids.")

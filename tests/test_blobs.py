@@ -77,6 +77,13 @@ def test_ten_initializations_and_the_elbow(blobs):
     assert all(b <= a for a, b in itertools.pairwise(values))
 
 
+def test_the_elbow_is_not_pulled_to_one_by_a_k_with_no_inertia_left():
+    few = np.array([[-6.0, 4.0], [-5.5, 3.0], [-5.0, 4.5], [3.5, -5.5], [4.0, -4.5]])
+    choice = k_choice(few)
+    assert choice.inertias[-1] < 1e-9  # (five points, five clusters)
+    assert choice.elbow_k == 2 and choice.silhouette_k == 2
+
+
 @pytest.fixture
 def tab(qtbot):
     widget = BlobsTab()
@@ -377,7 +384,9 @@ def _click(qtbot, tab, x, y, button=Qt.MouseButton.LeftButton, modifier=Qt.Keybo
 def test_drawn_points_land_where_clicked_and_the_nearest_goes(qtbot, tab):
     tab.source_box.setCurrentIndex(tab.source_box.findData("drawn"))
     assert len(tab.X) == 0 and "No points yet" in tab.lesson.step()
+    assert not tab.new_data_button.isEnabled()  # (nothing to clear)
     landed = [_click(qtbot, tab, x, y) for x, y in ((-5.0, -5.0), (6.0, 4.0), (6.5, 3.0), (-4.0, -6.0))]
+    assert tab.new_data_button.isEnabled() and tab.new_data_button.text() == "Clear points"
     assert np.allclose(tab.X, landed) and np.allclose(tab.X, [[-5, -5], [6, 4], [6.5, 3], [-4, -6]], atol=0.2)
     _click(qtbot, tab, 6.4, 3.1, Qt.MouseButton.RightButton)
     assert len(tab.X) == 3 and not np.any(np.all(np.isclose(tab.X, landed[2]), axis=1))

@@ -346,11 +346,15 @@ class KChoice:
     def elbow_k(self) -> int | None:
         """Where the elbow bends: the K farthest below the straight line joining the log inertias of
         the first and last K (a ratio scale, so the bend of a curve falling 100-fold shows)."""
-        values = np.log(np.maximum(self.inertias, 1e-12))
+        inertias = np.asarray(self.inertias, float)
+        if not len(inertias):
+            return None
+        # A K with (next to) no inertia left has a point per cluster: its log would be the whole line.
+        values = np.log(inertias[inertias > inertias[0] * 1e-9])
         if len(values) < 3:
             return None
-        line = np.linspace(values[0], values[-1], len(values))
-        return int(np.argmax(line - values)) + 1
+        below = np.linspace(values[0], values[-1], len(values)) - values
+        return int(np.argmax(below)) + 1 if below.max() > 0 else None
 
     @property
     def silhouette_k(self) -> int | None:

@@ -297,7 +297,7 @@ class BlobsTab(QWidget):
         self.spread_spin.setEnabled(made)
         self.points_spin.setEnabled(dataset.key != DRAWN)
         self.data_seed_spin.setEnabled(made or dataset.key == IMAGE)
-        self.new_data_button.setEnabled(made or dataset.key == IMAGE)
+        self.new_data_button.setEnabled(made or dataset.key == IMAGE or (dataset.key == DRAWN and len(self.drawn) > 0))
         self.new_data_button.setText("Clear points" if dataset.key == DRAWN else "New data")
         self.dataset_caption.setText(dataset.caption)
         self.sample, self.truth, limits = None, None, None

@@ -347,15 +347,23 @@ def _compress(job: Job, options: Options, watch: Watch | None) -> FileResult:
         notes.insert(0, f"chose K={k}: {choice.reason} ({count(len(choice.tried), 'trial run')})")
     ratio = compression_ratio(image.file_size, len(data))
     size_note = f"{ratio:.1f}x smaller" if ratio >= 1 else "LARGER than the input"
-    psnr = "inf" if math.isinf(scores.psnr) else f"{scores.psnr:.2f}"
+    psnr = f"{_db(scores.psnr)} dB"
+    frames = ""
+    if image.frames > 1:  # the mean can hide one bad frame
+        frames = f"  {image.frames} frames"
+        psnr += f" (worst frame {_db(min(pipeline.frame_psnr(runs.prepared, *runs.run(k))))} dB)"
     line = (
-        f"{display_name(target)}  {image.width}x{image.height}  K={len(result.palette)}  "
-        f"{result.n_iter} iterations  {seconds:.2f}s  PSNR {psnr} dB  \u0394E {scores.delta_e:.2f}  "
+        f"{display_name(target)}  {image.width}x{image.height}{frames}  K={len(result.palette)}  "
+        f"{result.n_iter} iterations  {seconds:.2f}s  PSNR {psnr}  \u0394E {scores.delta_e:.2f}  "
         f"{image.file_size:,} B -> {len(data):,} B ({size_note})"
     )
     return FileResult(os.fspath(job.source), True, "\n".join([line, *(f"  note: {n}" for n in notes)]),
                       output=os.fspath(target), k=len(result.palette), psnr=scores.psnr, delta_e=scores.delta_e,
                       bytes_in=image.file_size, bytes_out=len(data))
+
+
+def _db(value: float) -> str:
+    return "inf" if math.isinf(value) else f"{value:.2f}"
 
 
 def compress_file(source: str | os.PathLike[str], **options: object) -> FileResult:

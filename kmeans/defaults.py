@@ -22,6 +22,7 @@ FULL_DITHER = 100  # dithering levels are percentages, like pngquant's --floyd=0
 DEFAULT_NAME = "{name}-k{k}.{ext}"  # output names: the input's name, K and the format's suffix
 #: Pillow's own decompression-bomb threshold (about 89.5 megapixels): larger images are asked about.
 DEFAULT_MAX_PIXELS = 1024 * 1024 * 1024 // 4 // 3
+DEFAULT_MAX_FRAMES = 10_000  # frames an animation may have (each costs a decode and a step of its own)
 
 COLOR_SPACES = ("balanced", "rgb", "oklab")
 INIT_METHODS = ("k-means++", "random")

@@ -36,12 +36,14 @@ MATCHED = 0.004
 EDGE = 24
 
 
-def dither(pixels: np.ndarray, result: Quantized, level: float = 1.0) -> np.ndarray:
-    """Labels for ``result.palette`` with the error diffused at ``level`` (0 to 1; 0 gives
-    ``result.labels``).  Only opaque pixels take part, over the opaque entries: the others keep
-    their labels and neither give nor receive error.  Returns (H, W) uint8 labels."""
+def dither(pixels: np.ndarray, result: Quantized, level: float = 1.0, *,
+           labels: np.ndarray | None = None) -> np.ndarray:
+    """Labels for ``result.palette`` with the error diffused at ``level`` (0 to 1; 0 gives the
+    undithered ``labels``, by default ``result.labels``: those of ``pixels``).  Only opaque pixels
+    take part, over the opaque entries: the others keep their labels and neither give nor receive
+    error.  Returns (H, W) uint8 labels."""
     pixels = check_pixels(pixels)
-    labels = result.labels
+    labels = result.labels if labels is None else labels
     palette = result.palette
     if not 0.0 <= level <= 1.0:
         raise ValueError(f"a dithering level is between 0 and 1, not {level}")

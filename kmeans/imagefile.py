@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from kmeans.animation import Animation, encode_apng, encode_gif, encode_webp, split
 from kmeans.atomic import write_atomic
-from kmeans.defaults import DEFAULT_FORMAT, DEFAULT_MAX_PIXELS, FORMATS, format_for
+from kmeans.defaults import DEFAULT_FORMAT, DEFAULT_MAX_FRAMES, DEFAULT_MAX_PIXELS, FORMATS, format_for
 from kmeans.errors import (
     Cancelled,
     CancelToken,
@@ -48,6 +49,9 @@ class LoadedImage:
     The alpha channel is present only when some pixel is not opaque.  ``notices`` are things the
     user should know (first frame of an animation, a profile converted, ...).  ``dpi`` is the
     physical resolution the file states (horizontal, vertical, for the upright image), or None.
+    An animation read whole has its frames stacked top to bottom in ``pixels`` (each as a viewer
+    shows it, on the whole canvas) and ``animation`` says how they are shown; ``width`` and
+    ``height`` are a frame's.
     """
 
     path: Path
@@ -56,10 +60,15 @@ class LoadedImage:
     file_size: int
     notices: tuple[str, ...] = field(default=())
     dpi: tuple[float, float] | None = None
+    animation: Animation | None = None
 
     @property
     def name(self) -> str:
         return display_name(self.path)
+
+    @property
+    def frames(self) -> int:
+        return 1 if self.animation is None else self.animation.frames
 
     @property
     def width(self) -> int:
@@ -67,7 +76,11 @@ class LoadedImage:
 
     @property
     def height(self) -> int:
-        return int(self.pixels.shape[0])
+        return int(self.pixels.shape[0]) // self.frames
+
+    def frame(self, index: int) -> np.ndarray:
+        """The pixels of one frame (the image itself when it is not an animation)."""
+        return split(self.pixels, self.frames)[index]
 
     @property
     def has_alpha(self) -> bool:
@@ -78,18 +91,21 @@ def load(
     path: str | os.PathLike[str],
     *,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    animated: bool = True,
+    max_frames: int = DEFAULT_MAX_FRAMES,
 ) -> LoadedImage:
-    """Read an image file.
+    """Read an image file: an animation's every frame when ``animated``, else its first (and a notice).
 
     Raises ``ImageTooLargeError`` (before decoding) when it has more than ``max_pixels`` pixels
-    (None: no limit), and ``ImageLoadError`` for anything else that stops it being read: one plain
-    sentence naming the file, the library's own words in ``details``.  Warnings the decoders
-    print are kept in ``details`` too, never on the terminal.
+    (None: no limit; an animation's frames all count), and ``ImageLoadError`` for anything else
+    that stops it being read (more than ``max_frames`` frames too): one plain sentence naming the
+    file, the library's own words in ``details``.  Warnings the decoders print are kept in
+    ``details`` too, never on the terminal.
     """
     path = Path(path)
     heard: list[str] = []
     try:
-        return _load(path, max_pixels, heard)
+        return _load(path, max_pixels, heard, animated, max_frames)
     except ImageLoadError as error:
         said = [line for line in heard if _worth_saying(line)]
         if said:  # what the decoder printed belongs with the failure, shown on request
@@ -97,7 +113,7 @@ def load(
         raise
 
 
-def _load(path: Path, max_pixels: int | None, heard: list[str]) -> LoadedImage:
+def _load(path: Path, max_pixels: int | None, heard: list[str], animated: bool, max_frames: int) -> LoadedImage:
     """``load``'s work; what the decoders said is added to ``heard`` as it is heard."""
     name = display_name(path)
     fmt = "image"
@@ -120,9 +136,14 @@ def _load(path: Path, max_pixels: int | None, heard: list[str]) -> LoadedImage:
                 )
             notices: list[str] = []
             frames = getattr(image, "n_frames", 1)
-            if frames > 1:
-                notices.append(f"{name} is an animation of {frames} frames; only the first is used.")
-            array = _to_array(image, name, notices)
+            animation = None
+            if frames > 1 and animated:
+                _check_animation(name, image, frames, max_pixels, max_frames)
+                array, animation = _frames(image, name, frames, notices)
+            else:
+                if frames > 1:
+                    notices.append(f"{name} is an animation of {frames} frames; only the first is used.")
+                array = _to_array(image, name, notices)
             dpi = _dpi(image.info.get("dpi"), turned=array.shape[:2] != (image.height, image.width))
     except ImageLoadError:
         raise
@@ -145,7 +166,56 @@ def _load(path: Path, max_pixels: int | None, heard: list[str]) -> LoadedImage:
     except Exception as error:  # a decoder bug on a hostile file must still be one clear line
         raise ImageLoadError(f"{name}: the {fmt} file could not be decoded", details_of(error)) from None
     notices.extend(f"{name}: the decoder warned: {line}" for line in heard if _worth_saying(line))
-    return LoadedImage(path=path, pixels=array, format=fmt, file_size=info.st_size, notices=tuple(notices), dpi=dpi)
+    return LoadedImage(path=path, pixels=array, format=fmt, file_size=info.st_size, notices=tuple(notices), dpi=dpi,
+                       animation=animation)
+
+
+def _check_animation(name: str, image: Image.Image, frames: int, max_pixels: int | None, max_frames: int) -> None:
+    """Refuse, before decoding, an animation of more frames or pixels in all than is safe."""
+    if frames > max_frames:
+        raise ImageLoadError(f"{name}: this animation has too many frames to open safely: {frames:,} "
+                             f"(the limit is {max_frames:,})")
+    pixels = frames * image.width * image.height
+    if max_pixels is not None and pixels > max_pixels:
+        raise ImageTooLargeError(
+            f"{name}: this animation is too large to open safely: {frames:,} frames of {image.width:,} × "
+            f"{image.height:,} pixels ({_amount(pixels)} in all; the limit is {_amount(max_pixels)})",
+            pixels,
+            max_pixels,
+        )
+
+
+def _frames(image: Image.Image, name: str, frames: int, notices: list[str]) -> tuple[np.ndarray, Animation]:
+    """Every frame as a viewer shows it (Pillow composites disposal, blending and partial frames
+    onto the canvas), stacked top to bottom, with the durations and the play count."""
+    decoded, durations = [], []
+    for index in range(frames):
+        try:
+            image.seek(index)
+            image.load()
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+            damage = _damage(error, image.format or "image")
+            raise ImageLoadError(f"{name}: {damage}, at frame {index + 1} of {frames}", details_of(error)) from None
+        durations.append(max(0, round(float(image.info.get("duration") or 0))))
+        frame = image.convert("RGBA")
+        icc = image.info.get("icc_profile")
+        if icc:
+            frame = _to_srgb(frame, icc, name, notices)
+        decoded.append(np.asarray(frame.convert("RGBA")))
+    stack = np.concatenate(decoded, axis=0)
+    if (stack[..., 3] == 255).all():
+        stack = stack[..., :3]
+    notices[:] = list(dict.fromkeys(notices))  # (a profile converted is said once, not per frame)
+    return np.ascontiguousarray(stack), Animation(tuple(durations), _plays(image))
+
+
+def _plays(image: Image.Image) -> int:
+    """How many times the animation is played (0: for ever), as its format states it: a GIF's
+    loop count is of repeats after the first play, and a GIF without one plays once."""
+    loop = image.info.get("loop")
+    if image.format == "GIF":
+        return 1 if loop is None else 0 if loop == 0 else int(loop) + 1
+    return 0 if loop is None else int(loop)
 
 
 def _dpi(value: object, *, turned: bool) -> tuple[float, float] | None:
@@ -355,18 +425,23 @@ class _Output(io.BytesIO):
 
 
 def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = DEFAULT_FORMAT, *,
-           cancel: CancelToken | None = None, dpi: tuple[float, float] | None = None) -> bytes:
+           cancel: CancelToken | None = None, dpi: tuple[float, float] | None = None,
+           animation: Animation | None = None) -> bytes:
     """The bytes of a palette image in ``fmt`` (png, gif, webp or bmp).
 
     PNG is indexed, rows unfiltered, deflated by libdeflate (``kmeans.png``); GIF keeps only fully
     transparent entries; WebP is lossless; BMP keeps no transparency (``kmeans.transparency`` says
     what to quantize for each).  ``dpi`` is written where the format has a place for it (PNG, BMP).
+    With ``animation``, ``labels`` are its frames stacked top to bottom, and every frame is kept
+    (a BMP, which holds one picture, is refused with ``ImageSaveError``).
     Raises ``Cancelled`` soon after ``cancel.is_set()`` (between blocks of output).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     palette = np.asarray(palette, dtype=np.uint8)
     labels = np.asarray(labels)
+    if animation is not None and animation.frames > 1:
+        return _encode_animation(palette, labels, fmt, animation, cancel, dpi)
     check_size(fmt, labels.shape[1], labels.shape[0])
     buffer = _Output(cancel)
     if fmt == "webp":
@@ -388,6 +463,20 @@ def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = DEFAULT_FORMAT, *
         image.info.pop("transparency", None)
         image.save(buffer, "BMP", **({"dpi": dpi} if dpi else {}))
     return buffer.getvalue()
+
+
+def _encode_animation(palette: np.ndarray, labels: np.ndarray, fmt: str, animation: Animation,
+                      cancel: CancelToken | None, dpi: tuple[float, float] | None) -> bytes:
+    frames = split(labels.astype(np.uint8, copy=False), animation.frames)
+    check_size(fmt, frames.shape[2], frames.shape[1])
+    if fmt == "gif":
+        return encode_gif(palette, frames, animation, cancel=cancel)
+    if fmt == "png":
+        return encode_apng(palette, frames, animation, cancel=cancel, dpi=dpi)
+    if fmt == "webp":
+        return encode_webp(palette, frames, animation, cancel=cancel)
+    raise ImageSaveError(f"a {FORMAT_LABELS[fmt]} file holds one picture, and this is an animation of "
+                         f"{animation.frames} frames. Choose GIF, PNG or WebP to keep every frame.")
 
 
 def save(

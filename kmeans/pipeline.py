@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from kmeans import imagefile, quantization
+from kmeans.animation import split, still_where_unchanged
 from kmeans.atomic import write_atomic
 from kmeans.autok import Choice, CurveSample, Point, choose, estimate
 from kmeans.colortable import ColorTable
@@ -26,17 +27,18 @@ from kmeans.dither import dither as diffuse
 from kmeans.errors import Cancelled, CancelToken, KMeansImageError
 from kmeans.imagefile import LoadedImage
 from kmeans.mapping import in_order, map_to_palette
-from kmeans.metrics import Quality
+from kmeans.metrics import Quality, psnr
 from kmeans.options import Options, Target
 from kmeans.quantization import Effort
 from kmeans.quantized import ProgressCallback, Quantized
-from kmeans.transparency import INVISIBLE_ALPHA, file_quality, shown, support_of
+from kmeans.transparency import INVISIBLE_ALPHA, file_quality, reference, seen, shown, support_of
 from kmeans.wording import count
 
 
-def load(source: str | os.PathLike[str], options: Options) -> LoadedImage:
-    """Decode ``source`` safely (``ImageLoadError``, ``ImageTooLargeError`` over the pixel limit)."""
-    return imagefile.load(source, max_pixels=options.max_pixels or None)
+def load(source: str | os.PathLike[str], options: Options, *, animated: bool = True) -> LoadedImage:
+    """Decode ``source`` safely (``ImageLoadError``, ``ImageTooLargeError`` over the pixel limit):
+    an animation's every frame, stacked, unless ``animated`` is False (its first, and a notice)."""
+    return imagefile.load(source, max_pixels=options.max_pixels or None, animated=animated)
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,7 +151,17 @@ def dither(prepared: Prepared, result: Quantized, options: Options) -> np.ndarra
     holds ``result.labels``)."""
     if not options.dither:
         return None
-    return diffuse(prepared.source_of(result).pixels, result, options.dither / FULL_DITHER)
+    pixels, level = prepared.source_of(result).pixels, options.dither / FULL_DITHER
+    frames = prepared.image.frames
+    if frames == 1:
+        return diffuse(pixels, result, level)
+    # Frame by frame (no error carried from one frame's last row into the next's first), then
+    # still where the picture is: a pixel that does not change keeps its entry.
+    height = prepared.image.height
+    labels = result.labels
+    dithered = np.concatenate([diffuse(pixels[i * height:(i + 1) * height], result, level,
+                                       labels=labels[i * height:(i + 1) * height]) for i in range(frames)])
+    return still_where_unchanged(pixels, dithered, frames)
 
 
 def quality(prepared: Prepared, result: Quantized, dithered: np.ndarray | None = None, *,
@@ -164,7 +176,18 @@ def encode(prepared: Prepared, result: Quantized, dithered: np.ndarray | None, f
            cancel: CancelToken | None = None) -> bytes:
     """The file's bytes in ``fmt`` (the image's dpi kept where the format has room for it)."""
     labels = result.labels if dithered is None else dithered
-    return imagefile.encode(result.palette, labels, fmt, cancel=cancel, dpi=prepared.image.dpi)
+    return imagefile.encode(result.palette, labels, fmt, cancel=cancel, dpi=prepared.image.dpi,
+                            animation=prepared.image.animation)
+
+
+def frame_psnr(prepared: Prepared, result: Quantized, dithered: np.ndarray | None = None) -> list[float]:
+    """The PSNR of each frame of the file against the original as the format shows it (one value
+    for a still image): an animation's mean can hide one bad frame."""
+    image = prepared.image
+    labels = (result.labels if dithered is None else dithered)
+    original = reference(image.pixels, prepared.support, prepared.matte)
+    made = seen(result.palette, prepared.support, prepared.matte)[labels]
+    return [psnr(a, b) for a, b in zip(split(original, image.frames), split(made, image.frames), strict=True)]
 
 
 def write(target: str | os.PathLike[str], data: bytes, options: Options) -> None:

@@ -62,9 +62,9 @@ def encode_png(palette: np.ndarray, labels: np.ndarray, *, cancel: CancelToken |
         with ThreadPoolExecutor(max_workers=len(depths), thread_name_prefix="png") as pool:
             streams = list(pool.map(lambda bits: _deflate(labels, bits, cancel), depths))
     bits, stream = min(zip(depths, streams, strict=True), key=lambda pair: (len(pair[1]), pair[0]))
-    chunks = _header_chunks(palette, width, height, bits, dpi)
-    chunks += [_chunk(b"IDAT", stream[i : i + IDAT_SIZE]) for i in range(0, len(stream), IDAT_SIZE)]
-    chunks.append(_chunk(b"IEND", b""))
+    chunks = header_chunks(palette, width, height, bits, dpi)
+    chunks += [chunk(b"IDAT", stream[i : i + IDAT_SIZE]) for i in range(0, len(stream), IDAT_SIZE)]
+    chunks.append(chunk(b"IEND", b""))
     return SIGNATURE + b"".join(chunks)
 
 
@@ -87,22 +87,22 @@ def estimated_size(palette: np.ndarray, rows: np.ndarray, height: int, *,
             best = (size, bits)
     assert best is not None
     stream, bits = best
-    chunks = _header_chunks(palette, width, height, bits, dpi)
+    chunks = header_chunks(palette, width, height, bits, dpi)
     idat = 12 * max(1, -(-stream // IDAT_SIZE))
-    return len(SIGNATURE) + sum(map(len, chunks)) + stream + idat + len(_chunk(b"IEND", b""))
+    return len(SIGNATURE) + sum(map(len, chunks)) + stream + idat + len(chunk(b"IEND", b""))
 
 
-def _header_chunks(palette: np.ndarray, width: int, height: int, bits: int,
+def header_chunks(palette: np.ndarray, width: int, height: int, bits: int,
                    dpi: tuple[float, float] | None) -> list[bytes]:
-    chunks = [_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bits, 3, 0, 0, 0)),
-              _chunk(b"sRGB", b"\x00")]  # perceptual rendering intent
+    chunks = [chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bits, 3, 0, 0, 0)),
+              chunk(b"sRGB", b"\x00")]  # perceptual rendering intent
     if dpi is not None and all(d > 0 for d in dpi):
         per_metre = [round(d / 0.0254) for d in dpi]
-        chunks.append(_chunk(b"pHYs", struct.pack(">IIB", *per_metre, 1)))
-    chunks.append(_chunk(b"PLTE", np.ascontiguousarray(palette[:, :3]).tobytes() or b"\x00\x00\x00"))
+        chunks.append(chunk(b"pHYs", struct.pack(">IIB", *per_metre, 1)))
+    chunks.append(chunk(b"PLTE", np.ascontiguousarray(palette[:, :3]).tobytes() or b"\x00\x00\x00"))
     if palette.shape[1] == 4 and (palette[:, 3] < 255).any():
         last = int(np.flatnonzero(palette[:, 3] < 255).max())
-        chunks.append(_chunk(b"tRNS", palette[: last + 1, 3].tobytes()))
+        chunks.append(chunk(b"tRNS", palette[: last + 1, 3].tobytes()))
     return chunks
 
 
@@ -115,6 +115,12 @@ def _deflate(labels: np.ndarray, bits: int, cancel: CancelToken | None) -> bytes
     if cancel is not None and cancel.is_set():
         raise Cancelled("encoding cancelled")
     return stream
+
+
+def deflated(labels: np.ndarray, bits: int, level: int) -> bytes:
+    """The zlib stream of ``labels``' rows at ``bits`` per index, filtered as ``encode_png``
+    stores them, at libdeflate ``level``."""
+    return deflate.zlib_compress(_filtered_rows(labels, bits), level)
 
 
 def _filtered_rows(labels: np.ndarray, bits: int) -> bytes:
@@ -134,5 +140,5 @@ def _filtered_rows(labels: np.ndarray, bits: int) -> bytes:
     return rows.tobytes()
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
+def chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

@@ -105,9 +105,11 @@ def test_apng_uses_the_first_frame_and_says_so(tmp_path):
     frames = [Image.new("RGBA", (8, 8), c) for c in [(0, 200, 0, 255), (200, 0, 0, 255), (0, 0, 200, 255)]]
     path = tmp_path / "anim.png"
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=50)
-    image = load(path)
+    image = load(path, animated=False)  # (as the window opens it)
     assert image.pixels[0, 0].tolist()[:3] == [0, 200, 0]
     assert any("3 frames" in n for n in image.notices)
+    whole = load(path)
+    assert whole.frames == 3 and whole.pixels[8, 0].tolist()[:3] == [200, 0, 0] and whole.notices == ()
 
 
 def test_srgb_profile_changes_nothing_and_a_broken_one_is_said(tmp_path):

@@ -75,7 +75,7 @@ def test_animation_uses_first_frame_and_says_so(tmp_path):
     frames = [Image.new("RGB", (6, 6), c) for c in [(255, 0, 0), (0, 0, 255)]]
     path = tmp_path / "anim.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100)
-    loaded = load(path)
+    loaded = load(path, animated=False)
     assert loaded.pixels[0, 0].tolist() == [255, 0, 0]
     assert any("2 frames" in n and "first" in n for n in loaded.notices)
 

@@ -234,7 +234,8 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
     Raises ``ImageTooLargeError`` (before decoding) over ``max_pixels``, ``ImageLoadError`` when
     the file cannot be read.
     """
-    loaded = pipeline.load(path, Options(max_pixels=max_pixels or 0))
+    # The window shows and exports one picture: an animation's first frame, with a notice.
+    loaded = pipeline.load(path, Options(max_pixels=max_pixels or 0), animated=False)
     decoded_at = time.perf_counter()
     if token is not None:
         token.check()

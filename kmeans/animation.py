@@ -1,0 +1,303 @@
+"""Animations: every frame as a viewer shows it, and GIF, APNG and WebP files that keep them all.
+
+An animation goes through the pipeline as one tall image, its frames stacked top to bottom: one
+colour table and one k-means over the colours of every frame (each frame weighted by the pixels it
+shows), so one palette fits them all and a pixel that keeps its colour keeps its entry.  The
+writers then store each frame as what changed since the one before:
+
+- ``plan`` follows the canvas a viewer keeps.  A frame is the smallest rectangle around the pixels
+  that differ from what is already on the canvas; a frame that changes nothing lengthens the one
+  before.  A frame is disposed of (its rectangle cleared) only when the next one must make a pixel
+  transparent again, which no blend onto the canvas can.
+- GIF: inside that rectangle, pixels already right on the canvas may be written as the frame's
+  transparent index, which makes the long runs LZW packs best; both ways are encoded and the
+  smaller kept.  The index is the palette's transparent entry, else one the frame does not draw.
+- APNG: the same rectangles as ``fcTL``/``fdAT`` chunks (``kmeans.png``), blended over the canvas
+  or replacing it, whichever is smaller.
+- WebP: libwebp's own animation encoder (through Pillow), lossless, which finds the changed
+  rectangles itself.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from kmeans.errors import Cancelled, CancelToken
+
+#: GIF stores a frame's delay in hundredths of a second.
+GIF_TICK_MS = 10
+
+
+@dataclass(frozen=True)
+class Animation:
+    """How the frames of an animation are shown: ``durations`` (ms, one per frame) and ``plays``,
+    the times the whole animation is played (0: for ever)."""
+
+    durations: tuple[int, ...]
+    plays: int = 0
+
+    @property
+    def frames(self) -> int:
+        return len(self.durations)
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.durations) / 1000.0
+
+
+def split(stack: np.ndarray, frames: int) -> np.ndarray:
+    """The (frames, H, W, ...) view of frames stacked top to bottom."""
+    return stack.reshape(frames, stack.shape[0] // frames, *stack.shape[1:])
+
+
+def still_where_unchanged(pixels: np.ndarray, labels: np.ndarray, frames: int) -> np.ndarray:
+    """Labels in which a pixel whose colour is the same as in the frame before keeps that frame's
+    entry: dithering chosen frame by frame would otherwise make still areas shimmer."""
+    pixels, labels = split(pixels, frames), split(labels.copy(), frames)
+    for i in range(1, frames):
+        same = (pixels[i] == pixels[i - 1]).all(axis=-1)
+        labels[i][same] = labels[i - 1][same]
+    return labels.reshape(-1, labels.shape[-1])
+
+
+# -- planning: what each frame must draw ------------------------------------------------------
+
+CLEAR = -1  # a transparent pixel on the canvas (what a disposed rectangle becomes)
+
+
+@dataclass
+class Step:
+    """One frame as stored: its rectangle (``top``, ``left``, ``bottom``, ``right``: exclusive),
+    what it shows, what the canvas held before it, its duration and whether its rectangle is
+    cleared after it (``dispose``)."""
+
+    box: tuple[int, int, int, int]
+    target: np.ndarray  # (H, W) int16 labels of the whole frame, CLEAR for transparent pixels
+    before: np.ndarray  # (H, W) int16, the canvas before this frame is drawn
+    duration: int
+    dispose: bool = False
+
+    def region(self, image: np.ndarray) -> np.ndarray:
+        top, left, bottom, right = self.box
+        return image[top:bottom, left:right]
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return None
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def plan(frames: np.ndarray, clear_entries: np.ndarray, durations: tuple[int, ...],
+         cancel: CancelToken | None = None, *, first_whole: bool = False) -> list[Step]:
+    """The steps that draw ``frames`` (N, H, W labels) on a canvas that starts transparent: each
+    the smallest rectangle of what differs from the canvas (the first one the whole canvas when
+    ``first_whole``), frames that change nothing merged into the one before, a rectangle disposed
+    of only where the next frame needs it cleared."""
+    n, h, w = frames.shape
+    clear = np.zeros(256, bool)
+    clear[np.asarray(clear_entries, np.intp)] = True
+    steps: list[Step] = []
+    canvas = np.full((h, w), CLEAR, np.int16)
+    for i in range(n):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("encoding cancelled")
+        target = np.where(clear[frames[i]], CLEAR, frames[i].astype(np.int16))
+        before = canvas
+        must_clear = (target == CLEAR) & (before != CLEAR)
+        if steps and must_clear.any():
+            last = steps[-1]
+            last.box = _union(last.box, _box(must_clear))  # (the pixels to clear are within its rectangle)
+            last.dispose = True
+            before = canvas.copy()
+            top, left, bottom, right = last.box
+            before[top:bottom, left:right] = CLEAR
+        box = _box(target != before)
+        if box is None:
+            if steps and not steps[-1].dispose:  # the same picture: shown for longer
+                steps[-1].duration += durations[i]
+                continue
+            box = (0, 0, 1, 1)  # a frame must draw something; one pixel, left as it is
+        if first_whole and not steps:
+            box = (0, 0, h, w)
+        steps.append(Step(box, target, before, durations[i]))
+        canvas = target
+    return steps
+
+
+# -- GIF --------------------------------------------------------------------------------------
+
+
+def _lzw(labels: np.ndarray, bits: int) -> bytes:
+    """GIF image data (the minimum code size byte, then LZW in sub-blocks, then the terminator) of
+    ``labels`` with codes starting at ``bits`` + 1 bits, by Pillow's C encoder."""
+    from PIL import GifImagePlugin, Image
+
+    image = Image.fromarray(np.ascontiguousarray(labels, np.uint8), "P")
+    try:
+        # Pillow's own writer always starts codes at 9 bits; the encoder takes the width a palette
+        # of fewer entries needs (gifsicle's choice), which packs small palettes tighter.
+        encoder = Image._getencoder("P", "gif", ("P", bits))
+        encoder.setimage(image.im, (0, 0, *image.size))
+        blocks = []
+        while True:
+            _, status, data = encoder.encode(1 << 16)
+            blocks.append(data)
+            if status:
+                break
+        if status < 0:
+            raise ValueError(f"the GIF encoder failed ({status})")
+        return bytes([bits]) + b"".join(blocks) + b"\0"
+    except (AttributeError, TypeError):  # a Pillow without that encoder: its public frame writer
+        data = b"".join(GifImagePlugin.getdata(image))
+        return data[data.index(b",") + 10:]  # (after the image descriptor it wrote)
+
+
+def _gif_frame(step: Step, clear_index: int | None, bits: int) -> tuple[bytes, int | None]:
+    """The smaller of a step's rectangle written as it is and written with the pixels already right
+    on the canvas as a transparent index; returns the image data and the transparent index."""
+    target, before = step.region(step.target), step.region(step.before)
+    unchanged = target == before
+    drawn = np.unique(target[~unchanged & (target != CLEAR)])
+    as_is_index = clear_index if (target == CLEAR).any() else None
+    plain = np.where(target == CLEAR, clear_index if clear_index is not None else 0, target)
+    candidates = [(_lzw(plain, bits), as_is_index)]
+    if clear_index is not None:
+        free = clear_index
+    else:
+        unused = np.setdiff1d(np.arange(1 << bits), drawn)
+        free = int(unused[-1]) if unused.size else None  # (past the palette's entries when there are any)
+    if free is not None and unchanged.any():
+        keyed = np.where(unchanged | (target == CLEAR), free, target)
+        candidates.append((_lzw(keyed, bits), free))
+    return min(candidates, key=lambda pair: len(pair[0]))
+
+
+def encode_gif(palette: np.ndarray, frames: np.ndarray, animation: Animation, *,
+               cancel: CancelToken | None = None) -> bytes:
+    """An animated GIF of ``frames`` (N, H, W) into ``palette`` (one global colour table), each
+    frame only what changed, durations to GIF's 10 ms and the play count kept."""
+    palette = np.asarray(palette, np.uint8)
+    h, w = frames.shape[1:]
+    entries = max(len(palette), 1)
+    bits = max(2, math.ceil(math.log2(entries)))  # (GIF's smallest code size is 2)
+    clear_entries = np.flatnonzero(palette[:, 3] == 0) if palette.shape[1] == 4 else np.array([], np.intp)
+    clear_index = int(clear_entries[0]) if clear_entries.size else None
+    table = np.zeros((1 << bits, 3), np.uint8)
+    table[: len(palette)] = palette[:, :3]
+    out = [b"GIF89a", struct.pack("<HHBBB", w, h, 0x80 | ((bits - 1) << 4) | (bits - 1),
+                                  clear_index or 0, 0), table.tobytes()]
+    if animation.plays != 1:
+        repeats = 0 if animation.plays == 0 else min(animation.plays - 1, 0xFFFF)
+        out.append(b"!\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", repeats) + b"\0")
+    steps = plan(frames, clear_entries, _gif_durations(animation.durations), cancel)
+    for step in steps:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("encoding cancelled")
+        data, transparent = _gif_frame(step, clear_index, bits)
+        packed = (2 if step.dispose else 1) << 2 | (transparent is not None)
+        delay = min(round(step.duration / GIF_TICK_MS), 0xFFFF)
+        out.append(b"!\xf9\x04" + struct.pack("<BHB", packed, delay, transparent or 0) + b"\0")
+        top, left, bottom, right = step.box
+        out.append(b"," + struct.pack("<HHHHB", left, top, right - left, bottom - top, 0))
+        out.append(data)
+    out.append(b";")
+    return b"".join(out)
+
+
+def _gif_durations(durations: tuple[int, ...]) -> tuple[int, ...]:
+    """Durations as GIF keeps them: whole hundredths of a second."""
+    return tuple(round(d / GIF_TICK_MS) * GIF_TICK_MS for d in durations)
+
+
+# -- APNG -------------------------------------------------------------------------------------
+
+APNG_NONE, APNG_BACKGROUND = 0, 1  # dispose_op: leave the canvas, or clear the rectangle
+APNG_SOURCE, APNG_OVER = 0, 1  # blend_op: replace the rectangle, or draw over it
+
+
+def encode_apng(palette: np.ndarray, frames: np.ndarray, animation: Animation, *,
+                cancel: CancelToken | None = None, dpi: tuple[float, float] | None = None) -> bytes:
+    """An animated PNG of ``frames`` (N, H, W) into ``palette``: the first frame is the default
+    image, each later one the rectangle that changed, blended over the canvas (the pixels already
+    right there transparent) or replacing it, whichever deflates smaller."""
+    from kmeans.png import SIGNATURE, bit_depth, chunk, deflated, header_chunks, level_for
+
+    palette = np.asarray(palette, np.uint8)
+    n, h, w = frames.shape
+    clear_entries = np.flatnonzero(palette[:, 3] == 0) if palette.shape[1] == 4 else np.array([], np.intp)
+    bits = bit_depth(max(len(palette), 1))
+    if not clear_entries.size and n > 1 and len(palette) < 256 and bit_depth(len(palette) + 1) == bits:
+        # A transparent entry costs an index the bit depth has room for (and one byte of tRNS, as
+        # it goes first) and lets a frame leave what is already right on the canvas alone.
+        rgba = np.concatenate([palette[:, :3], np.full((len(palette), 1), 255, np.uint8)], axis=1)
+        palette = np.vstack([np.zeros((1, 4), np.uint8), rgba])
+        frames = frames + np.uint8(1)
+    key = (np.flatnonzero(palette[:, 3] == 0)[0]) if palette.shape[1] == 4 and (palette[:, 3] == 0).any() else None
+    steps = plan(frames, clear_entries, animation.durations, cancel, first_whole=True)
+    out = [SIGNATURE, *header_chunks(palette, w, h, bits, dpi)]
+    out.insert(2, chunk(b"acTL", struct.pack(">II", len(steps), animation.plays)))
+    # The level the rows of all frames together would get as one still image: the same time.
+    level = level_for(sum((s.box[2] - s.box[0]) * (1 + (s.box[3] - s.box[1]) * bits // 8) for s in steps))
+
+    def frame_data(i: int) -> tuple[bytes, int]:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("encoding cancelled")
+        step = steps[i]
+        target, before = step.region(step.target), step.region(step.before)
+        plain = np.where(target == CLEAR, key if key is not None else 0, target).astype(np.uint8)
+        options = [(deflated(plain, bits, level), APNG_SOURCE)]
+        if i and key is not None and (target == before).any():
+            keyed = np.where(target == before, key, plain).astype(np.uint8)
+            options.append((deflated(keyed, bits, level), APNG_OVER))
+        return min(options, key=lambda pair: len(pair[0]))
+
+    with ThreadPoolExecutor(max_workers=min(len(steps), os.cpu_count() or 1), thread_name_prefix="apng") as pool:
+        streams = list(pool.map(frame_data, range(len(steps))))  # (libdeflate lets go of the GIL)
+    sequence = 0
+    for i, (step, (stream, blend)) in enumerate(zip(steps, streams, strict=True)):
+        top, left, bottom, right = step.box
+        delay = min(step.duration, 0xFFFF)
+        out.append(chunk(b"fcTL", struct.pack(">IIIIIHHBB", sequence, right - left, bottom - top, left, top,
+                                              delay, 1000, APNG_BACKGROUND if step.dispose else APNG_NONE, blend)))
+        sequence += 1
+        if i == 0:
+            out.append(chunk(b"IDAT", stream))
+        else:
+            out.append(chunk(b"fdAT", struct.pack(">I", sequence) + stream))
+            sequence += 1
+    out.append(chunk(b"IEND", b""))
+    return b"".join(out)
+
+
+# -- WebP -------------------------------------------------------------------------------------
+
+
+def encode_webp(palette: np.ndarray, frames: np.ndarray, animation: Animation, *,
+                cancel: CancelToken | None = None) -> bytes:
+    """A lossless animated WebP of ``frames`` (N, H, W) into ``palette`` (libwebp finds the changed
+    rectangles and merges frames that change nothing)."""
+    import io
+
+    from PIL import Image
+
+    palette = np.asarray(palette, np.uint8)
+    mode = "RGBA" if palette.shape[1] == 4 else "RGB"
+    images = [Image.fromarray(palette[f], mode) for f in frames]
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("encoding cancelled")
+    buffer = io.BytesIO()
+    images[0].save(buffer, "WEBP", save_all=True, append_images=images[1:], duration=list(animation.durations),
+                   loop=animation.plays, lossless=True, quality=75, method=4, minimize_size=True)
+    return buffer.getvalue()

@@ -58,7 +58,7 @@ class ImageCanvas(QWidget):
     """Zoomable, pannable before/after view of an image and its quantized version."""
 
     zoom_changed = Signal(float)
-    picked = Signal(int, int)  # the eyedropper: an image pixel (x, y) was clicked
+    picked = Signal(int, int)  # the eyedropper: an image pixel (x, y) was clicked (y in the stacked frames)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -80,18 +80,34 @@ class ImageCanvas(QWidget):
         self._pinned = False  # View › Show Original: the same, until unchecked
         self._drag: str | None = None
         self._picking = False  # the eyedropper is on
+        self._frames, self._frame = 1, 0  # an animation's frames are stacked in its images; one is shown
         self._drag_from = QPointF()
         self._checker = _checkerboard()
 
     # -- content --------------------------------------------------------------------------------
 
-    def set_original(self, full: QImage, preview: QImage | None = None) -> None:
-        """Show a new image (resets the result and fits it to the view)."""
-        self._original = _Layer(full.width(), full.height(), *([full] if preview is None else [full, preview]))
+    def set_original(self, full: QImage, preview: QImage | None = None, frames: int = 1) -> None:
+        """Show a new image (resets the result and fits it to the view).  An animation's images are
+        its ``frames`` stacked top to bottom, at any resolution: one frame is shown at a time."""
+        self._frames, self._frame = max(1, frames), 0
+        height = full.height() // self._frames
+        self._original = _Layer(full.width(), height, *([full] if preview is None else [full, preview]))
         self._result = None
         self._mask = None
-        self._centre = QPointF(full.width() / 2, full.height() / 2)
+        self._centre = QPointF(full.width() / 2, height / 2)
         self.fit_to_window()
+
+    @property
+    def frame(self) -> int:
+        """The frame of an animation shown (0 for a still image)."""
+        return self._frame
+
+    def set_frame(self, index: int) -> None:
+        """Show frame ``index`` of an animation, at the same zoom, place and split."""
+        index = min(max(0, index), self._frames - 1)
+        if index != self._frame:
+            self._frame = index
+            self.update()
 
     def set_result(self, image: QImage | None, preview: QImage | None = None) -> None:
         """Show the quantized image, at full size or smaller (a live frame), with an optional
@@ -278,7 +294,8 @@ class ImageCanvas(QWidget):
         if visible.isEmpty() or target.intersected(clip).isEmpty():
             return
         dpr = self.devicePixelRatioF()
-        key = (self._zoom, target.x(), target.y(), visible.x(), visible.y(), visible.width(), visible.height(), dpr)
+        key = (self._zoom, target.x(), target.y(), visible.x(), visible.y(), visible.width(), visible.height(), dpr,
+               self._frame)
         if layer.drawn is None or layer.drawn[0] != key:
             layer.drawn = (key, self._scaled(layer, target, visible, dpr))
         painter.save()
@@ -292,9 +309,10 @@ class ImageCanvas(QWidget):
         image covers a pixel only in part."""
         image, scale = layer.pick(self._zoom)
         s = self._scale()
+        above = self._frame * image.height() / self._frames  # (the frames before the shown one)
         source = QRectF(  # the part of the source image that lands in the visible rectangle
             (visible.left() - target.left()) / s * scale,
-            (visible.top() - target.top()) / s * scale,
+            (visible.top() - target.top()) / s * scale + above,
             visible.width() / s * scale,
             visible.height() / s * scale,
         )
@@ -316,7 +334,8 @@ class ImageCanvas(QWidget):
         painter.setClipRect(clip.intersected(target))
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._zoom < 1.0)
         painter.setOpacity(0.75)
-        painter.drawImage(target, self._mask, QRectF(self._mask.rect()))
+        height = self._mask.height() / self._frames
+        painter.drawImage(target, self._mask, QRectF(0, self._frame * height, self._mask.width(), height))
         painter.restore()
 
     def _draw_handle(self, painter: QPainter, x: float) -> None:
@@ -381,7 +400,7 @@ class ImageCanvas(QWidget):
             point = self.to_image(event.position())
             x, y = int(point.x()), int(point.y())
             if 0 <= x < self._original.width and 0 <= y < self._original.height:
-                self.picked.emit(x, y)
+                self.picked.emit(x, y + self._frame * self._original.height)  # (in the stacked frames)
             return None
         self._drag = "split" if self._near_handle(event.position().x()) else "pan"
         self._drag_from = event.position()

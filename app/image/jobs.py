@@ -10,6 +10,7 @@ never widgets.
 
 from __future__ import annotations
 
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,7 @@ FRAME_INTERVAL = 0.4  # seconds between live frames of the image while k-means r
 FIRST_FRAME_AFTER = 0.75
 # A drag preview: one seeding, stopped when an iteration gains less than 1% (the final run: 0.3-0.5%).
 PREVIEW_EFFORT = Effort(stop_gain=1e-2, seedings=1)
+MIN_LIVE_FRAME_SIDE = 96  # the smallest side an animation's frames are brought down to in the live copy
 
 # Pillow's encoders hold the GIL for one output block at a time: smaller blocks hand it back to
 # the GUI thread sooner while a large export is measured or written (same bytes, same speed).
@@ -124,7 +126,11 @@ class OpenedImage:
 
 
 def _view(prepared: Prepared) -> View:
-    live = downscale(prepared.pixels, LIVE_SIDE, smooth=False)  # only colours the image really has
+    # Only colours the image really has.  An animation's frames share the live copy's pixels: each
+    # frame is brought down further, so a drag preview costs what a still image's does.
+    frames = prepared.image.frames
+    side = LIVE_SIDE if frames == 1 else max(MIN_LIVE_FRAME_SIDE, round(LIVE_SIDE / math.sqrt(frames))) * frames
+    live = downscale(prepared.pixels, side, smooth=False)
     return View(prepared, ColorTable.from_pixels(live))
 
 
@@ -200,6 +206,7 @@ class Measurement:
     fmt: str
     size: int
     bits_per_pixel: float
+    frame_psnr: tuple[float, ...] = ()  # an animation's, frame by frame (a mean can hide one bad frame)
 
 
 @dataclass(frozen=True)
@@ -234,8 +241,7 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
     Raises ``ImageTooLargeError`` (before decoding) over ``max_pixels``, ``ImageLoadError`` when
     the file cannot be read.
     """
-    # The window shows and exports one picture: an animation's first frame, with a notice.
-    loaded = pipeline.load(path, Options(max_pixels=max_pixels or 0), animated=False)
+    loaded = pipeline.load(path, Options(max_pixels=max_pixels or 0))
     decoded_at = time.perf_counter()
     if token is not None:
         token.check()
@@ -243,7 +249,8 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
         loaded=loaded,
         shown=_view(pipeline.prepare(loaded, "png", DEFAULT_MATTE)),  # (nearly invisible pixels made transparent)
         original=to_qimage(loaded.pixels),
-        original_preview=to_qimage(downscale(loaded.pixels, PREVIEW_SIDE)),  # Pillow frees the GIL
+        # (an animation's frames are stacked: each is brought down to the side, not the whole stack)
+        original_preview=to_qimage(downscale(loaded.pixels, PREVIEW_SIDE * loaded.frames)),  # Pillow frees the GIL
         decoded_at=decoded_at,
     )
 
@@ -271,8 +278,8 @@ def run_quantize(opened: OpenedImage, options: Options, token: Token[IterationUp
     dithered = pipeline.dither(view.prepared, result, options)
     _check(token)
     # Only the downscaled copy the view shows at first; the full-size image comes from ``measure``.
-    return Outcome(options, result, dithered, quick_preview(result, dithered, preview_side),
-                   time.perf_counter() - started, view)
+    preview = quick_preview(result, dithered, preview_side * view.prepared.image.frames)  # (frames: each that side)
+    return Outcome(options, result, dithered, preview, time.perf_counter() - started, view)
 
 
 def _check(token: Token | None) -> None:
@@ -354,7 +361,8 @@ def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token[Measur
         try:
             if token is not None and images and not outcome.complete:
                 token.report(Measuring(image=palette_qimage(outcome.palette, outcome.labels),
-                                       preview=palette_preview(outcome.palette, outcome.labels)))
+                                       preview=palette_preview(outcome.palette, outcome.labels,
+                                                               PREVIEW_SIDE * outcome.view.prepared.image.frames)))
             # (a result measured again for another format: its quality is known)
             scores = known if known is not None else outcome_quality(outcome, token)
             if token is not None:
@@ -364,8 +372,11 @@ def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token[Measur
             if token is not None:
                 token.cancel()  # (this job is over: so is its encode)
             raise
+        frames = ()
+        if outcome.view.prepared.image.frames > 1:
+            frames = tuple(pipeline.frame_psnr(outcome.view.prepared, outcome.result, outcome.dithered))
         size = known_size if sizing is None else sizing.result()
-    return Measurement(scores, fmt, size, bits_per_pixel(size, opened.table.n_pixels))
+    return Measurement(scores, fmt, size, bits_per_pixel(size, opened.table.n_pixels), frames)
 
 
 def outcome_quality(outcome: Outcome, token: Token | None = None) -> Quality:
@@ -405,7 +416,8 @@ def choose_k(opened: OpenedImage, options: Options, token: Token[Trying] | None)
         best = unreachable.best
         choice = Choice(best.k, best, {best.k: best}, f"{target.words()} {unreachable}", met=False)
     result, dithered = runs.run(choice.k)
-    return Outcome(replace(options, k=choice.k), result, dithered, quick_preview(result, dithered),
+    return Outcome(replace(options, k=choice.k), result, dithered,
+                   quick_preview(result, dithered, PREVIEW_SIDE * view.prepared.image.frames),
                    time.perf_counter() - started, view, choice)
 
 

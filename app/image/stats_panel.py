@@ -39,7 +39,7 @@ class StatsPanel(QGroupBox):
         rows = [
             ("image", "Image"), ("original", "Original"), ("distinct", "Distinct colours"),
             ("palette", "Palette"), ("iterations", "Iterations"), ("time", "Time"), ("psnr", "PSNR"),
-            ("delta_e", "ΔE (CIEDE2000)"), ("bpp", "Bits per pixel"),
+            ("delta_e", "ΔE (CIEDE2000)"), ("frame", "This frame"), ("bpp", "Bits per pixel"),
         ]
         for key, label in rows:
             value = QLabel("–")
@@ -47,6 +47,10 @@ class StatsPanel(QGroupBox):
             value.setAccessibleName(label)
             self._values[key] = value
             form.addRow(label, value)
+        self._form = form
+        self._frame_psnr: tuple[float, ...] = ()
+        self._frame = 0
+        form.setRowVisible(self._values["frame"], False)  # (for an animation)
         self.format_box = QComboBox()
         for fmt in FORMATS:
             self.format_box.addItem(FORMAT_LABELS[fmt], fmt)
@@ -144,9 +148,14 @@ class StatsPanel(QGroupBox):
     def show_image(self, opened: OpenedImage) -> None:
         loaded = opened.loaded
         self._set("image", f"{loaded.name} ({loaded.format})")
-        self._set("original", f"{loaded.width} × {loaded.height}, {file_size(loaded.file_size)}")
+        frames = ""
+        if loaded.animation is not None:
+            frames = f" × {loaded.frames} frames ({loaded.animation.seconds:.1f} s)"
+        self._set("original", f"{loaded.width} × {loaded.height}{frames}, {file_size(loaded.file_size)}")
+        self._form.setRowVisible(self._values["frame"], loaded.animation is not None)
+        self._frame_psnr, self._frame = (), 0
         self._set("distinct", f"{opened.distinct_colors:,}")
-        for key in ("palette", "iterations", "time", "psnr", "delta_e", "bpp", "export", "formats"):
+        for key in ("palette", "iterations", "time", "psnr", "delta_e", "frame", "bpp", "export", "formats"):
             self._set(key, "–")
         self._original_size = loaded.file_size
         self._clear_sizes()
@@ -155,7 +164,8 @@ class StatsPanel(QGroupBox):
         """K colours are being found (None: Auto K is choosing K): the last result's numbers would be
         stale, so they go."""
         self._set("palette", f"{k} colours (running…)" if k is not None else "choosing K…")
-        for key in ("iterations", "time", "psnr", "delta_e", "bpp", "export", "formats"):
+        self._frame_psnr = ()
+        for key in ("iterations", "time", "psnr", "delta_e", "frame", "bpp", "export", "formats"):
             self._set(key, "…")
         self._clear_sizes()
 
@@ -170,7 +180,8 @@ class StatsPanel(QGroupBox):
         converged = "" if result.converged else " (limit)"
         self._set("iterations", f"{result.n_iter}{converged}")
         self._set("time", f"{outcome.seconds:.2f} s")
-        for key in ("psnr", "delta_e", "bpp"):
+        self._frame_psnr = ()
+        for key in ("psnr", "delta_e", "frame", "bpp"):
             self._set(key, "…")
         self._set("export", "calculating…")
         if not self._sizes:
@@ -180,8 +191,21 @@ class StatsPanel(QGroupBox):
         self._set("psnr", "∞ (identical)" if math.isinf(q.psnr) else f"{q.psnr:.2f} dB")
         self._set("delta_e", f"{q.delta_e:.2f}")
 
+    def show_frame(self, index: int) -> None:
+        """The shown frame's PSNR, and the worst frame's (an animation's mean can hide one bad frame)."""
+        self._frame = index
+        scores = self._frame_psnr
+        if not scores:
+            return
+        worst = min(range(len(scores)), key=scores.__getitem__)
+        self._set("frame", f"{index + 1}: {_db(scores[index])} (worst: {worst + 1}, {_db(scores[worst])})")
+        self._values["frame"].setToolTip("PSNR of the frame shown, and of the frame that came out worst")
+
     def show_measurement(self, measurement: Measurement, original_size: int) -> None:
         self.show_quality(measurement.quality)
+        if measurement.frame_psnr:
+            self._frame_psnr = measurement.frame_psnr
+            self.show_frame(self._frame)
         self._original_size = original_size
         self._set("bpp", f"{measurement.bits_per_pixel:.2f}")
         self._set("export", f"{file_size(measurement.size)} ({size_change(original_size, measurement.size)})")
@@ -231,3 +255,7 @@ class StatsPanel(QGroupBox):
 
     def show_measure_failed(self, message: str) -> None:
         self._set("export", f"could not encode: {message}")
+
+
+def _db(value: float) -> str:
+    return "∞" if math.isinf(value) else f"{value:.1f} dB"

@@ -22,6 +22,7 @@ from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from app.image.canvas import ImageCanvas
+from app.image.frame_bar import FrameBar
 from app.image.jobs import (
     Exported,
     IterationUpdate,
@@ -126,6 +127,9 @@ class ImageTab(QWidget):
         left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(self.message_bar)
         left.addWidget(self.canvas, 1)
+        self.frame_bar = FrameBar()  # (shown for an animation)
+        self.frame_bar.frame_changed.connect(self._frame_changed)
+        left.addWidget(self.frame_bar)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(10)
@@ -183,7 +187,8 @@ class ImageTab(QWidget):
 
     def _image_arrived(self, opened: OpenedImage) -> None:
         self.state.image_arrived(opened)
-        self.canvas.set_original(opened.original, opened.original_preview)
+        self.canvas.set_original(opened.original, opened.original_preview, opened.loaded.frames)
+        self.frame_bar.set_animation(opened.loaded.animation)
         self.palette_view.show_palette(np.zeros((0, 3), np.uint8), np.zeros(0))
         self.palette_view.clear_selection()
         self.stats.show_image(opened)
@@ -196,6 +201,12 @@ class ImageTab(QWidget):
             self.message_bar.hide()
         self.image_opened.emit(str(opened.loaded.path))
         self.requantize()
+
+    @Slot(int)
+    def _frame_changed(self, index: int) -> None:
+        """Another frame of the animation: the canvas and the statistics follow it."""
+        self.canvas.set_frame(index)
+        self.stats.show_frame(index)
 
     def _open_refused(self, path: str, error: KMeansImageError) -> None:
         self._open_stopped()
@@ -444,7 +455,8 @@ class ImageTab(QWidget):
             self.canvas.set_highlight(None)  # (while k-means runs the swatches are not the result's)
             return
         h, w = outcome.result.shape
-        step = max(1, math.ceil(max(h, w) / PREVIEW_SIDE))
+        frames = self.state.opened.loaded.frames if self.state.opened is not None else 1
+        step = max(1, math.ceil(max(h, w) / (PREVIEW_SIDE * frames)))  # (an animation: per frame)
         dithered = outcome.dithered
         small = outcome.result.labels_every(step) if dithered is None else dithered[::step, ::step]
         self.canvas.set_highlight(shade_qimage(small == entry))

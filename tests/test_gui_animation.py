@@ -1,0 +1,132 @@
+"""An animation in the window: every frame kept, one shown at a time under a frame slider, the
+statistics following it, and exports that keep them all."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import WAIT, open_and_wait
+from PIL import Image
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QSlider
+
+from kmeans.imagefile import load
+
+
+@pytest.fixture
+def animation_path(tmp_path):
+    """Six frames of a red square moving over a gradient, each shown 60 ms, looping."""
+    y, x = np.mgrid[0:24, 0:32]
+    frames = []
+    for i in range(6):
+        frame = np.stack([x * 8, y * 10, np.full_like(x, 90)], axis=-1).astype(np.uint8)
+        frame[4:10, 4 * i:4 * i + 6] = (230, 20, 20)
+        frames.append(Image.fromarray(frame))
+    path = tmp_path / "moving.png"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=60, loop=0)
+    return path
+
+
+def test_an_animation_opens_whole_with_a_frame_slider(qtbot, window, animation_path):
+    tab = window.image_tab
+    slider = window.findChild(QSlider, "frameSlider")
+    assert not slider.isVisibleTo(window)
+    outcome = open_and_wait(qtbot, window, animation_path)
+    assert outcome.result.shape == (6 * 24, 32)  # every frame quantized, with one palette
+    assert slider.isVisibleTo(window) and slider.maximum() == 5
+    assert tab.frame_bar.label.text() == "Frame 1 of 6 · 60 ms"
+    assert "× 6 frames (0.4 s)" in tab.stats.value("original")
+    assert not tab.message_bar.isVisibleTo(window)  # (no "only the first frame" any more)
+    slider.setValue(3)
+    assert tab.canvas.frame == 3 and tab.frame_bar.label.text() == "Frame 4 of 6 · 60 ms"
+
+
+def test_the_statistics_follow_the_shown_frame(qtbot, window, animation_path):
+    tab = window.image_tab
+    open_and_wait(qtbot, window, animation_path)
+    qtbot.waitUntil(lambda: tab.stats.value("frame") not in ("…", "–"), timeout=WAIT)
+    first = tab.stats.value("frame")
+    assert first.startswith("1: ") and "worst: " in first
+    tab.frame_bar.set_frame(4)
+    assert tab.stats.value("frame").startswith("5: ")
+
+
+def test_the_canvas_shows_the_chosen_frame(qtbot, window, animation_path):
+    tab = window.image_tab
+    open_and_wait(qtbot, window, animation_path)
+    canvas = tab.canvas
+    canvas.show_original(True)  # (no handle over the picture)
+    rect = canvas.image_rect()
+    scale = rect.width() / 32
+
+    def colour_at(x: int, y: int) -> tuple[int, int]:
+        colour = shot.pixelColor(int(rect.left() + (x + 0.5) * scale), int(rect.top() + (y + 0.5) * scale))
+        return colour.red(), colour.green()
+
+    for index in (0, 5):
+        tab.frame_bar.set_frame(index)
+        shot = canvas.grab().toImage()
+        # The square is where this frame has it, and not where the other one has it.
+        assert colour_at(4 * index + 2, 6) == (230, 20), index
+        assert colour_at(4 * (5 - index) + 2, 6) != (230, 20), index
+
+
+def test_playing_steps_through_the_frames(qtbot, window, animation_path):
+    tab = window.image_tab
+    open_and_wait(qtbot, window, animation_path)
+    seen: set[int] = set()
+    tab.frame_bar.frame_changed.connect(seen.add)
+    qtbot.mouseClick(tab.frame_bar.play_button, Qt.MouseButton.LeftButton)
+    assert tab.frame_bar.playing
+    qtbot.waitUntil(lambda: seen >= {1, 2, 3, 4, 5, 0}, timeout=WAIT)
+    qtbot.mouseClick(tab.frame_bar.play_button, Qt.MouseButton.LeftButton)
+    stopped = tab.frame_bar.frame
+    qtbot.wait(200)
+    assert not tab.frame_bar.playing and tab.frame_bar.frame == stopped
+
+
+@pytest.mark.parametrize("fmt", ["gif", "png", "webp"])
+def test_export_keeps_every_frame(qtbot, window, animation_path, tmp_path, fmt):
+    tab = window.image_tab
+    open_and_wait(qtbot, window, animation_path)
+    target = tmp_path / f"out.{fmt}"
+    with qtbot.waitSignal(tab.exported, timeout=WAIT):
+        window.export_to(str(target), fmt, False, False)
+    written = load(target)
+    assert written.frames == 6 and written.animation.durations == (60,) * 6 and written.animation.plays == 0
+    expected = tab.outcome.palette[tab.outcome.labels][..., :3]
+    assert np.array_equal(written.pixels[..., :3], expected)
+
+
+def test_a_still_format_refuses_an_animation_in_words(qtbot, window, animation_path, tmp_path):
+    tab = window.image_tab
+    open_and_wait(qtbot, window, animation_path)
+    target = tmp_path / "out.bmp"
+    with qtbot.waitSignal(tab.export_failed, timeout=WAIT) as failed:
+        window.export_to(str(target), "bmp", False, False)
+    assert "holds one picture" in failed.args[0] and "6 frames" in failed.args[0]
+    assert not target.exists()
+
+
+def test_a_still_image_after_an_animation_hides_the_frame_bar(qtbot, window, animation_path, tmp_path):
+    tab = window.image_tab
+    open_and_wait(qtbot, window, animation_path)
+    tab.frame_bar.set_frame(2)
+    still = tmp_path / "still.png"
+    Image.new("RGB", (10, 8), (10, 200, 30)).save(still)
+    open_and_wait(qtbot, window, still)
+    assert not tab.frame_bar.isVisibleTo(window) and tab.canvas.frame == 0
+
+
+
+def test_the_eyedropper_picks_from_the_shown_frame(qtbot, window, animation_path):
+    tab = window.image_tab
+    open_and_wait(qtbot, window, animation_path)
+    tab.frame_bar.set_frame(5)
+    tab.pick_button.setChecked(True)
+    rect = tab.canvas.image_rect()
+    scale = rect.width() / 32
+    spot = QPoint(int(rect.left() + 22.5 * scale), int(rect.top() + 6.5 * scale))  # the square, in frame 6 only
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT):
+        qtbot.mouseClick(tab.canvas, Qt.MouseButton.LeftButton, pos=spot)
+    assert (230, 20, 20) in window.image_tab.state.locks.colours

@@ -241,7 +241,8 @@ class BatchView(QDialog):
         if result.ok and result.output is None:
             self._set(row, 1, "skipped: would not be smaller", tip=result.message)
         elif result.ok:
-            self._set(row, 1, display_name(result.output), tip=result.message)
+            frames = f" ({result.frames} frames)" if result.frames > 1 else ""  # (every one kept)
+            self._set(row, 1, display_name(result.output) + frames, tip=result.message)
         else:
             self._failed += 1
             self._set(row, 1, f"not done: {result.message.split(': ', 1)[-1]}", tip=result.details or result.message)

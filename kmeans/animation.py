@@ -10,8 +10,10 @@ writers then store each frame as what changed since the one before:
   before.  A frame is disposed of (its rectangle cleared) only when the next one must make a pixel
   transparent again, which no blend onto the canvas can.
 - GIF: inside that rectangle, pixels already right on the canvas may be written as the frame's
-  transparent index, which makes the long runs LZW packs best; both ways are encoded and the
-  smaller kept.  The index is the palette's transparent entry, else one the frame does not draw.
+  transparent index, which makes the long runs LZW packs best, or as their colour while it
+  continues the run before them; each way is encoded and the smallest kept.  The index is the
+  palette's transparent entry, else one the frame does not draw; a palette that fills its table
+  is also tried with a table twice the size, for the free index.
 - APNG: the same rectangles as ``fcTL``/``fdAT`` chunks (``kmeans.png``), blended over the canvas
   or replacing it, whichever is smaller.
 - WebP: libwebp's own animation encoder (through Pillow), lossless, which finds the changed
@@ -181,7 +183,21 @@ def _gif_frame(step: Step, clear_index: int | None, bits: int) -> tuple[bytes, i
     if free is not None and unchanged.any():
         keyed = np.where(unchanged | (target == CLEAR), free, target)
         candidates.append((_lzw(keyed, bits), free))
+        candidates.append((_lzw(_runs_kept(target, unchanged, free), bits), free))
     return min(candidates, key=lambda pair: len(pair[0]))
+
+
+def _runs_kept(target: np.ndarray, unchanged: np.ndarray, free: int) -> np.ndarray:
+    """``target`` with each run of pixels already right on the canvas written as the colour drawn
+    just before it for as long as it has that colour (the run of that colour goes on), and as
+    ``free`` (transparent) after: LZW sees longer runs than with either alone."""
+    flat, same = np.where(target == CLEAR, free, target).ravel(), unchanged.ravel() | (target.ravel() == CLEAR)
+    positions = np.arange(flat.size)
+    last_drawn = np.maximum.accumulate(np.where(same, -1, positions))  # the changed pixel before each one
+    before = np.where(last_drawn >= 0, flat[np.maximum(last_drawn, 0)], -1)
+    differs = np.cumsum(same & (flat != before))
+    kept = same & (last_drawn >= 0) & (differs == differs[np.maximum(last_drawn, 0)])
+    return np.where(same & ~kept, free, flat).reshape(target.shape)
 
 
 def encode_gif(palette: np.ndarray, frames: np.ndarray, animation: Animation, *,
@@ -189,10 +205,22 @@ def encode_gif(palette: np.ndarray, frames: np.ndarray, animation: Animation, *,
     """An animated GIF of ``frames`` (N, H, W) into ``palette`` (one global colour table), each
     frame only what changed, durations to GIF's 10 ms and the play count kept."""
     palette = np.asarray(palette, np.uint8)
-    h, w = frames.shape[1:]
     entries = max(len(palette), 1)
     bits = max(2, math.ceil(math.log2(entries)))  # (GIF's smallest code size is 2)
     clear_entries = np.flatnonzero(palette[:, 3] == 0) if palette.shape[1] == 4 else np.array([], np.intp)
+    steps = plan(frames, clear_entries, _gif_durations(animation.durations), cancel)
+    made = _gif(palette, frames.shape[1:], animation, steps, clear_entries, bits, cancel)
+    if entries == 1 << bits and bits < 8 and not clear_entries.size and len(steps) > 1:
+        # A full table leaves no index to mean "already right on the canvas"; a table twice the
+        # size has one, for a bit more per code: whichever file is smaller (gifsicle's choice too).
+        wider = _gif(palette, frames.shape[1:], animation, steps, clear_entries, bits + 1, cancel)
+        made = min(made, wider, key=len)
+    return made
+
+
+def _gif(palette: np.ndarray, size: tuple[int, int], animation: Animation, steps: list[Step],
+         clear_entries: np.ndarray, bits: int, cancel: CancelToken | None) -> bytes:
+    h, w = size
     clear_index = int(clear_entries[0]) if clear_entries.size else None
     table = np.zeros((1 << bits, 3), np.uint8)
     table[: len(palette)] = palette[:, :3]
@@ -201,7 +229,6 @@ def encode_gif(palette: np.ndarray, frames: np.ndarray, animation: Animation, *,
     if animation.plays != 1:
         repeats = 0 if animation.plays == 0 else min(animation.plays - 1, 0xFFFF)
         out.append(b"!\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", repeats) + b"\0")
-    steps = plan(frames, clear_entries, _gif_durations(animation.durations), cancel)
     for step in steps:
         if cancel is not None and cancel.is_set():
             raise Cancelled("encoding cancelled")

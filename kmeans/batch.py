@@ -72,6 +72,8 @@ class FileResult:
     bytes_out: int | None = None
     reason: str = ""
     pixels: int = 0
+    frames: int = 1  # an animation's, all kept
+    worst_psnr: float | None = None  # an animation's worst frame
 
 
 @dataclass(frozen=True)
@@ -348,10 +350,11 @@ def _compress(job: Job, options: Options, watch: Watch | None) -> FileResult:
     ratio = compression_ratio(image.file_size, len(data))
     size_note = f"{ratio:.1f}x smaller" if ratio >= 1 else "LARGER than the input"
     psnr = f"{_db(scores.psnr)} dB"
-    frames = ""
+    frames, worst = "", None
     if image.frames > 1:  # the mean can hide one bad frame
+        worst = min(pipeline.frame_psnr(runs.prepared, *runs.run(k)))
         frames = f"  {image.frames} frames"
-        psnr += f" (worst frame {_db(min(pipeline.frame_psnr(runs.prepared, *runs.run(k))))} dB)"
+        psnr += f" (worst frame {_db(worst)} dB)"
     line = (
         f"{display_name(target)}  {image.width}x{image.height}{frames}  K={len(result.palette)}  "
         f"{result.n_iter} iterations  {seconds:.2f}s  PSNR {psnr}  \u0394E {scores.delta_e:.2f}  "
@@ -359,7 +362,7 @@ def _compress(job: Job, options: Options, watch: Watch | None) -> FileResult:
     )
     return FileResult(os.fspath(job.source), True, "\n".join([line, *(f"  note: {n}" for n in notes)]),
                       output=os.fspath(target), k=len(result.palette), psnr=scores.psnr, delta_e=scores.delta_e,
-                      bytes_in=image.file_size, bytes_out=len(data))
+                      bytes_in=image.file_size, bytes_out=len(data), frames=image.frames, worst_psnr=worst)
 
 
 def _db(value: float) -> str:

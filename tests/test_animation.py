@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from kmeans import ImageLoadError, ImageTooLargeError, pipeline
-from kmeans.animation import Animation, _lzw, encode_apng, encode_gif, encode_webp, plan
+from kmeans.animation import Animation, _gif, _lzw, encode_apng, encode_gif, encode_webp, plan
 from kmeans.cli import main
 from kmeans.imagefile import load
 from kmeans.options import Options
@@ -293,3 +293,25 @@ def test_batch_workers_keep_animations(tmp_path):
     assert code == 0, err.getvalue()
     assert load(tmp_path / "o" / "pan-k8.gif").frames == 5
     assert load(tmp_path / "o" / "still-k8.gif").frames == 1
+
+
+def test_auto_k_sizes_the_whole_animation(tmp_path):
+    source = photo_animation(tmp_path)
+    target = tmp_path / "fits.gif"
+    out, err = io.StringIO(), io.StringIO()
+    assert main([str(source), "--max-size", "12k", "-o", str(target)], stdout=out, stderr=err) == 0, err.getvalue()
+    assert target.stat().st_size <= 12 * 1024 and load(target).frames == 5
+    assert "5 frames" in out.getvalue() and "meets at most" in out.getvalue()
+
+
+def test_a_full_palette_may_take_a_wider_table_for_a_transparent_index():
+    palette, frames = moving(n=4)
+    palette, frames = palette[:4], np.minimum(frames, 3)  # four entries: a 2-bit table with no index left
+    animation = Animation((10,) * 4)
+    data = encode_gif(palette, frames, animation)
+    got, _, _ = read_back(data)
+    assert same_pictures(got, shown(palette, frames))
+    steps = plan(frames, np.array([], np.intp), animation.durations)
+    narrow = _gif(palette, frames.shape[1:], animation, steps, np.array([], np.intp), 2, None)
+    assert len(data) <= len(narrow)
+    assert data[10] & 7 in (1, 2)  # the global table: 4 or 8 entries, whichever made the smaller file

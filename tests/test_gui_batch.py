@@ -140,3 +140,18 @@ def test_a_batch_with_one_shared_palette_or_the_palette_in_use(qtbot, window, fi
     for i in range(3):
         assert np.array_equal(_palette(tmp_path / "given" / f"p{i}-k3.png")[:3], colours)
     view.close()
+
+
+def test_an_animation_in_a_batch_keeps_its_frames_and_says_so(qtbot, window, tmp_path):
+    frames = [Image.fromarray(gradient_image(20, 16, seed=i)) for i in range(4)]
+    source = tmp_path / "anim.png"
+    frames[0].save(source, save_all=True, append_images=frames[1:], duration=50, loop=0)
+    window.image_tab.controls.k_slider.setValue(8)
+    view = window.compress_many([source], tmp_path / "out")
+    assert _finish(qtbot, view) == (1, 0)
+    assert _column(view, 1) == ["anim-k8.png (4 frames)"]
+    assert "worst frame" in view.table.item(0, 1).toolTip()
+    from kmeans.imagefile import load
+
+    assert load(tmp_path / "out" / "anim-k8.png").frames == 4
+    view.close()

@@ -26,16 +26,18 @@ from PySide6.QtWidgets import (
 )
 
 from app.batch_view import BatchView, batch_files
+from app.image.controls import AutoK
 from app.image.export_dialog import ExportDialog
 from app.image.jobs import Exported
 from app.image.tab import ImageTab, TooLarge
 from app.lazy_tab import LazyTab
 from app.sample import sample_image
-from app.settings import EXPORT_FOLDER, OPEN_FOLDER, Remembered, writable_folder
+from app.settings import EXPORT_FOLDER, OPEN_FOLDER, Remembered, not_the_defaults, writable_folder
 from app.shell import Tabs, dropped_files
 from kmeans import __version__, memory
-from kmeans.defaults import MAX_K
+from kmeans.defaults import DEFAULT_FORMAT, MAX_K
 from kmeans.errors import KMeansImageError, describe
+from kmeans.options import Options
 from kmeans.palettefile import load_palette, save_palette
 from kmeans.wording import APP_NAME, display_name, size_change
 
@@ -160,6 +162,8 @@ class MainWindow(QMainWindow):
         self.action_original.setCheckable(True)
         self.action_shortcuts = self._action("actionShortcuts", "&Keyboard Shortcuts", self.show_shortcuts,
                                              [QKeySequence.StandardKey.HelpContents], "Every key of both tabs")
+        self.action_reset = self._action("actionResetSettings", "Reset Settings to &Defaults", self.reset_settings, [],
+                                         "K, k-means, dithering, Auto K and the export format as on a first start")
         self.action_about = self._action("actionAbout", "&About", self.about)
         self.action_about.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -183,6 +187,8 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
         view_menu.addSeparator()
         view_menu.addAction(self.action_original)
+        view_menu.addSeparator()
+        view_menu.addAction(self.action_reset)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.action_shortcuts)
         help_menu.addAction(self.action_about)
@@ -218,6 +224,7 @@ class MainWindow(QMainWindow):
 
     def _image_opened(self, path: str) -> None:
         self.setWindowTitle(f"{display_name(path)} — {APP_NAME}")
+        self._say_restored()
         if self.learn_tab.built:
             self.blobs_tab.set_image_colours(self._image_colours())
         if _is_sample(path):  # the bundled photo's folder is nobody's "last folder"
@@ -429,9 +436,32 @@ class MainWindow(QMainWindow):
         geometry = self._remembered.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(self._first_size())
-        self.image_tab.set_options(self._remembered.options())
-        self.image_tab.controls.set_auto_k(self._remembered.auto_k())
-        self.image_tab.stats.set_format(self._remembered.export_format())
+        options, auto, fmt = self._remembered.options(), self._remembered.auto_k(), self._remembered.export_format()
+        self.image_tab.set_options(options)
+        self.image_tab.controls.set_auto_k(auto)
+        self.image_tab.stats.set_format(fmt)
+        said = not_the_defaults(options, auto, fmt)
+        # Said once, with the first image: a session that starts otherwise than a first one says why.
+        self._restored = f"Settings from last time: {', '.join(said)}." if said else ""
+
+    @Slot()
+    def reset_settings(self) -> None:
+        """Every setting as on a first start (K, k-means, dithering, Auto K, the export format),
+        remembered at once; the open image is quantized again."""
+        self.image_tab.set_options(Options())
+        self.image_tab.controls.set_auto_k(AutoK())
+        self.image_tab.stats.set_format(DEFAULT_FORMAT)
+        self._save_settings()
+        self.image_tab.schedule()
+        self.statusBar().showMessage("Settings reset to their defaults", 5000)
+
+    def _say_restored(self) -> None:
+        """The restored settings, once, beside what the image itself had to say."""
+        said, self._restored = self._restored, ""
+        if said:
+            bar = self.image_tab.message_bar
+            text = " ".join(t for t in (bar.text, said) if t)
+            bar.show_message(text, action=("Reset to Defaults", self.reset_settings))
 
     def _save_settings(self) -> None:
         self._remembered.save(self.image_tab.options(), self.image_tab.stats.fmt, self.saveGeometry())

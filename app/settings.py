@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
-from app.image.controls import AutoK
+from app.image.controls import INIT_LABELS, AutoK
 from kmeans.autok import QUALITY_LEVELS
 from kmeans.defaults import (
     COLOR_SPACES,
@@ -28,7 +28,7 @@ from kmeans.defaults import (
     MIN_K,
 )
 from kmeans.options import Options
-from kmeans.wording import display_name
+from kmeans.wording import COLOR_SPACE_LABELS, FORMAT_LABELS, display_name
 
 MAX_RECENT = 10
 OPEN_FOLDER, EXPORT_FOLDER = "lastFolder", "lastExportFolder"
@@ -166,3 +166,25 @@ def _dither_level(value: object) -> int:
         return min(max(int(text), 0), FULL_DITHER)
     except ValueError:
         return 0
+
+
+def not_the_defaults(options: Options, auto: AutoK, fmt: str) -> list[str]:
+    """In words, each setting that differs from what a first start has (what a restored session
+    changes without saying so)."""
+    defaults = Options()
+    said = []
+    if auto.on:
+        said.append("Auto K (" + (f"at most {auto.size_kb:,} KB" if auto.level == "size" else auto.level) + ")")
+    elif options.k != defaults.k:
+        said.append(f"K {options.k}")
+    if options.color_space != defaults.color_space:
+        said.append(f"colour space {COLOR_SPACE_LABELS[options.color_space]}")
+    if options.init != defaults.init:
+        said.append(f"start from {INIT_LABELS[options.init]}")
+    if options.seed != defaults.seed:
+        said.append(f"seed {options.seed}")
+    if options.dither:
+        said.append(f"dithering {options.dither} %")
+    if fmt != DEFAULT_FORMAT:
+        said.append(f"export as {FORMAT_LABELS[fmt]}")
+    return said

@@ -850,3 +850,59 @@ def test_a_panel_row_that_grows_makes_the_panel_taller_not_crowded(qtbot, window
     qtbot.waitUntil(lambda: side.height() > before, timeout=2000)
     assert side.stats.geometry().bottom() < side.height()
     assert side.height() >= side.layout().minimumHeightForWidth(side.width())
+
+
+def test_statistics_keep_their_height_while_the_sizes_arrive(qtbot):
+    from app.image.stats_panel import StatsPanel
+
+    panel = StatsPanel()
+    qtbot.addWidget(panel)
+    panel.setFixedWidth(372)  # (the side panel's width in the window)
+    panel.show()
+    panel._set("export", "calculating…")
+    panel._set("formats", "…")
+    before = panel.heightForWidth(372)
+    panel._original_size = 10_000_000
+    for fmt, size in (("png", 32_061), ("gif", 46_100), ("webp", 28_800), ("bmp", 384_100)):
+        panel.show_format_size(fmt, size)
+        assert panel.heightForWidth(372) == before, fmt
+    assert "BMP" in panel.value("formats") and not panel.switch_button.isVisible()
+
+
+def test_restored_settings_are_said_once_and_can_be_reset(qtbot, settings, photo_path):
+    from app.image.controls import AutoK
+
+    first = MainWindow(settings)
+    qtbot.addWidget(first)
+    with qtbot.waitSignal(first.image_tab.quantized, timeout=WAIT):
+        first.open_image(photo_path)
+    assert not first.image_tab.message_bar.isVisibleTo(first)  # (a first start: nothing restored)
+    first.image_tab.controls.set_auto_k(AutoK(True, "size", 5000))  # (met: no message of its own)
+    first.image_tab.stats.set_format("gif")
+    first.close()
+
+    again = MainWindow(settings)
+    qtbot.addWidget(again)
+    again.show()
+    bar = again.image_tab.message_bar
+    with qtbot.waitSignal(again.image_tab.quantized, timeout=WAIT):
+        again.open_image(photo_path)
+    assert bar.isVisibleTo(again)
+    assert bar.text == "Settings from last time: Auto K (at most 5,000 KB), export as GIF."
+    assert bar.action_text == "Reset to Defaults"
+    bar.hide()
+    with qtbot.waitSignal(again.image_tab.quantized, timeout=WAIT):
+        again.open_image(photo_path)
+    assert not bar.isVisibleTo(again)  # once
+    bar.show_message("Settings from last time: …", action=("Reset to Defaults", again.reset_settings))
+    with qtbot.waitSignal(again.image_tab.quantized, timeout=WAIT):
+        bar.trigger_action()
+    assert not again.image_tab.controls.auto_k().on and again.image_tab.stats.fmt == "png"
+    assert again.image_tab.outcome.options.k == 16
+    again.close()
+
+    third = MainWindow(settings)
+    qtbot.addWidget(third)
+    assert not third._restored and not third.image_tab.controls.auto_k().on
+    assert any(a.objectName() == "actionResetSettings" for a in third.actions())
+    third.close()

@@ -165,3 +165,55 @@ def test_a_transparent_image_gets_a_curve_for_gif(qtbot, window, tmp_path):
         tab.stats.set_format("gif")
     qtbot.waitUntil(lambda: _curve_done(tab), timeout=WAIT)
     assert all(p.size > 0 for p in tab.k_curve.points)
+
+
+def test_size_ticks_fall_on_round_numbers_of_their_unit():
+    from app.image.k_curve import _size_unit, _ticks
+
+    unit, name = _size_unit(200_000 * 1.05)
+    ticks = _ticks(0.0, 200_000 * 1.05 / unit)
+    assert name == "KB" and ticks == [0, 50, 100, 150, 200]
+    assert _size_unit(900) == (1, "B") and _size_unit(3e6)[1] == "MB"
+
+
+def _drawn_curve(qtbot, points, target=None) -> KCurve:
+    from kmeans.autok import Point
+
+    curve = KCurve()
+    qtbot.addWidget(curve)
+    curve.resize(360, 240)
+    curve.show()
+    for k, delta_e, size in points:
+        curve.add_point(Point(k, k, 40.0 - delta_e, delta_e, size))
+    curve.set_target(target)
+    curve.grab()  # (paints)
+    return curve
+
+
+def test_the_knee_label_stays_inside_the_plot_and_off_the_curves(qtbot):
+    # A curve whose knee sits high on the left, the size line climbing across the plot.
+    points = [(2, 9.0, 20_000), (4, 6.0, 40_000), (8, 3.2, 70_000), (16, 2.4, 110_000), (32, 1.9, 150_000),
+              (64, 1.5, 190_000), (128, 1.2, 230_000), (256, 1.0, 260_000)]
+    curve = _drawn_curve(qtbot, points)
+    label = curve.knee_label
+    assert label is not None and curve._plot().contains(label)
+    assert curve.knee is not None
+    plot = curve._plot()
+    values = [p.delta_e for p in curve.points]
+    q_high = max(values) * 1.05
+    s_high = max(p.size for p in curve.points) * 1.05
+    for p in curve.points:  # no point of either line under the label
+        x = curve._x(p.k, plot)
+        for y in (plot.bottom() - plot.height() * p.delta_e / q_high, plot.bottom() - plot.height() * p.size / s_high):
+            assert not label.contains(x, y), (p.k, x, y, label)
+
+
+def test_a_new_image_clears_the_last_curve_at_once(qtbot, window, photo_path, tmp_path):
+    open_and_wait(qtbot, window, photo_path)
+    tab = window.image_tab
+    qtbot.waitUntil(lambda: len(tab.k_curve.points) >= 3, timeout=WAIT)
+    other = tmp_path / "other.png"
+    Image.fromarray(gradient_image(40, 30, seed=3)).save(other)
+    with qtbot.waitSignal(tab.image_opened, timeout=WAIT):
+        window.open_image(other)
+    assert tab.k_curve.points == [] and tab.k_curve._note.startswith("Working out")

@@ -9,9 +9,10 @@ limit when Auto K follows one; a click asks for the nearest K (``k_clicked``).
 
 from __future__ import annotations
 
+import itertools
 import math
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, QSizeF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
@@ -44,6 +45,7 @@ class KCurve(QWidget):
         self._points: dict[int, Point] = {}
         self._current: int | None = None
         self._target: Target | None = None
+        self._knee_label: QRectF | None = None
         self._measure = "delta_e"  # or "psnr"
         self._note = "Opens with an image"
 
@@ -151,23 +153,28 @@ class KCurve(QWidget):
         values = [self._value(p) for p in points]
         q_low, q_high = _range(values, floor=0.0 if self._measure == "delta_e" else None)
         s_low, s_high = 0.0, max(p.size for p in points) * 1.05 or 1.0
+        unit, unit_name = _size_unit(s_high)
         self._draw_axis(painter, plot, q_low, q_high, QUALITY_COLOUR, left=True, label=lambda v: f"{v:g}")
-        self._draw_axis(painter, plot, s_low, s_high, SIZE_COLOUR, left=False, label=_short_size)
-        if self._target is not None and self._target.kind == self._measure:
-            y = _y(self._target.value, q_low, q_high, plot)
+        self._draw_axis(painter, plot, s_low / unit, s_high / unit, SIZE_COLOUR, left=False,
+                        label=lambda v: f"{v:g} {unit_name}")
+        target = self._target
+        if target is not None and (target.kind == self._measure or target.by_size):
+            # Dashed in its axis's colour and named at its left end: a line alone reads as a tick.
+            low, high, colour = (s_low, s_high, SIZE_COLOUR) if target.by_size else (q_low, q_high, QUALITY_COLOUR)
+            y = _y(target.value, low, high, plot)
             if plot.top() <= y <= plot.bottom():
-                painter.setPen(QPen(QUALITY_COLOUR, 1, Qt.PenStyle.DashLine))
+                painter.setPen(QPen(colour, 1, Qt.PenStyle.DashLine))
                 painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
-        elif self._target is not None and self._target.by_size:
-            y = _y(self._target.value, s_low, s_high, plot)
-            if plot.top() <= y <= plot.bottom():
-                painter.setPen(QPen(SIZE_COLOUR, 1, Qt.PenStyle.DashLine))
-                painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
-        self._draw_line(painter, [(self._x(p.k, plot), _y(self._value(p), q_low, q_high, plot)) for p in points],
-                        QUALITY_COLOUR)
-        self._draw_line(painter, [(self._x(p.k, plot), _y(p.size, s_low, s_high, plot)) for p in points],
-                        SIZE_COLOUR)
+                words = f"target {target.words()}" if not target.by_size else f"target {_short_size(target.value)}"
+                above = y - metrics.height() - 1 >= plot.top()
+                painter.drawText(QRectF(plot.left() + 4, y - metrics.height() - 1 if above else y + 1,
+                                        plot.width() - 8, metrics.height()), Qt.AlignmentFlag.AlignLeft, words)
+        quality_line = [(self._x(p.k, plot), _y(self._value(p), q_low, q_high, plot)) for p in points]
+        size_line = [(self._x(p.k, plot), _y(p.size, s_low, s_high, plot)) for p in points]
+        self._draw_line(painter, quality_line, QUALITY_COLOUR)
+        self._draw_line(painter, size_line, SIZE_COLOUR)
         bend = self.knee
+        self._knee_label = None
         if bend is not None and bend in self._points:
             p = self._points[bend]
             centre = QPointF(self._x(bend, plot), _y(self._value(p), q_low, q_high, plot))
@@ -175,9 +182,16 @@ class KCurve(QWidget):
             painter.setBrush(palette.base())
             painter.drawEllipse(centre, 5, 5)
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawText(QRectF(centre.x() + 6, centre.y() - metrics.height() - 2, 80, metrics.height()),
-                             Qt.AlignmentFlag.AlignLeft, f"knee, K={bend}")
+            words = f"knee, K={bend}"
+            size = QSizeF(metrics.horizontalAdvance(words) + 4, metrics.height())
+            self._knee_label = _clear_place(centre, size, plot, [quality_line, size_line])
+            painter.drawText(self._knee_label, Qt.AlignmentFlag.AlignCenter, words)
         self._draw_current(painter, plot)
+
+    @property
+    def knee_label(self) -> QRectF | None:
+        """Where the knee's label was last drawn (None without a knee)."""
+        return self._knee_label
 
     def _draw_current(self, painter: QPainter, plot: QRectF) -> None:
         if self._current is None:
@@ -261,6 +275,34 @@ def _ticks(low: float, high: float) -> list[float]:
             break
     first = math.ceil(low / step) * step
     return [first + i * step for i in range(int((high - first) / step) + 1)]
+
+
+def _size_unit(high: float) -> tuple[int, str]:
+    """The unit the size axis counts in, so its ticks fall on round numbers of it."""
+    if high < 1024:
+        return 1, "B"
+    if high < 1024**2:
+        return 1024, "KB"
+    return 1024**2, "MB"
+
+
+def _clear_place(centre: QPointF, size: QSizeF, plot: QRectF, lines: list[list[tuple[float, float]]]) -> QRectF:
+    """A place for a label beside ``centre`` inside ``plot``, as far as it can be from the ``lines``."""
+    gap = 7.0
+    w, h = size.width(), size.height()
+    places = [QRectF(centre.x() + dx, centre.y() + dy, w, h)
+              for dx in (gap, -gap - w) for dy in (-gap - h, gap, -h / 2)]
+    inside = [r for r in places if plot.contains(r)] or places
+    samples = [(x0 + (x1 - x0) * t / 8, y0 + (y1 - y0) * t / 8)
+               for line in lines for (x0, y0), (x1, y1) in itertools.pairwise(line) for t in range(9)]
+
+    def distance(rect: QRectF) -> float:
+        if not samples:
+            return 0.0
+        return min(math.hypot(max(rect.left() - x, 0, x - rect.right()), max(rect.top() - y, 0, y - rect.bottom()))
+                   for x, y in samples)
+
+    return max(inside, key=distance)
 
 
 def _short_size(n: float) -> str:

@@ -75,6 +75,9 @@ class StatsPanel(QGroupBox):
         self._values["formats"].setObjectName("formatSizes")
         self._values["formats"].setAccessibleName("Size in each format")
         self._values["formats"].setWordWrap(True)
+        # Two lines kept from the start: the sizes arrive one by one and wrap, and the panel must not
+        # grow (and push the palette above it) as they do.
+        self._values["formats"].setMinimumHeight(2 * self._values["formats"].fontMetrics().lineSpacing())
         self._values["formats"].setToolTip("The exact size of this result in each format; the smallest is in bold")
         form.addRow("Export as", self.format_box)
         form.addRow("Blend onto", self.matte_button)

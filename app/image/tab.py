@@ -189,6 +189,7 @@ class ImageTab(QWidget):
         self.state.image_arrived(opened)
         self.canvas.set_original(opened.original, opened.original_preview, opened.loaded.frames)
         self.frame_bar.set_animation(opened.loaded.animation)
+        self.k_curve.clear()  # (the last image's curve is not this one's: "working out" until it is)
         self.palette_view.show_palette(np.zeros((0, 3), np.uint8), np.zeros(0))
         self.palette_view.clear_selection()
         self.stats.show_image(opened)

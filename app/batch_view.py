@@ -1,7 +1,8 @@
 """The batch view: many files compressed with the image tab's settings, in worker processes.
 
-``BatchView`` lists the files (one row each), takes an output folder (made when missing), a naming
-pattern and skip-if-larger, asks once about files that already exist, and runs the batch
+``BatchView`` lists the files (one row each, with the name each will get), takes an output folder
+(made when missing), a naming pattern, skip-if-larger and a shared palette, and on Start asks once
+about files that already exist and runs the batch
 (``kmeans.batch.run``, as ``kmeans-compress --jobs`` does: each file in a process of its own, at
 most one per core at once) on a worker thread, filling each row as its file finishes.  Cancel lets
 the files already in the workers finish (each is written whole or not at all) and starts no more.
@@ -112,7 +113,6 @@ class BatchView(QDialog):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         for row, path in enumerate(self.paths):
             self._set(row, 0, display_name(path), tip=path)
-            self._set(row, 1, "waiting")
 
         self.progress = QProgressBar()
         self.progress.setObjectName("batchProgress")
@@ -123,7 +123,8 @@ class BatchView(QDialog):
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("batchStart")
         self.start_button.setToolTip("Compress every file with these settings")
-        self.start_button.clicked.connect(self.start)
+        self.start_button.setDefault(True)  # (Enter starts: a drop is one keystroke or click from running)
+        self.start_button.clicked.connect(lambda: self.start())
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("batchCancel")
         self.cancel_button.setToolTip("Finish the files being compressed and start no more")
@@ -145,6 +146,36 @@ class BatchView(QDialog):
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         self.worker.busy_changed.connect(self._busy)
+        for edit in (self.folder_edit, self.name_edit):
+            edit.textChanged.connect(self._show_plan)
+        self._show_plan()
+
+    def _show_plan(self) -> None:
+        """Before a run, each row says what its file will become (or why it is left out), for the
+        folder and names as they are now; nothing starts until Start."""
+        if self.worker.busy:
+            return
+        folder = self.folder_edit.text().strip()
+        problem = name_problem(self.name_edit.text())
+        try:
+            options = replace(self.options, out_dir=folder or None, name=self.name_edit.text())
+        except UsageError as error:
+            problem = problem or str(error)
+        if problem:
+            for row in range(len(self.paths)):
+                self._set(row, 1, f"names cannot be made: {problem}")
+            return
+        auto = self.options.target is not None
+        for row, job in enumerate(plan([Path(p) for p in self.paths], options)):
+            if job.refused:
+                self._set(row, 1, f"left out: {job.refused.split(': ', 1)[-1]}", tip=job.refused)
+                continue
+            named = job.output(options)
+            if auto:  # (K is chosen file by file)
+                named = named.with_name(options.name.format(name=job.stem, k="?", ext=named.suffix[1:]))
+            self._set(row, 1, f"→ {display_name(named)}", tip=str(named))
+            for column in range(2, len(COLUMNS)):
+                self._set(row, column, "")
 
     def _set(self, row: int, column: int, text: str, tip: str = "") -> None:
         item = QTableWidgetItem(text)
@@ -273,8 +304,9 @@ class BatchView(QDialog):
         self.cancel_button.setEnabled(busy)
         self.start_button.setEnabled(not busy)
         self.start_button.setText("Start again" if not busy and self._done else "Start")
-        for widget in (self.folder_edit, self.browse_button, self.name_edit, self.skip_box, self.shared_box):
+        for widget in (self.folder_edit, self.browse_button, self.name_edit, self.skip_box):
             widget.setEnabled(not busy)
+        self.shared_box.setEnabled(not busy and self.options.target is None)  # (Auto K chooses K per file)
 
     def show_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder_edit.text()))

@@ -278,7 +278,7 @@ class MainWindow(QMainWindow):
             return
         event.acceptProposedAction()
         if len(files) > 1 or os.path.isdir(files[0]):
-            self.compress_many(files)
+            self.compress_many(files, start=False)  # (its plan first: Start is one click away)
         else:
             self.open_image(files[0])
 
@@ -288,13 +288,14 @@ class MainWindow(QMainWindow):
     def choose_many(self) -> BatchView | None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Compress many files", self.start_folder(OPEN_FOLDER),
                                                 IMAGE_FILTER)
-        return self.compress_many(paths) if paths else None
+        return self.compress_many(paths, start=False) if paths else None
 
     def compress_many(self, paths: list[str | os.PathLike[str]], out_dir: str | os.PathLike[str] | None = None,
                       *, start: bool = True) -> BatchView | None:
         """Open the batch view for ``paths`` (folders stand for the images in them) with the image
         tab's settings, saving into ``out_dir`` (default: a "compressed" folder beside the first
-        file), and start it.  None when no image was found (the status bar says so)."""
+        file), and start it unless ``start`` is False (a drop and the menu show the plan, to be
+        started with Start).  None when no image was found (the status bar says so)."""
         files = batch_files([os.fspath(p) for p in paths])
         if not files:
             self.statusBar().showMessage("No images to compress there.", 10000)
@@ -309,6 +310,8 @@ class MainWindow(QMainWindow):
         view.show()
         if start:
             view.start()
+        else:
+            view.start_button.setFocus()
         return view
 
     # -- export ---------------------------------------------------------------------------------

@@ -269,11 +269,11 @@ def test_drops(qtbot, window, photo_path, tmp_path):
 
     other = tmp_path / "other.png"
     Image.fromarray(gradient_image(50, 70, seed=3)).save(other)
-    drop(window, other, photo_path)  # several files: a batch, and the open image stays
+    drop(window, other, photo_path)  # several files: a batch's plan, and the open image stays
     view = window.findChild(QWidget, "batchView")
-    assert view is not None and view.table.rowCount() == 2
+    assert view is not None and view.table.rowCount() == 2 and not view.running
     with qtbot.waitSignal(view.finished_batch, timeout=WAIT):
-        pass
+        qtbot.mouseClick(view.start_button, Qt.MouseButton.LeftButton)
     assert sorted(p.name for p in (tmp_path / "compressed").iterdir()) == ["other-k16.png", "photo-k16.png"]
     assert tab.opened.loaded.path == photo_path
     view.close()

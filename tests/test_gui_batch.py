@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import WAIT, drop, gradient_image
 from PIL import Image
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTableWidget, QWidget
 
 from app.batch_view import BatchView
@@ -58,6 +59,8 @@ def test_a_folder_dropped_is_a_batch_with_the_auto_k_target(qtbot, window, files
     drop(window, files[0].parent)
     view = window.findChild(QWidget, "batchView")
     assert view is not None and "Auto K" in view.summary.text()
+    assert not view.running and _column(view, 1)[:3] == ["→ p0-k?.png", "→ p1-k?.png", "→ p2-k?.png"]
+    qtbot.mouseClick(view.start_button, Qt.MouseButton.LeftButton)  # (the one click a drop needs)
     _finish(qtbot, view)
     out = files[0].parent / "compressed"
     made = sorted(p.name for p in out.iterdir())
@@ -154,4 +157,27 @@ def test_an_animation_in_a_batch_keeps_its_frames_and_says_so(qtbot, window, tmp
     from kmeans.imagefile import load
 
     assert load(tmp_path / "out" / "anim-k8.png").frames == 4
+    view.close()
+
+
+def test_a_drop_shows_the_plan_and_the_options_until_start(qtbot, window, files, tmp_path):
+    window.image_tab.controls.k_slider.setValue(6)
+    drop(window, *files[:3])
+    view = window.findChild(QWidget, "batchView")
+    assert not view.running and view.progress.value() == 0
+    assert _column(view, 1) == ["→ p0-k6.png", "→ p1-k6.png", "→ p2-k6.png"]
+    for name in ("batchFolder", "batchNaming", "batchSkipLarger", "batchSharedPalette"):
+        assert view.findChild(QWidget, name).isEnabled(), name
+    assert view.start_button.hasFocus() or view.start_button.isDefault()
+    view.name_edit.setText("small-{name}.{ext}")
+    assert _column(view, 1) == ["→ small-p0.png", "→ small-p1.png", "→ small-p2.png"]
+    view.name_edit.setText("{k}.{ext}")  # (no {name}: the files would share one name)
+    assert _column(view, 1)[0] == "→ 6.png" and _column(view, 1)[1].startswith("left out: ")
+    view.name_edit.setText("{name}-k{k}.{ext}")
+    view.folder_edit.setText(str(tmp_path / "planned"))
+    view.skip_box.setChecked(True)
+    assert not (tmp_path / "planned").exists()  # nothing written before Start
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert _finish(qtbot, view) == (3, 0)
+    assert sorted(p.name for p in (tmp_path / "planned").iterdir()) == ["p0-k6.png", "p1-k6.png", "p2-k6.png"]
     view.close()

@@ -184,7 +184,11 @@ class KCurve(QWidget):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             words = f"knee, K={bend}"
             size = QSizeF(metrics.horizontalAdvance(words) + 4, metrics.height())
-            self._knee_label = _clear_place(centre, size, plot, [quality_line, size_line])
+            lines = [quality_line, size_line]
+            if self._current is not None:  # (its line is drawn over everything)
+                x = self._x(self._current, plot)
+                lines.append([(x, plot.top()), (x, plot.bottom())])
+            self._knee_label = _clear_place(centre, size, plot, lines)
             painter.drawText(self._knee_label, Qt.AlignmentFlag.AlignCenter, words)
         self._draw_current(painter, plot)
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from kmeans.defaults import FORMATS
 from kmeans.errors import ImageTooLargeError, KMeansImageError, OutputExistsError, describe, path_error
 from kmeans.options import Options, UsageError
-from kmeans.wording import count, display_name, display_path
+from kmeans.wording import count, display_name, display_path, size_change
 
 __all__ = ["FileResult", "Job", "UsageError", "compress_file", "compress_one", "expand", "plan", "run",
            "share_palette"]
@@ -308,7 +308,6 @@ def _compress(job: Job, options: Options, watch: Watch | None) -> FileResult:
     from kmeans import pipeline
     from kmeans.atomic import check_target
     from kmeans.autok import Unreachable
-    from kmeans.metrics import compression_ratio
     from kmeans.palettefile import save_palette
     from kmeans.transparency import note
 
@@ -347,8 +346,8 @@ def _compress(job: Job, options: Options, watch: Watch | None) -> FileResult:
     notes = [n for n in (*image.notices, result.notice, note(image.pixels, options.fmt, options.matte)) if n]
     if choice is not None:
         notes.insert(0, f"chose K={k}: {choice.reason} ({count(len(choice.tried), 'trial run')})")
-    ratio = compression_ratio(image.file_size, len(data))
-    size_note = f"{ratio:.1f}x smaller" if ratio >= 1 else "LARGER than the input"
+    change = size_change(image.file_size, len(data))  # (as the window says it: never "1.0x smaller")
+    size_note = change if len(data) < image.file_size else f"{change}: LARGER than the input"
     psnr = f"{_db(scores.psnr)} dB"
     frames, worst = "", None
     if image.frames > 1:  # the mean can hide one bad frame

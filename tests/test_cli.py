@@ -353,3 +353,14 @@ def test_a_broken_file_gets_one_line_on_stderr_and_nothing_from_its_decoder(tmp_
     verbose = subprocess.run([sys.executable, "-c", probe, *args, "-v", "--jobs", "1"], cwd=ROOT,
                              capture_output=True, text=True, timeout=60)
     assert "  detail: the decoder said: More samples per pixel than can be decoded: 65535" in verbose.stderr
+
+
+
+def test_a_file_that_barely_changed_says_by_how_much(tmp_path, photo_file):
+    from kmeans.batch import compress_file
+
+    first = compress_file(photo_file, k=8, out_dir=str(tmp_path / "once"))
+    again = compress_file(first.output, k=8, out_dir=str(tmp_path / "twice"))  # (our own file: about the same)
+    line = again.message.splitlines()[0]
+    assert 0.6 < again.bytes_out / again.bytes_in < 1.5, line
+    assert "1.0x" not in line and "1.0×" not in line and "% " in line, line

@@ -347,7 +347,7 @@ def _compress(job: Job, options: Options, watch: Watch | None) -> FileResult:
     if choice is not None:
         notes.insert(0, f"chose K={k}: {choice.reason} ({count(len(choice.tried), 'trial run')})")
     change = size_change(image.file_size, len(data))  # (as the window says it: never "1.0x smaller")
-    size_note = change if len(data) < image.file_size else f"{change}: LARGER than the input"
+    size_note = change if len(data) <= image.file_size else f"{change}: LARGER than the input"
     psnr = f"{_db(scores.psnr)} dB"
     frames, worst = "", None
     if image.frames > 1:  # the mean can hide one bad frame

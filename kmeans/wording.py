@@ -40,6 +40,8 @@ def size_change(bytes_before: int, bytes_after: int) -> str:
         return "empty"
     if bytes_before <= 0:
         return "larger"
+    if bytes_after == bytes_before:
+        return "the same size"
     ratio = bytes_before / bytes_after
     if ratio >= 1.5:
         return f"{ratio:.1f}× smaller"

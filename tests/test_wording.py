@@ -14,7 +14,7 @@ from kmeans.wording import size_change
     (2_790_013, 2_667_026, "4% smaller"),  # (a 10 MP photo at 100 colours: it said "1.0× smaller")
     (1_000, 1_120, "12% larger"),
     (1_000, 997, "0.3% smaller"),
-    (1_000, 1_000, "0.0% smaller"),
+    (1_000, 1_000, "the same size"),
     (1_000, 0, "empty"),
 ])
 def test_a_size_change_reads_as_a_ratio_or_below_one_and_a_half_as_a_percentage(before, after, words):

@@ -53,6 +53,11 @@ class Animation:
         return sum(self.durations) / 1000.0
 
 
+def clear_entries(palette: np.ndarray) -> np.ndarray:
+    """The indices of the palette's fully transparent entries (none for an RGB palette)."""
+    return np.flatnonzero(palette[:, 3] == 0) if palette.shape[1] == 4 else np.array([], np.intp)
+
+
 def split(stack: np.ndarray, frames: int) -> np.ndarray:
     """The (frames, H, W, ...) view of frames stacked top to bottom."""
     return stack.reshape(frames, stack.shape[0] // frames, *stack.shape[1:])
@@ -101,15 +106,15 @@ def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
-def plan(frames: np.ndarray, clear_entries: np.ndarray, durations: tuple[int, ...],
+def plan(frames: np.ndarray, transparent: np.ndarray, durations: tuple[int, ...],
          cancel: CancelToken | None = None, *, first_whole: bool = False) -> list[Step]:
-    """The steps that draw ``frames`` (N, H, W labels) on a canvas that starts transparent: each
-    the smallest rectangle of what differs from the canvas (the first one the whole canvas when
-    ``first_whole``), frames that change nothing merged into the one before, a rectangle disposed
-    of only where the next frame needs it cleared."""
+    """The steps that draw ``frames`` (N, H, W labels; ``transparent`` the entries that are) on a
+    canvas that starts transparent: each the smallest rectangle of what differs from the canvas
+    (the first one the whole canvas when ``first_whole``), frames that change nothing merged into
+    the one before, a rectangle disposed of only where the next frame needs it cleared."""
     n, h, w = frames.shape
     clear = np.zeros(256, bool)
-    clear[np.asarray(clear_entries, np.intp)] = True
+    clear[np.asarray(transparent, np.intp)] = True
     steps: list[Step] = []
     canvas = np.full((h, w), CLEAR, np.int16)
     for i in range(n):
@@ -167,17 +172,18 @@ def _lzw(labels: np.ndarray, bits: int) -> bytes:
 
 
 def _gif_frame(step: Step, clear_index: int | None, bits: int) -> tuple[bytes, int | None]:
-    """The smaller of a step's rectangle written as it is and written with the pixels already right
-    on the canvas as a transparent index; returns the image data and the transparent index."""
+    """The smallest of a step's rectangle written as it is, with the pixels already right on the
+    canvas as a transparent index, and with them continuing the run before them (``_runs_kept``);
+    returns the image data and the transparent index."""
     target, before = step.region(step.target), step.region(step.before)
     unchanged = target == before
-    drawn = np.unique(target[~unchanged & (target != CLEAR)])
     as_is_index = clear_index if (target == CLEAR).any() else None
     plain = np.where(target == CLEAR, clear_index if clear_index is not None else 0, target)
     candidates = [(_lzw(plain, bits), as_is_index)]
     if clear_index is not None:
         free = clear_index
     else:
+        drawn = np.unique(target[~unchanged])  # (no pixel is CLEAR without a clear entry)
         unused = np.setdiff1d(np.arange(1 << bits), drawn)
         free = int(unused[-1]) if unused.size else None  # (past the palette's entries when there are any)
     if free is not None and unchanged.any():
@@ -207,21 +213,21 @@ def encode_gif(palette: np.ndarray, frames: np.ndarray, animation: Animation, *,
     palette = np.asarray(palette, np.uint8)
     entries = max(len(palette), 1)
     bits = max(2, math.ceil(math.log2(entries)))  # (GIF's smallest code size is 2)
-    clear_entries = np.flatnonzero(palette[:, 3] == 0) if palette.shape[1] == 4 else np.array([], np.intp)
-    steps = plan(frames, clear_entries, _gif_durations(animation.durations), cancel)
-    made = _gif(palette, frames.shape[1:], animation, steps, clear_entries, bits, cancel)
-    if entries == 1 << bits and bits < 8 and not clear_entries.size and len(steps) > 1:
+    clear = clear_entries(palette)
+    steps = plan(frames, clear, _gif_durations(animation.durations), cancel)
+    made = _gif(palette, frames.shape[1:], animation, steps, clear, bits, cancel)
+    if entries == 1 << bits and bits < 8 and not clear.size and len(steps) > 1:
         # A full table leaves no index to mean "already right on the canvas"; a table twice the
         # size has one, for a bit more per code: whichever file is smaller (gifsicle's choice too).
-        wider = _gif(palette, frames.shape[1:], animation, steps, clear_entries, bits + 1, cancel)
+        wider = _gif(palette, frames.shape[1:], animation, steps, clear, bits + 1, cancel)
         made = min(made, wider, key=len)
     return made
 
 
 def _gif(palette: np.ndarray, size: tuple[int, int], animation: Animation, steps: list[Step],
-         clear_entries: np.ndarray, bits: int, cancel: CancelToken | None) -> bytes:
+         clear: np.ndarray, bits: int, cancel: CancelToken | None) -> bytes:
     h, w = size
-    clear_index = int(clear_entries[0]) if clear_entries.size else None
+    clear_index = int(clear[0]) if clear.size else None
     table = np.zeros((1 << bits, 3), np.uint8)
     table[: len(palette)] = palette[:, :3]
     out = [b"GIF89a", struct.pack("<HHBBB", w, h, 0x80 | ((bits - 1) << 4) | (bits - 1),
@@ -263,16 +269,17 @@ def encode_apng(palette: np.ndarray, frames: np.ndarray, animation: Animation, *
 
     palette = np.asarray(palette, np.uint8)
     n, h, w = frames.shape
-    clear_entries = np.flatnonzero(palette[:, 3] == 0) if palette.shape[1] == 4 else np.array([], np.intp)
+    clear = clear_entries(palette)
     bits = bit_depth(max(len(palette), 1))
-    if not clear_entries.size and n > 1 and len(palette) < 256 and bit_depth(len(palette) + 1) == bits:
+    if not clear.size and n > 1 and len(palette) < 256 and bit_depth(len(palette) + 1) == bits:
         # A transparent entry costs an index the bit depth has room for (and one byte of tRNS, as
         # it goes first) and lets a frame leave what is already right on the canvas alone.
         rgba = np.concatenate([palette[:, :3], np.full((len(palette), 1), 255, np.uint8)], axis=1)
         palette = np.vstack([np.zeros((1, 4), np.uint8), rgba])
         frames = frames + np.uint8(1)
-    key = (np.flatnonzero(palette[:, 3] == 0)[0]) if palette.shape[1] == 4 and (palette[:, 3] == 0).any() else None
-    steps = plan(frames, clear_entries, animation.durations, cancel, first_whole=True)
+    keys = clear_entries(palette)  # (with the entry just added, if it was)
+    key = int(keys[0]) if keys.size else None
+    steps = plan(frames, clear, animation.durations, cancel, first_whole=True)
     out = [SIGNATURE, *header_chunks(palette, w, h, bits, dpi)]
     out.insert(2, chunk(b"acTL", struct.pack(">II", len(steps), animation.plays)))
     # The level the rows of all frames together would get as one still image: the same time.

@@ -201,7 +201,7 @@ def _frames(image: Image.Image, name: str, frames: int, notices: list[str]) -> t
         icc = image.info.get("icc_profile")
         if icc:
             frame = _to_srgb(frame, icc, name, notices)
-        decoded.append(np.asarray(frame.convert("RGBA")))
+        decoded.append(np.asarray(frame))  # (RGBA: _to_srgb keeps the mode it is given)
     stack = np.concatenate(decoded, axis=0)
     if (stack[..., 3] == 255).all():
         stack = stack[..., :3]

@@ -157,10 +157,8 @@ def dither(prepared: Prepared, result: Quantized, options: Options) -> np.ndarra
         return diffuse(pixels, result, level)
     # Frame by frame (no error carried from one frame's last row into the next's first), then
     # still where the picture is: a pixel that does not change keeps its entry.
-    height = prepared.image.height
-    labels = result.labels
-    dithered = np.concatenate([diffuse(pixels[i * height:(i + 1) * height], result, level,
-                                       labels=labels[i * height:(i + 1) * height]) for i in range(frames)])
+    dithered = np.concatenate([diffuse(frame, result, level, labels=labels) for frame, labels
+                               in zip(split(pixels, frames), split(result.labels, frames), strict=True)])
     return still_where_unchanged(pixels, dithered, frames)
 
 
@@ -184,7 +182,7 @@ def frame_psnr(prepared: Prepared, result: Quantized, dithered: np.ndarray | Non
     """The PSNR of each frame of the file against the original as the format shows it (one value
     for a still image): an animation's mean can hide one bad frame."""
     image = prepared.image
-    labels = (result.labels if dithered is None else dithered)
+    labels = result.labels if dithered is None else dithered
     original = reference(image.pixels, prepared.support, prepared.matte)
     made = seen(result.palette, prepared.support, prepared.matte)[labels]
     return [psnr(a, b) for a, b in zip(split(original, image.frames), split(made, image.frames), strict=True)]

@@ -268,6 +268,9 @@ class BatchView(QDialog):
             self._set(found, 1, "compressing…")
             return
         row, result = found
+        if result.reason == "stopped":  # (given to a worker as the batch stopped, never begun)
+            self._set(row, 1, "not started (cancelled)")
+            return
         self._done += 1
         if result.ok and result.output is None:
             self._set(row, 1, "skipped: would not be smaller", tip=result.message)

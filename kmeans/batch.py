@@ -29,7 +29,6 @@ import os
 import re
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -45,6 +44,10 @@ __all__ = ["FileResult", "Job", "UsageError", "compress_file", "compress_one", "
 #: Names like our own outputs (``photo-k16.png``): a folder's are skipped, so a second run over
 #: it does not compress its outputs again.
 OUTPUT_NAME = re.compile(r"-k\d+\.(png|gif|webp|bmp)$", re.IGNORECASE)
+#: Files given to the worker pool beyond one per worker, so a worker that finishes finds its next file
+#: already there instead of waiting for the round trip to this process.
+AHEAD = 2
+_POLL = 0.1  # seconds between looks at stop() while waiting for a worker
 
 Watch = Callable[[str, object], None]  # (image name, kmeans Progress): a terminal's progress line
 
@@ -215,9 +218,9 @@ def run(jobs: list[Job], options: Options, *, processes: int = 0, watch: Watch |
     output folder made), then the files compressed in ``processes`` worker processes (0: here, where
     ``watch`` hears their progress).  At most that many files are in the workers at once (so at
     most that many images are in memory); Ctrl+C, or ``stop()`` turning True, ends it: files already
-    under way are finished (written whole), the rest never started.  ``started(i)`` is called as
-    the i-th file goes to work.  ``KMeansImageError`` when the folder or the shared palette cannot
-    be made."""
+    under way are finished (written whole), the rest never started.  ``started(i)`` is called once
+    the i-th file is being worked on.  ``KMeansImageError`` when the folder or the shared palette
+    cannot be made."""
     if not processes:
         make_folder(options)
         if options.shared_palette:
@@ -232,39 +235,98 @@ def run(jobs: list[Job], options: Options, *, processes: int = 0, watch: Watch |
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    pending: deque = deque()
     # "spawn": a fork of a process whose k-means threads may hold locks could deadlock.
+    context = get_context("spawn")
     workers = max(1, min(processes, len(jobs)))
     threads = max(1, (os.cpu_count() or 1) // workers)  # each worker's share of the cores
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                             initargs=(threads,)) as pool:
+    halt, notes = context.Event(), context.SimpleQueue()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                             initargs=(threads, halt, notes)) as pool:
         try:
             make_folder(options)
             if options.shared_palette:  # (it decodes every file: in a worker too, off the caller's GIL)
                 options = pool.submit(share_palette, jobs, options).result()
-            for index, job in enumerate(jobs):
-                if stop is not None and stop():
-                    break
-                pending.append(pool.submit(compress_one, job, options))
-                if started is not None:
-                    started(index)
-                if len(pending) >= workers:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+            yield from _in_order(pool, jobs, options, workers + AHEAD, stop, started, halt, notes)
         except BaseException:
+            halt.set()  # (the files waiting in the pool's queue are not started)
             pool.shutdown(wait=True, cancel_futures=True)
             raise
 
 
-def _init_worker(threads: int) -> None:
+def _in_order(pool, jobs: list[Job], options: Options, limit: int, stop: Callable[[], bool] | None,
+              started: Callable[[int], None] | None, halt, notes) -> Iterator[FileResult]:
+    """The jobs' results in input order, with at most ``limit`` files given to the pool and
+    unfinished at any time: a worker that finishes takes the next file at once, not when the oldest
+    file is done.  Once ``stop()`` is True no file is begun; the results end with the last file
+    that was (one not begun before it, which two workers racing the stop can leave, says so)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    futures: list = []
+    unfinished: set = set()
+
+    def heard() -> None:  # the files the workers have begun since last time
+        while not notes.empty():
+            begun = notes.get()
+            if started is not None:
+                started(begun)
+
+    def give() -> None:  # files to the pool while fewer than ``limit`` are unfinished
+        while len(futures) < len(jobs) and len(unfinished) < limit and not halt.is_set():
+            future = pool.submit(_work, len(futures), jobs[len(futures)], options)
+            futures.append(future)
+            unfinished.add(future)
+
+    for index in range(len(jobs)):
+        if stop is not None and stop():
+            halt.set()
+        give()
+        if index >= len(futures):
+            break
+        while not futures[index].done():
+            unfinished -= wait(unfinished, timeout=_POLL, return_when=FIRST_COMPLETED).done
+            heard()
+            if stop is not None and stop():
+                halt.set()
+            give()
+        heard()
+        unfinished.discard(futures[index])
+        if futures[index].result() is None:
+            break
+        yield futures[index].result()
+    else:
+        return
+    rest = [(job, future.result()) for job, future in zip(jobs[index:], futures[index:], strict=False)]  # (given ones)
+    heard()
+    while rest and rest[-1][1] is None:
+        rest.pop()
+    for job, result in rest:
+        yield result or FileResult(os.fspath(job.source), False,
+                                   f"{display_name(job.source)}: not started, the batch was stopped", reason="stopped")
+
+
+def _init_worker(threads: int, halt, notes) -> None:
     """A worker process: k-means on its share of the cores (before the core is imported), and
     Ctrl+C left to the main process, which stops the workers in order (a file being written is
     finished, never left half-written)."""
     import signal
 
+    global _HALT, _NOTES
     os.environ["KMEANS_THREADS"] = str(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _HALT, _NOTES = halt, notes
+
+
+_HALT = _NOTES = None  # (a worker's: the batch's stop, and where it says which file it has begun)
+
+
+def _work(index: int, job: Job, options: Options) -> FileResult | None:
+    """``compress_one`` in a worker, said first to the main process; None when the batch stopped
+    before this file was begun."""
+    if _HALT is not None and _HALT.is_set():
+        return None
+    if _NOTES is not None:
+        _NOTES.put(index)
+    return compress_one(job, options)
 
 
 def compress_one(job: Job, options: Options, watch: Watch | None = None) -> FileResult:

@@ -123,8 +123,10 @@ class ColorTable:
         return self.cached(("bins", bits), make)
 
     def n_bins(self, bits: int) -> int:
-        """``bins(bits)[0]``, counted without numbering the bins when that would take a sort."""
-        if ("bins", bits) in self._cache or self._dense(bits):
+        """``bins(bits)[0]``, counted without numbering the bins unless that is cheap (numbered
+        already, or a dense array little larger than the table); else from one sort for every depth."""
+        size = 1 << (bits * self.colors.shape[1])
+        if ("bins", bits) in self._cache or (self._dense(bits) and size <= _COUNT_DENSE_PER_COLOUR * len(self.colors)):
             return self.bins(bits)[0]
         return int(self.cached("bin_counts", self._bin_counts)[bits])
 
@@ -227,6 +229,8 @@ def check_pixels(pixels: np.ndarray) -> np.ndarray:
 # to the colours (times a log): dense wins up to 2^21 bins and 64 bins per colour (measured).
 _DENSE_BINS = 1 << 21
 _DENSE_PER_COLOUR = 64
+#: Bins per colour up to which counting them by a dense array beats the one sort that counts every depth.
+_COUNT_DENSE_PER_COLOUR = 4
 
 
 def _unique_u32(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

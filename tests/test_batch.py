@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import gradient_image, run_cli
 from PIL import Image
@@ -78,3 +80,44 @@ def test_a_naming_pattern_names_the_outputs(folder, tmp_path, capsys):
     for bad in ("{name}/{k}.{ext}", "{size}.png", "{name"):
         assert run_cli(str(folder / "a.png"), "--name", bad)[0] == 2
         assert "--name" in capsys.readouterr().err
+
+
+def _jobs(tmp_path, first_big: bool, n: int = 7):
+    from kmeans.batch import plan
+    from kmeans.options import Options
+
+    images = tmp_path / "many"
+    images.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(n):
+        side = 900 if first_big and i == 0 else 24
+        Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(images / f"f{i}.png")
+    options = Options(k=64, out_dir=str(tmp_path / "out"))
+    return plan(sorted(images.iterdir()), options), options
+
+
+def test_a_worker_that_finishes_takes_the_next_file_while_the_first_is_still_working(tmp_path):
+    from kmeans.batch import run
+
+    jobs, options = _jobs(tmp_path, first_big=True)
+    events = []
+    for result in run(jobs, options, processes=2, started=lambda i: events.append(("begun", i))):
+        events.append(("done", result.source))
+    first_done = events.index(("done", str(jobs[0].source)))
+    # The small files go through the second worker while the big one holds the first: all are
+    # begun before the big one's result (not one by one behind it).
+    assert {("begun", i) for i in range(len(jobs))} <= set(events[:first_done])
+    assert [e[1] for e in events if e[0] == "done"] == [str(job.source) for job in jobs]  # (input order)
+
+
+def test_a_stopped_batch_begins_no_more_files_and_reports_every_file_it_wrote(tmp_path):
+    from kmeans.batch import run
+
+    jobs, options = _jobs(tmp_path, first_big=False, n=12)
+    begun: list[int] = []
+    results = list(run(jobs, options, processes=2, started=begun.append, stop=lambda: bool(begun)))
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert 0 < len(written) < len(jobs)
+    assert sorted(Path(r.output).name for r in results if r.ok) == written
+    assert all(r.ok or r.reason == "stopped" for r in results)
+    assert not (tmp_path / "out" / jobs[-1].output(options).name).exists()

@@ -9,9 +9,11 @@ someone waiting for the size would feel), both from a megapixel on.  The child r
 ``encode``, so the size is the exact size of the file Export writes.  GIF and BMP are encoded
 here: their encoders write in blocks, and ``encode`` stops between blocks.
 
-A background size finds a child already started, so that start-up is off its path.  The child is
-a "spawn" process (``main.py`` calls ``freeze_support`` for a frozen bundle) that does one job and
-ends: ``_serve``.
+A child serves job after job: it is kept, waiting, after each answer (one at normal priority for
+sizes someone waits for, as Auto K's evaluations are, one at low priority for background sizes), so
+only the first size pays a child's start-up and a cancelled one (killed) the next.  A background size
+finds a child already started.  Children are "spawn" processes (``main.py`` calls ``freeze_support``
+for a frozen bundle) running ``_serve``; ``end_spare`` ends the waiting ones.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from multiprocessing.process import BaseProcess
 
 import numpy as np
 
+from kmeans.animation import Animation
 from kmeans.errors import Cancelled, CancelToken
 from kmeans.imagefile import encode
 
@@ -43,15 +46,16 @@ _NICE = 10  # the child of a background job yields the processor as the job's th
 
 
 def encoded_size(palette: np.ndarray, labels: np.ndarray, fmt: str, *, cancel: CancelToken | None = None,
-                 dpi: tuple[float, float] | None = None, background: bool = False) -> int:
-    """``len(encode(palette, labels, fmt, dpi=dpi))``; raises ``Cancelled`` within ``POLL_SECONDS``
-    of ``cancel`` being set, with nothing left running.  ``background``: work nobody is waiting
-    for (more formats go apart, and the child runs at low priority).
+                 dpi: tuple[float, float] | None = None, animation: Animation | None = None,
+                 background: bool = False) -> int:
+    """``len(encode(palette, labels, fmt, dpi=dpi, animation=animation))``; raises ``Cancelled``
+    within ``POLL_SECONDS`` of ``cancel`` being set, with nothing left running.  ``background``:
+    work nobody is waiting for (more formats go apart, and the child runs at low priority).
 
     Where a child process cannot be started or fails, it is encoded here (the same size, not stoppable).
     """
     def here() -> int:
-        return len(encode(palette, labels, fmt, cancel=cancel, dpi=dpi))
+        return len(encode(palette, labels, fmt, cancel=cancel, dpi=dpi, animation=animation))
 
     if fmt not in (APART_IN_BACKGROUND if background else APART) or cancel is None or \
             np.size(labels) < APART_FROM_PIXELS:
@@ -61,14 +65,14 @@ def encoded_size(palette: np.ndarray, labels: np.ndarray, fmt: str, *, cancel: C
     palette = np.ascontiguousarray(palette, dtype=np.uint8)
     labels = np.ascontiguousarray(labels, dtype=np.uint8)
     try:
-        child = (_take_spare() if background else None) or start_child(background)
+        child = _take_spare(background) or start_child(background)
     except OSError:
         return here()
     # (fed from a thread: the child reads nothing while it starts, and a cancel must not wait for it)
-    feeder = threading.Thread(target=_feed, args=(child.connection, (fmt, palette, labels.shape, dpi), labels),
-                              name="encode-apart-feed", daemon=True)
+    job = (fmt, palette, labels.shape, dpi, animation)
+    feeder = threading.Thread(target=_feed, args=(child.connection, job, labels), name="encode-apart-feed", daemon=True)
     feeder.start()
-    size, grace = None, 0.0
+    size = None
     try:
         while not child.connection.poll(POLL_SECONDS):
             if cancel.is_set():
@@ -77,14 +81,14 @@ def encoded_size(palette: np.ndarray, labels: np.ndarray, fmt: str, *, cancel: C
                 break
         with contextlib.suppress(EOFError, OSError):
             size = child.connection.recv()
-        grace = 5.0  # (it has answered, and ends by itself)
     finally:
-        child.end(grace)  # (killed at once if it is still at work)
-        feeder.join()  # (over once the child is: it has read everything, or the pipe broke)
-        child.connection.close()
-    if background:
-        # (not after a cancel: then a k-means run has just started, and a starting child would slow it)
-        _make_spare()
+        if isinstance(size, int):
+            feeder.join()  # (over: the child has read everything)
+            _keep_spare(child, background)  # (it waits for the next job)
+        else:
+            child.end()  # (killed at once if it is still at work)
+            feeder.join()  # (over once the pipe is broken)
+            child.connection.close()
     if not isinstance(size, int):
         return here()  # (the child could not do it -- no memory, say: the same size here)
     return size
@@ -113,7 +117,8 @@ def _feed(connection: Connection, job: tuple, labels: np.ndarray) -> None:
 
 
 def start_child(background: bool) -> _Child:
-    """A child process that encodes one job sent to it and ends (at low priority when ``background``)."""
+    """A child process that encodes the jobs sent to it until its connection closes (at low
+    priority when ``background``)."""
     parent, child = _CONTEXT.Pipe()
     process = _CONTEXT.Process(target=_serve, args=(child, background), name="kmeans-encode", daemon=True)
     process.start()
@@ -121,17 +126,16 @@ def start_child(background: bool) -> _Child:
     return _Child(process, parent)
 
 
-# A background size finds a child started and waiting (its Python, numpy and Pillow loaded): that
-# start-up is off the path to the statistics.  The spare is started as each background size is
-# done; it is a daemon process, ended with this one.
-_spare: _Child | None = None
+# The children waiting for their next job, by priority (True: background).  A background size
+# finds one started (its Python, numpy and Pillow loaded): that start-up is off the path to the
+# statistics.  They are daemon processes, ended with this one.
+_spares: dict[bool, _Child] = {}
 _spare_lock = threading.Lock()
 
 
-def _take_spare() -> _Child | None:
-    global _spare
+def _take_spare(background: bool) -> _Child | None:
     with _spare_lock:
-        child, _spare = _spare, None
+        child = _spares.pop(background, None)
     if child is not None and not child.alive():  # (it died waiting)
         child.end()
         child.connection.close()
@@ -139,35 +143,40 @@ def _take_spare() -> _Child | None:
     return child
 
 
-def _make_spare() -> None:
-    global _spare
+def _keep_spare(child: _Child, background: bool) -> None:
     with _spare_lock:
-        if _spare is None:
-            with contextlib.suppress(OSError):
-                _spare = start_child(True)
+        extra = _spares.get(background)
+        _spares[background] = child
+    if extra is not None:  # (two sizes at once: one child waiting is enough)
+        extra.end()
+        extra.connection.close()
 
 
 def end_spare() -> None:
-    """End the child kept waiting for the next background size, if there is one (a window that
-    closes calls this; a spare left behind ends with this process anyway)."""
-    child = _take_spare()
-    if child is not None:
-        child.end()
-        child.connection.close()
+    """End the children kept waiting for their next job (a window that closes calls this; one left
+    behind ends with this process anyway)."""
+    for background in (False, True):
+        child = _take_spare(background)
+        if child is not None:
+            child.end()
+            child.connection.close()
 
 
 def _serve(connection: Connection, background: bool) -> None:
-    """The child: one job from ``connection``, its size sent back."""
+    """The child: each job from ``connection`` in turn, its size sent back, until the parent
+    closes it."""
     if background:
         lower_priority(_NICE)
-    try:
-        fmt, palette, shape, dpi = connection.recv()
-        labels = np.frombuffer(connection.recv_bytes(), np.uint8).reshape(shape)
-    except EOFError:  # (a spare whose parent has ended, or a job cancelled before it arrived)
-        return
-    connection.send(len(encode(palette, labels, fmt, dpi=dpi)))
+    while True:
+        try:
+            fmt, palette, shape, dpi, animation = connection.recv()
+            labels = np.frombuffer(connection.recv_bytes(), np.uint8).reshape(shape)
+        except (EOFError, OSError):  # (the parent has ended, or closed this child)
+            break
+        connection.send(len(encode(palette, labels, fmt, dpi=dpi, animation=animation)))
+        del palette, labels  # (not held while it waits)
     connection.close()
-    os._exit(0)  # (answered: an interpreter's orderly exit would keep the parent waiting 40 ms)
+    os._exit(0)  # (an interpreter's orderly exit would keep a parent that waits for it 40 ms longer)
 
 
 def lower_priority(nice: int) -> None:

@@ -52,8 +52,8 @@ def test_the_size_is_the_length_of_the_encoded_file(image, fmt, alpha, children)
         palette = np.column_stack([palette, np.linspace(0, 255, len(palette)).astype(np.uint8)])
     size = encoded_size(palette, labels, fmt, cancel=threading.Event(), dpi=(300.0, 300.0), background=True)
     assert size == len(encode(palette, labels, fmt, dpi=(300.0, 300.0)))
-    # (only the encoders that cannot stop run apart; in the background, a spare is left for the next size)
-    assert len(children) == (2 if fmt in ("webp", "png") else 0)
+    # (only the encoders that cannot stop run apart; in the background, its child waits for the next size)
+    assert len(children) == (1 if fmt in ("webp", "png") else 0)
 
 
 @pytest.mark.parametrize(("fmt", "background"), [("webp", False), ("webp", True), ("png", True)])
@@ -62,7 +62,7 @@ def test_a_cancelled_size_stops_its_encoder(image, children, fmt, background, se
     with pytest.raises(Cancelled):
         # (set at the first look while the child works)
         encoded_size(palette, labels, fmt, cancel=set_after(1), background=background)
-    (child,) = children  # (no spare is started after a cancel: a k-means run has just begun)
+    (child,) = children  # (none kept after a cancel: the next size starts its own)
     assert not child.is_alive()  # waited for: nothing left running
     if sys.platform != "win32":
         assert child.exitcode < 0  # killed, not finished
@@ -72,12 +72,30 @@ def test_the_next_background_size_finds_its_child_started(image, children):
     palette, labels = image
     expected = len(encode(palette, labels, "webp"))
     assert encoded_size(palette, labels, "webp", cancel=threading.Event(), background=True) == expected
-    spare = children[-1]
+    (spare,) = children
     assert spare.is_alive()  # started, and waiting for a job
     assert encoded_size(palette, labels, "webp", cancel=threading.Event(), background=True) == expected
-    spare.join(10)
-    assert spare.exitcode == 0  # it did that job
-    assert len(children) == 3 and children[-1].is_alive()  # and another waits
+    assert children == [spare] and spare.is_alive()  # it did that job too, and waits for the next
+    apart.end_spare()
+    assert not spare.is_alive()
+
+
+def test_sizes_someone_waits_for_share_one_child(image, children):
+    # Auto K measures a size at every K it tries: one child start-up for the search, not one per K.
+    palette, labels = image
+    for entries in (12, 5, 9):
+        smaller = np.minimum(labels, entries - 1)
+        assert encoded_size(palette[:entries], smaller, "webp", cancel=threading.Event()) == \
+            len(encode(palette[:entries], smaller, "webp"))
+    assert len(children) == 1 and children[0].is_alive()
+
+
+def test_a_cancelled_child_is_not_kept(image, children, set_after):
+    palette, labels = image
+    with pytest.raises(Cancelled):
+        encoded_size(palette, labels, "webp", cancel=set_after(1))
+    assert encoded_size(palette, labels, "webp", cancel=threading.Event()) == len(encode(palette, labels, "webp"))
+    assert len(children) == 2 and not children[0].is_alive() and children[1].is_alive()
 
 
 def test_a_png_size_someone_waits_for_is_encoded_here(image, children):

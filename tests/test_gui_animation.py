@@ -130,3 +130,19 @@ def test_the_eyedropper_picks_from_the_shown_frame(qtbot, window, animation_path
     with qtbot.waitSignal(tab.quantized, timeout=WAIT):
         qtbot.mouseClick(tab.canvas, Qt.MouseButton.LeftButton, pos=spot)
     assert (230, 20, 20) in window.image_tab.state.locks.colours
+
+
+@pytest.mark.parametrize("apart_from", [0, 10**9])  # (sized in a child process, as a large file is; here)
+def test_the_sizes_shown_are_the_exported_animation_s(qtbot, window, animation_path, tmp_path, apart_from,
+                                                      monkeypatch):
+    import kmeans.encode_apart as apart
+
+    monkeypatch.setattr(apart, "APART_FROM_PIXELS", apart_from)
+    tab = window.image_tab
+    open_and_wait(qtbot, window, animation_path)
+    qtbot.waitUntil(lambda: {"gif", "png", "webp"} <= set(tab.stats.sizes), timeout=WAIT)
+    for fmt in ("gif", "png", "webp"):
+        target = tmp_path / f"out.{fmt}"
+        with qtbot.waitSignal(tab.exported, timeout=WAIT):
+            window.export_to(str(target), fmt, False, False)
+        assert tab.stats.sizes[fmt] == target.stat().st_size, fmt

@@ -340,7 +340,8 @@ def export_size(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: int, 
     """``len(export_bytes(...))``, stopped at once by ``cancel`` even in the middle of a WebP encode
     (``encoded_size`` runs that in a child process; at low priority when ``background``)."""
     made = outcome_for(opened, outcome, fmt, dithered, cancel)
-    return encoded_size(made.palette, made.labels, fmt, cancel=cancel, dpi=opened.loaded.dpi, background=background)
+    return encoded_size(made.palette, made.labels, fmt, cancel=cancel, dpi=opened.loaded.dpi,
+                        animation=opened.loaded.animation, background=background)
 
 
 def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token[Measuring] | None = None, *,
@@ -406,7 +407,8 @@ def choose_k(opened: OpenedImage, options: Options, token: Token[Trying] | None)
 
     def sizer(result: Quantized, dithered: np.ndarray | None) -> int:
         labels = result.labels if dithered is None else dithered
-        return encoded_size(result.palette, labels, options.fmt, cancel=token, dpi=opened.loaded.dpi)
+        return encoded_size(result.palette, labels, options.fmt, cancel=token, dpi=opened.loaded.dpi,
+                            animation=opened.loaded.animation)
 
     runs = pipeline.Runs(view.prepared, options, cancel=token, sizer=sizer)
     report = None if token is None else (lambda point: token.report(Trying(target, point)))

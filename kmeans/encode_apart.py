@@ -54,8 +54,23 @@ def encoded_size(palette: np.ndarray, labels: np.ndarray, fmt: str, *, cancel: C
 
     Where a child process cannot be started or fails, it is encoded here (the same size, not stoppable).
     """
-    def here() -> int:
-        return len(encode(palette, labels, fmt, cancel=cancel, dpi=dpi, animation=animation))
+    return _encoded(palette, labels, fmt, cancel, dpi, animation, background, whole=False)
+
+
+def encoded(palette: np.ndarray, labels: np.ndarray, fmt: str, *, cancel: CancelToken | None = None,
+            dpi: tuple[float, float] | None = None, animation: Animation | None = None) -> bytes:
+    """``encode(palette, labels, fmt, dpi=dpi, animation=animation)``, stopped as ``encoded_size``
+    is: within ``POLL_SECONDS`` of ``cancel``, even in the middle of a WebP encode (an export)."""
+    return _encoded(palette, labels, fmt, cancel, dpi, animation, False, whole=True)
+
+
+def _encoded(palette: np.ndarray, labels: np.ndarray, fmt: str, cancel: CancelToken | None,
+             dpi: tuple[float, float] | None, animation: Animation | None, background: bool, *,
+             whole: bool) -> int | bytes:
+    """The file's bytes (``whole``) or their number, encoded apart when its encoder could not be stopped."""
+    def here() -> int | bytes:
+        data = encode(palette, labels, fmt, cancel=cancel, dpi=dpi, animation=animation)
+        return data if whole else len(data)
 
     if fmt not in (APART_IN_BACKGROUND if background else APART) or cancel is None or \
             np.size(labels) < APART_FROM_PIXELS:
@@ -69,10 +84,10 @@ def encoded_size(palette: np.ndarray, labels: np.ndarray, fmt: str, *, cancel: C
     except OSError:
         return here()
     # (fed from a thread: the child reads nothing while it starts, and a cancel must not wait for it)
-    job = (fmt, palette, labels.shape, dpi, animation)
+    job = (fmt, palette, labels.shape, dpi, animation, whole)
     feeder = threading.Thread(target=_feed, args=(child.connection, job, labels), name="encode-apart-feed", daemon=True)
     feeder.start()
-    size = None
+    answer = None
     try:
         while not child.connection.poll(POLL_SECONDS):
             if cancel.is_set():
@@ -80,18 +95,19 @@ def encoded_size(palette: np.ndarray, labels: np.ndarray, fmt: str, *, cancel: C
             if not child.alive() and not child.connection.poll():
                 break
         with contextlib.suppress(EOFError, OSError):
-            size = child.connection.recv()
+            answer = child.connection.recv()
     finally:
-        if isinstance(size, int):
+        answered = isinstance(answer, bytes if whole else int)
+        if answered:
             feeder.join()  # (over: the child has read everything)
             _keep_spare(child, background)  # (it waits for the next job)
         else:
             child.end()  # (killed at once if it is still at work)
             feeder.join()  # (over once the pipe is broken)
             child.connection.close()
-    if not isinstance(size, int):
-        return here()  # (the child could not do it -- no memory, say: the same size here)
-    return size
+    if not answered:
+        return here()  # (the child could not do it -- no memory, say: the same here)
+    return answer
 
 
 @dataclass
@@ -163,18 +179,22 @@ def end_spare() -> None:
 
 
 def _serve(connection: Connection, background: bool) -> None:
-    """The child: each job from ``connection`` in turn, its size sent back, until the parent
-    closes it."""
+    """The child: each job from ``connection`` in turn, its bytes or their number sent back (None
+    when it fails), until the parent closes it."""
     if background:
         lower_priority(_NICE)
     while True:
         try:
-            fmt, palette, shape, dpi, animation = connection.recv()
+            fmt, palette, shape, dpi, animation, whole = connection.recv()
             labels = np.frombuffer(connection.recv_bytes(), np.uint8).reshape(shape)
         except (EOFError, OSError):  # (the parent has ended, or closed this child)
             break
-        connection.send(len(encode(palette, labels, fmt, dpi=dpi, animation=animation)))
-        del palette, labels  # (not held while it waits)
+        data = answer = None  # (on failure, and no traceback here: the parent encodes it itself and says why in words)
+        with contextlib.suppress(Exception):
+            data = encode(palette, labels, fmt, dpi=dpi, animation=animation)
+            answer = data if whole else len(data)
+        connection.send(answer)
+        del palette, labels, answer, data  # (not held while it waits)
     connection.close()
     os._exit(0)  # (an interpreter's orderly exit would keep a parent that waits for it 40 ms longer)
 

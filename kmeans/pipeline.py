@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kmeans import imagefile, quantization
+from kmeans import encode_apart, imagefile, quantization
 from kmeans.animation import split, still_where_unchanged
 from kmeans.atomic import write_atomic
 from kmeans.autok import Choice, CurveSample, Point, choose, estimate
@@ -171,11 +171,14 @@ def quality(prepared: Prepared, result: Quantized, dithered: np.ndarray | None =
 
 
 def encode(prepared: Prepared, result: Quantized, dithered: np.ndarray | None, fmt: str, *,
-           cancel: CancelToken | None = None) -> bytes:
-    """The file's bytes in ``fmt`` (the image's dpi kept where the format has room for it)."""
+           cancel: CancelToken | None = None, apart: bool = False) -> bytes:
+    """The file's bytes in ``fmt`` (the image's dpi kept where the format has room for it).
+    ``apart``: stopped by ``cancel`` even in the middle of an encoder that cannot stop itself (WebP),
+    by encoding in a child process (``kmeans.encode_apart``)."""
     labels = result.labels if dithered is None else dithered
-    return imagefile.encode(result.palette, labels, fmt, cancel=cancel, dpi=prepared.image.dpi,
-                            animation=prepared.image.animation)
+    write = encode_apart.encoded if apart else imagefile.encode
+    return write(result.palette, labels, fmt, cancel=cancel, dpi=prepared.image.dpi,
+                 animation=prepared.image.animation)
 
 
 def frame_psnr(prepared: Prepared, result: Quantized, dithered: np.ndarray | None = None) -> list[float]:

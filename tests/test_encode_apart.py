@@ -149,3 +149,29 @@ def test_a_background_child_runs_at_low_priority():
 def _report_priority(connection) -> None:
     apart.lower_priority(10)
     connection.send(os.getpriority(os.PRIO_PROCESS, 0))
+
+
+@pytest.mark.parametrize("fmt", ["webp", "png"])
+def test_an_export_encoded_apart_is_the_encoded_file(image, children, fmt):
+    palette, labels = image
+    data = apart.encoded(palette, labels, fmt, cancel=threading.Event(), dpi=(72.0, 72.0))
+    assert data == encode(palette, labels, fmt, dpi=(72.0, 72.0))
+    assert len(children) == (1 if fmt == "webp" else 0)  # (a PNG export stops between its steps by itself)
+
+
+def test_a_stopped_export_leaves_nothing_running(image, children, set_after):
+    palette, labels = image
+    with pytest.raises(Cancelled):
+        apart.encoded(palette, labels, "webp", cancel=set_after(1))
+    (child,) = children
+    assert not child.is_alive()
+
+
+def test_a_child_that_cannot_encode_leaves_the_plain_error_to_this_process(children, capfd):
+    from kmeans.errors import ImageSaveError
+
+    palette = np.zeros((2, 3), np.uint8)
+    labels = np.zeros((1, 17_000), np.uint8)  # (wider than WebP allows)
+    with pytest.raises(ImageSaveError, match="16,383"):
+        apart.encoded(palette, labels, "webp", cancel=threading.Event())
+    assert capfd.readouterr().err == ""  # (no traceback from the child)

@@ -139,3 +139,36 @@ def test_a_logo_whose_colours_fit_shows_them_all_and_exactly(qtbot, window, tmp_
         tab.controls.k_spin.setValue(256)
     outcome = blocker.args[0]
     assert np.array_equal(outcome.palette[outcome.labels], pixels)
+
+
+def test_a_long_export_offers_stop_and_a_stopped_one_writes_nothing(qtbot, window, logo_path, tmp_path, monkeypatch):
+    from kmeans import encode_apart
+
+    def endless(*_args, cancel, **_kwargs):  # (an encoder that takes until it is stopped, as a huge WebP's does)
+        for _ in range(1000):
+            if cancel.is_set():
+                raise Cancelled("encoding cancelled")
+            threading.Event().wait(0.01)
+        raise AssertionError("never stopped")
+
+    monkeypatch.setattr(encode_apart, "encoded", endless)
+    tab = window.image_tab
+    open_and_wait(qtbot, window, logo_path)
+    target = tmp_path / "big.webp"
+    window.export_to(str(target), "webp", False, False)
+    qtbot.waitUntil(lambda: tab.message_bar.action_text == "Stop", timeout=WAIT)
+    assert tab.message_bar.text == "Saving big.webp…"
+    with qtbot.waitSignal(tab.export_failed, timeout=WAIT) as failed:
+        tab.message_bar.trigger_action()
+    assert "stopped" in failed.args[0] and "big.webp" in failed.args[0]
+    assert not target.exists() and list(tmp_path.glob("*.webp")) == []  # (nor a half-written temporary)
+    assert window.statusBar().currentMessage().startswith("Not saved: ")
+
+
+def test_a_quick_export_is_not_offered_stop(qtbot, window, logo_path, tmp_path):
+    tab = window.image_tab
+    open_and_wait(qtbot, window, logo_path)
+    with qtbot.waitSignal(tab.exported, timeout=WAIT):
+        window.export_to(str(tmp_path / "small.png"), "png", False, False)
+    qtbot.wait(600)  # (past the moment a Stop would be offered)
+    assert tab.message_bar.action_text != "Stop"

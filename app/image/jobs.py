@@ -28,6 +28,7 @@ from kmeans.colorspace import to_working, with_alpha
 from kmeans.colortable import ColorTable
 from kmeans.defaults import DEFAULT_MATTE, DEFAULT_MAX_PIXELS, Matte
 from kmeans.encode_apart import encoded_size
+from kmeans.errors import Cancelled, CancelToken
 from kmeans.imagefile import LoadedImage
 from kmeans.lloyd import find_closest_centroids
 from kmeans.metrics import Quality, bits_per_pixel
@@ -255,7 +256,7 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
     )
 
 
-def run_quantize(opened: OpenedImage, options: Options, token: Token[IterationUpdate] | None,
+def run_quantize(opened: OpenedImage, options: Options, token: Token[IterationUpdate] | CancelToken | None,
                  previous: Outcome | None = None, *, live: bool = True, preview_side: int = PREVIEW_SIDE) -> Outcome:
     """k-means on the view of the image the options' format shows, with a progress report every
     iteration (``live``); reuses ``previous`` if only dithering changed.  Stops once ``token`` is
@@ -282,9 +283,9 @@ def run_quantize(opened: OpenedImage, options: Options, token: Token[IterationUp
     return Outcome(options, result, dithered, preview, time.perf_counter() - started, view)
 
 
-def _check(token: Token | None) -> None:
-    if token is not None:
-        token.check()
+def _check(token: CancelToken | None) -> None:
+    if token is not None and token.is_set():  # (a worker's token, or an export's own stop)
+        raise Cancelled("cancelled")
 
 
 def preview_quantize(opened: OpenedImage, options: Options, token: Token) -> Preview:
@@ -317,7 +318,7 @@ class _Frames:
 
 
 def outcome_for(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: int,
-                token: Token | None = None) -> Outcome:
+                token: CancelToken | None = None) -> Outcome:
     """``outcome`` as an export in ``fmt`` at dithering level ``dithered`` (percent, 0 none):
     itself when that is what it is, else the same options run for that format (k-means again only
     when ``fmt`` shows this image's transparency differently)."""
@@ -328,11 +329,12 @@ def outcome_for(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: int,
 
 
 def export_bytes(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: int, *,
-                 cancel: Token | None = None) -> bytes:
+                 cancel: CancelToken | None = None) -> bytes:
     """The exact bytes of the export of ``outcome`` in ``fmt``: the one encode path, so what the
-    statistics and the export dialog show is what Export writes."""
+    statistics and the export dialog show is what Export writes.  ``Cancelled`` soon after
+    ``cancel``, even in the middle of a WebP encode (encoded in a child process)."""
     made = outcome_for(opened, outcome, fmt, dithered, cancel)
-    return pipeline.encode(made.view.prepared, made.result, made.dithered, fmt, cancel=cancel)
+    return pipeline.encode(made.view.prepared, made.result, made.dithered, fmt, cancel=cancel, apart=True)
 
 
 def export_size(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: int, *,
@@ -432,8 +434,9 @@ def curve_points(opened: OpenedImage, options: Options, ks: list[int], token: To
 
 
 def export(path: str | Path, opened: OpenedImage, outcome: Outcome, fmt: str, dithered: int,
-           overwrite: bool) -> Exported:
-    """Encode (dithering as asked) and write atomically; an existing file only with ``overwrite``."""
-    data = export_bytes(opened, outcome, fmt, dithered)
+           overwrite: bool, cancel: CancelToken | None = None) -> Exported:
+    """Encode (dithering as asked) and write atomically; an existing file only with ``overwrite``.
+    ``Cancelled`` (nothing written) when ``cancel`` is set before the file is encoded."""
+    data = export_bytes(opened, outcome, fmt, dithered, cancel=cancel)
     pipeline.write(path, data, replace(outcome.options, force=overwrite))
     return Exported(str(path), fmt, len(data))

@@ -12,6 +12,7 @@ for the K that meets the target (``jobs.choose_k``), shown as any result is.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,7 @@ from kmeans.palettefile import hex_color
 from kmeans.wording import display_name
 
 DEBOUNCE_MS = 150
+SAVING_NOTE_AFTER_MS = 400  # an export still running after this is offered a Stop (a large WebP takes seconds)
 MIN_QUICK_SIDE = 256  # the smallest first picture of a large image's result, whatever the zoom
 
 
@@ -89,6 +91,7 @@ class ImageTab(QWidget):
         self.state = ImageState()
         self.worker = Worker("quantizeWorker", self)
         self.exporter = Worker("exportWorker", self)
+        self._saving: tuple[threading.Event, str] | None = None  # the export under way: its stop, its note
         self.max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger images are asked about first
         self._open_notice = ""
         self._debounce = QTimer(self)
@@ -436,11 +439,42 @@ class ImageTab(QWidget):
         if isinstance(dithered, bool):
             dithered = (outcome.options.dither or self.controls.dither_spin.value()) if dithered else 0
         self.stats.set_format(fmt)
-        self.exporter.submit(lambda _token: export(path, opened, outcome, fmt, dithered, overwrite),
-                             on_done=self.exported.emit,
-                             on_failed=lambda error: self._export_refused(error, path, fmt, dithered))
+        # Only the Stop the user is offered stops an export: a second export, or closing the window,
+        # lets it finish (the file asked for is written), so the job ignores the worker's own token.
+        stop = threading.Event()
+        self._saving = (stop, f"Saving {display_name(path)}…")
+        self.exporter.submit(lambda _token: export(path, opened, outcome, fmt, dithered, overwrite, cancel=stop),
+                             on_done=lambda done: self._export_over(stop) or self.exported.emit(done),
+                             on_failed=lambda error: self._export_refused(error, path, fmt, dithered, stop),
+                             on_cancelled=lambda: self._export_stopped(path, stop))
+        QTimer.singleShot(SAVING_NOTE_AFTER_MS, lambda: self._offer_stop(stop))
 
-    def _export_refused(self, error: KMeansImageError, path: str, fmt: str, dithered: int) -> None:
+    def stop_saving(self) -> None:
+        """Stop the export under way, if any (as its Stop button does): nothing is written."""
+        if self._saving is not None:
+            self._saving[0].set()
+
+    def _offer_stop(self, stop: threading.Event) -> None:
+        if self._saving is not None and self._saving[0] is stop and not stop.is_set():
+            self.message_bar.show_message(self._saving[1], action=("Stop", stop.set))
+
+    def _export_over(self, stop: threading.Event) -> None:
+        """The export of ``stop`` has ended: its saving note goes (the status bar says how it ended)."""
+        if self._saving is not None and self._saving[0] is stop:
+            if self.message_bar.text == self._saving[1]:
+                self.message_bar.hide()
+            self._saving = None
+
+    def _export_stopped(self, path: str, stop: threading.Event) -> None:
+        self._export_over(stop)
+        if stop.is_set():  # (else a newer export took its place, and it finished unannounced)
+            message = f"you stopped saving {display_name(path)}; nothing was written"
+            self.message_bar.show_message(f"Not saved: {message}.")
+            self.export_failed.emit(message)
+
+    def _export_refused(self, error: KMeansImageError, path: str, fmt: str, dithered: int,
+                        stop: threading.Event) -> None:
+        self._export_over(stop)
         action = None
         if isinstance(error, OutputExistsError):
             action = ("Overwrite", lambda: self.export_to(path, fmt, dithered, overwrite=True))

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from kmeans.animation import Animation, split, still_where_unchanged
 from kmeans.colorspace import with_alpha
 from kmeans.colortable import ColorTable
 from kmeans.defaults import FULL_DITHER, MAX_K, MIN_K
@@ -50,6 +51,7 @@ QUALITY_LEVELS: dict[str, float] = {
 
 FIT_PIXELS = 1 << 16  # pixels k-means sees for a curve point (a random sample)
 MEASURE_PIXELS = 1 << 18  # pixels measured for a curve point (whole rows, in bands)
+WHOLE_ANIMATION_PIXELS = 1 << 22  # an animation up to this many pixels (all frames) is measured whole
 BAND_ROWS = 8  # rows per band (16 on small images): deflate and LZW see each row beside the ones above
 
 
@@ -214,12 +216,15 @@ class CurveSample:
     height: int
     support: str
     dpi: tuple[float, float] | None
+    animation: Animation | None = None  # an animation's bands are the same rows of every frame
 
     @classmethod
     def of(cls, original: np.ndarray, shown: np.ndarray, support: str, dpi: tuple[float, float] | None = None,
-           table: ColorTable | None = None) -> CurveSample:
+           table: ColorTable | None = None, animation: Animation | None = None) -> CurveSample:
         """The sample of an image: ``shown`` is what k-means works on for the format's ``support``,
-        ``table`` its colour table when the caller has it already."""
+        ``table`` its colour table when the caller has it already.  With ``animation`` (its frames
+        stacked top to bottom), the bands are the same rows in every frame, so their size is that
+        of an animation whose frames change where the whole one's do."""
         h, w = shown.shape[:2]
         flat = shown.reshape(h * w, -1)
         if h * w > FIT_PIXELS:
@@ -228,22 +233,35 @@ class CurveSample:
             fit = ColorTable.from_pixels(flat[picked].reshape(1, FIT_PIXELS, -1))
         else:
             fit_original, fit = original, ColorTable.from_pixels(shown)
-        if h * w <= MEASURE_PIXELS // 2:  # all of it
-            measured, band = h * w, h
-        elif h * w <= 4 * MEASURE_PIXELS:  # half the rows, in longer bands: small files compress across more rows
-            measured, band = h * w // 2, 2 * BAND_ROWS
-        else:
-            measured, band = MEASURE_PIXELS, BAND_ROWS
-        bands = max(1, min(h // band, math.ceil(measured / (band * w))))
-        if bands * band >= h:
-            take = np.arange(h)
-        else:
-            starts = np.linspace(0, h - band, bands).round().astype(int)
-            take = (starts[:, None] + np.arange(band)).ravel()
+        frames = animation.frames if animation is not None else 1
+        # An animation's changes can be a few small places (a pointer, a line of text) that bands
+        # would miss or hit by chance: a small one is measured whole.
+        take = np.arange(h // frames) if frames > 1 and h * w <= WHOLE_ANIMATION_PIXELS else \
+            _band_rows(h // frames, w, h * w)
+        if frames > 1:
+            take = (np.arange(frames)[:, None] * (h // frames) + take[None, :]).ravel()
         rows_shown = np.ascontiguousarray(shown[take])
         table = table if table is not None else ColorTable.from_pixels(shown)
         return cls(table, fit, fit_original, np.ascontiguousarray(original[take]), rows_shown,
-                   ColorTable.from_pixels(rows_shown), h, support, dpi)
+                   ColorTable.from_pixels(rows_shown), h, support, dpi, animation if frames > 1 else None)
+
+
+def _band_rows(h: int, w: int, pixels: int) -> np.ndarray:
+    """The rows (of ``h``, ``w`` wide) whose size stands for the whole's: all of a small image,
+    else bands spread over it; ``pixels`` is the whole's count (every frame of an animation)."""
+    if pixels <= MEASURE_PIXELS // 2:  # all of it
+        measured, band = pixels, h
+    elif pixels <= 4 * MEASURE_PIXELS:  # half the rows, in longer bands: small files compress across more rows
+        measured, band = pixels // 2, 2 * BAND_ROWS
+    else:
+        measured, band = MEASURE_PIXELS, BAND_ROWS
+    measured = measured * h * w // pixels  # (an animation's share of one frame)
+    band = min(band, h)
+    bands = max(1, min(h // band, math.ceil(measured / (band * w))))
+    if bands * band >= h:
+        return np.arange(h)
+    starts = np.linspace(0, h - band, bands).round().astype(int)
+    return (starts[:, None] + np.arange(band)).ravel()
 
 
 def estimate(sample: CurveSample, k: int, options: Options, cancel: CancelToken | None = None, *,
@@ -270,23 +288,40 @@ def estimate(sample: CurveSample, k: int, options: Options, cancel: CancelToken 
     on_rows = replace(fitted, palette=palette, color_labels=color_labels, table=sample.rows, transparent_label=0)
     labels = on_rows.labels
     if options.dither:  # error diffusion needs whole rows
-        labels = dither(sample.rows_shown, on_rows, options.dither / FULL_DITHER)
+        labels = _dithered(sample, on_rows, options.dither / FULL_DITHER, dither)
         quality = file_quality(sample.rows_original, sample.rows, palette, color_labels, sample.support,
                                options.matte, labels=labels)
     size = _size(sample, palette, labels, options.fmt) if sizes else 0
     return Point(k, len(fitted.palette), quality.psnr, quality.delta_e, size)
 
 
+def _dithered(sample: CurveSample, on_rows, level: float, dither) -> np.ndarray:
+    """The bands dithered as the file would be: an animation's frame by frame, still where it is."""
+    animation = sample.animation
+    if animation is None:
+        return dither(sample.rows_shown, on_rows, level)
+    frames = animation.frames
+    labels = np.concatenate([dither(rows, on_rows, level, labels=start) for rows, start
+                             in zip(split(sample.rows_shown, frames), split(on_rows.labels, frames), strict=True)])
+    return still_where_unchanged(sample.rows_shown, labels, frames)
+
+
 def _size(sample: CurveSample, palette: np.ndarray, labels: np.ndarray, fmt: str) -> int:
-    """The export's bytes, scaled from the bands' to the whole image's height."""
+    """The export's bytes, scaled from the bands' to the whole image's height (an animation's: the
+    bands of every frame, as an animation, to the frames' height)."""
     from kmeans.imagefile import encode
     from kmeans.png import estimated_size
 
-    if fmt == "png":
+    animation = sample.animation
+    if animation is None and fmt == "png":
         return estimated_size(palette, labels, sample.height, dpi=sample.dpi)
-    first = len(encode(palette, labels[:1], fmt, dpi=sample.dpi))  # the first row carries the header
-    rest = len(encode(palette, labels, fmt, dpi=sample.dpi)) - first
-    return first + round(rest * (sample.height - 1) / max(len(labels) - 1, 1))
+    frames = animation.frames if animation is not None else 1
+    rows = split(labels, frames)  # (frames, rows of each, W)
+    # The first row of each frame carries the headers.
+    first = len(encode(palette, np.ascontiguousarray(rows[:, :1]).reshape(frames, -1), fmt, dpi=sample.dpi,
+                       animation=animation))
+    rest = len(encode(palette, labels, fmt, dpi=sample.dpi, animation=animation)) - first
+    return first + round(rest * (sample.height // frames - 1) / max(rows.shape[1] - 1, 1))
 
 
 def curve(sample: CurveSample, options: Options, ks: Iterable[int] = CURVE_KS,

@@ -278,4 +278,4 @@ class Runs:
 def curve_sample(prepared: Prepared) -> CurveSample:
     """The sample this image's curve (and a large image's first guess at K) is estimated on."""
     image = prepared.image
-    return CurveSample.of(image.pixels, prepared.pixels, prepared.support, image.dpi, prepared.table)
+    return CurveSample.of(image.pixels, prepared.pixels, prepared.support, image.dpi, prepared.table, image.animation)

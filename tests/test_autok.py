@@ -144,6 +144,53 @@ def test_the_curve_of_a_transparent_image_in_every_format():
         assert estimate(sample, 8, Options(format=fmt, dither=True)).size > 0
 
 
+def _still_background_animation(tmp_path):
+    """Twelve frames of a detailed still picture with a small square moving over it."""
+    background = gradient_image(72, 96, seed=4)
+    frames = []
+    for i in range(12):
+        frame = background.copy()
+        frame[30:40, 6 * i:6 * i + 10] = (250, 30, 30)
+        frames.append(Image.fromarray(frame))
+    path = tmp_path / "moving.png"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=50, loop=0)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["gif", "png", "webp"])
+@pytest.mark.parametrize("dither", [0, 100])
+def test_the_curve_of_an_animation_is_the_size_of_the_animation(tmp_path, fmt, dither):
+    # As one still picture, twelve frames that hardly change would be estimated several times over.
+    from kmeans import pipeline
+
+    options = Options(k=32, format=fmt, dither=dither)
+    prepared = pipeline.prepare(pipeline.load(_still_background_animation(tmp_path), options), fmt, options.matte)
+    sample = pipeline.curve_sample(prepared)
+    for k in (8, 32):
+        at_k = Options(k=k, format=fmt, dither=dither)
+        result = pipeline.quantize(prepared, at_k)
+        real = len(pipeline.encode(prepared, result, pipeline.dither(prepared, result, at_k), fmt))
+        assert abs(estimate(sample, k, at_k).size / real - 1) < 0.1
+
+
+def test_a_large_animation_is_measured_on_the_same_rows_of_every_frame(tmp_path, monkeypatch):
+    import kmeans.autok as autok
+    from kmeans import pipeline
+
+    monkeypatch.setattr(autok, "WHOLE_ANIMATION_PIXELS", 0)
+    monkeypatch.setattr(autok, "MEASURE_PIXELS", 12 * 96 * 24)
+    prepared = pipeline.prepare(pipeline.load(_still_background_animation(tmp_path), Options()), "gif", "white")
+    sample = pipeline.curve_sample(prepared)
+    rows = sample.rows_shown.reshape(12, -1, 96, 3)
+    assert 0 < rows.shape[1] < 72
+    frames = prepared.pixels.reshape(12, 72, 96, 3)
+    taken = [next(y for y in range(72) if (frames[0, y] == row).all()) for row in rows[0]]
+    assert any(30 <= y < 40 for y in taken)  # (the sample includes rows where the square moves)
+    for i in range(12):
+        assert (frames[i, taken] == rows[i]).all()
+    assert estimate(sample, 16, Options(k=16, format="gif")).size > 0
+
+
 # -- the command line ------------------------------------------------------------------------------
 
 

@@ -22,7 +22,9 @@ anchor's mean score, from ours' bytes-against-score curve over the Ks run (inter
 bytes), divided by the anchor's bytes: the target is at most 1.00x.  "O3 of ours" is our GIF's
 bytes over what ``gifsicle -O3`` makes of it (no pixel changed): the target is at most 1.25x.
 The last table checks frames, durations and loop count kept in GIF, APNG and WebP and times a
-whole run (load to bytes) at K=64 (target: well under a second for pan).  Anchors that are
+whole run (load to bytes) at K=64 (target: well under a second for pan).  Then the K chart's
+size estimates (``kmeans.autok.estimate``, what the window draws and Auto K's first guesses use)
+against the real files in GIF, APNG and WebP, and the seconds per point.  Anchors that are
 missing are skipped.  Needs ``pip install -e ".[bench]"`` and ``pip install ssimulacra2``.
 """
 
@@ -303,6 +305,31 @@ def shared_or_per_frame(animations: dict, ks: list[int], folder: Path) -> None:
             print(row)
 
 
+def chart_estimates(animations: dict, ks: list[int]) -> None:
+    """The K chart's estimated size over the real file's, by animation, format and K."""
+    from kmeans import pipeline
+    from kmeans.autok import estimate
+    from kmeans.options import Options
+
+    print("\nThe K chart's size estimates over the real sizes (and seconds per point)")
+    print(f"{'anim':<8}{'format':<7}" + "".join(f"{'K=' + str(k):>16}" for k in ks))
+    for name, (source, *_rest) in animations.items():
+        for fmt in ("gif", "png", "webp"):
+            options = Options(format=fmt)
+            prepared = pipeline.prepare(pipeline.load(source, options), fmt, options.matte)
+            sample = pipeline.curve_sample(prepared)
+            row = f"{name:<8}{fmt:<7}"
+            for k in ks:
+                at_k = Options(k=k, format=fmt)
+                started = time.perf_counter()
+                estimated = estimate(sample, k, at_k).size
+                seconds = time.perf_counter() - started
+                result = pipeline.quantize(prepared, at_k)
+                real = len(pipeline.encode(prepared, result, None, fmt))
+                row += f"{estimated / real:>10.2f}x {seconds:>4.2f}"
+            print(row)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ks", type=int, nargs="+", default=[16, 32, 64, 128, 256])
@@ -322,6 +349,7 @@ def main() -> int:
         misses = quality(animations, args.ks, args.curve_ks, folder)
         misses += kept_and_timed(animations)
         shared_or_per_frame(animations, [16, 64, 256], folder)
+        chart_estimates(animations, [16, 64, 256])
     print(f"\n{misses} target(s) missed")
     return 1 if misses else 0
 

@@ -265,19 +265,30 @@ def encode_apng(palette: np.ndarray, frames: np.ndarray, animation: Animation, *
     """An animated PNG of ``frames`` (N, H, W) into ``palette``: the first frame is the default
     image, each later one the rectangle that changed, blended over the canvas (the pixels already
     right there transparent) or replacing it, whichever deflates smaller."""
-    from kmeans.png import SIGNATURE, bit_depth, chunk, deflated, header_chunks, level_for
+    from kmeans.png import bit_depth
 
     palette = np.asarray(palette, np.uint8)
-    n, h, w = frames.shape
+    if clear_entries(palette).size or len(frames) == 1 or len(palette) == 256:
+        return _apng(palette, frames, animation, cancel, dpi)
+    # A transparent entry (one more index, and one byte of tRNS as it goes first) lets a frame
+    # leave what is already right on the canvas alone.  Where the bit depth has room for it, it is
+    # free; a full table is also tried one depth wider, and the smaller file kept.
+    rgba = np.concatenate([palette[:, :3], np.full((len(palette), 1), 255, np.uint8)], axis=1)
+    keyed = _apng(np.vstack([np.zeros((1, 4), np.uint8), rgba]), frames + np.uint8(1), animation, cancel, dpi)
+    if bit_depth(len(palette) + 1) == bit_depth(len(palette)):
+        return keyed
+    return min(keyed, _apng(palette, frames, animation, cancel, dpi), key=len)
+
+
+def _apng(palette: np.ndarray, frames: np.ndarray, animation: Animation, cancel: CancelToken | None,
+          dpi: tuple[float, float] | None) -> bytes:
+    """``encode_apng`` with this palette as it is."""
+    from kmeans.png import SIGNATURE, bit_depth, chunk, deflated, header_chunks, level_for
+
+    h, w = frames.shape[1:]
     clear = clear_entries(palette)
     bits = bit_depth(max(len(palette), 1))
-    if not clear.size and n > 1 and len(palette) < 256 and bit_depth(len(palette) + 1) == bits:
-        # A transparent entry costs an index the bit depth has room for (and one byte of tRNS, as
-        # it goes first) and lets a frame leave what is already right on the canvas alone.
-        rgba = np.concatenate([palette[:, :3], np.full((len(palette), 1), 255, np.uint8)], axis=1)
-        palette = np.vstack([np.zeros((1, 4), np.uint8), rgba])
-        frames = frames + np.uint8(1)
-    keys = clear_entries(palette)  # (with the entry just added, if it was)
+    keys = clear  # (the entry added for a key, if it was)
     key = int(keys[0]) if keys.size else None
     steps = plan(frames, clear, animation.durations, cancel, first_whole=True)
     out = [SIGNATURE, *header_chunks(palette, w, h, bits, dpi)]

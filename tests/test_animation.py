@@ -315,3 +315,22 @@ def test_a_full_palette_may_take_a_wider_table_for_a_transparent_index():
     narrow = _gif(palette, frames.shape[1:], animation, steps, np.array([], np.intp), 2, None)
     assert len(data) <= len(narrow)
     assert data[10] & 7 in (1, 2)  # the global table: 4 or 8 entries, whichever made the smaller file
+
+
+def test_a_full_apng_palette_takes_a_wider_depth_for_a_transparent_key_when_that_is_smaller():
+    # Sixteen colours fill a 4-bit table: without a key every frame would store its rectangle whole.
+    rng = np.random.default_rng(5)
+    palette = rng.integers(0, 256, (16, 3), dtype=np.uint8)
+    background = rng.integers(0, 16, (48, 64), dtype=np.uint8)  # (detail that deflate cannot make free)
+    frames = np.stack([background.copy() for _ in range(8)])
+    for i in range(8):
+        frames[i, 10:40, 4 * i:4 * i + 20] = (i + np.arange(20)) % 16  # (a moving band over most of the frame)
+        frames[i, 20:30, :] = i  # (and a stripe that changes colour across the whole width)
+    animation = Animation((40,) * 8)
+    data = encode_apng(palette, frames, animation)
+    got, _, _ = read_back(data)
+    assert same_pictures(got, shown(palette, frames))
+    from kmeans.animation import _apng
+
+    assert len(data) < len(_apng(palette, frames, animation, None, None))
+    assert data[24] == 8  # IHDR's bit depth: the wider one, with index 0 transparent

@@ -3,7 +3,7 @@
 ``BatchView`` lists the files (one row each, with the name each will get), takes an output folder
 (made when missing), a naming pattern, skip-if-larger and a shared palette, and on Start asks once
 about files that already exist and runs the batch
-(``kmeans.batch.run``, as ``kmeans-compress --jobs`` does: each file in a process of its own, at
+(``kmeans.batch.run_as_done``, as ``kmeans-compress --jobs`` does: each file in a process of its own, at
 most one per core at once) on a worker thread, filling each row as its file finishes.  Cancel lets
 the files already in the workers finish (each is written whole or not at all) and starts no more.
 """
@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.worker import Token, Worker
-from kmeans.batch import FileResult, Job, expand, plan, run
+from kmeans.batch import FileResult, Job, expand, plan, run_as_done
 from kmeans.defaults import DEFAULT_NAME, FULL_DITHER
 from kmeans.options import Options, UsageError, name_problem
 from kmeans.wording import COLOR_SPACE_LABELS, FORMAT_NAMES, display_name, file_size
@@ -268,9 +268,6 @@ class BatchView(QDialog):
             self._set(found, 1, "compressing…")
             return
         row, result = found
-        if result.reason == "stopped":  # (given to a worker as the batch stopped, never begun)
-            self._set(row, 1, "not started (cancelled)")
-            return
         self._done += 1
         if result.ok and result.output is None:
             self._set(row, 1, "skipped: would not be smaller", tip=result.message)
@@ -362,7 +359,7 @@ def batch_files(paths: list[str]) -> list[str]:
 def _run(jobs: list[Job], options: Options, token: Token, stop: threading.Event) -> None:
     """The batch on the worker thread: each file's row as it starts, then (row, FileResult) (the one
     palette of all the files is fitted first, when asked, in a worker process)."""
-    results = run(jobs, options, processes=os.cpu_count() or 1, stop=lambda: stop.is_set() or token.is_set(),
-                  started=token.report)
-    for row, result in enumerate(results):
+    results = run_as_done(jobs, options, processes=os.cpu_count() or 1,
+                          stop=lambda: stop.is_set() or token.is_set(), started=token.report)
+    for row, result in results:  # (each row as its file is done, not behind a slower one above it)
         token.report((row, result))

@@ -288,8 +288,7 @@ def _apng(palette: np.ndarray, frames: np.ndarray, animation: Animation, cancel:
     h, w = frames.shape[1:]
     clear = clear_entries(palette)
     bits = bit_depth(max(len(palette), 1))
-    keys = clear  # (the entry added for a key, if it was)
-    key = int(keys[0]) if keys.size else None
+    key = int(clear[0]) if clear.size else None  # (the entry added for a key, if it was)
     steps = plan(frames, clear, animation.durations, cancel, first_whole=True)
     out = [SIGNATURE, *header_chunks(palette, w, h, bits, dpi)]
     out.insert(2, chunk(b"acTL", struct.pack(">II", len(steps), animation.plays)))

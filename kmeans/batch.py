@@ -214,12 +214,32 @@ def make_folder(options: Options) -> None:
 
 def run(jobs: list[Job], options: Options, *, processes: int = 0, watch: Watch | None = None,
         stop: Callable[[], bool] | None = None, started: Callable[[int], None] | None = None) -> Iterator[FileResult]:
-    """Each job's result, in input order: the shared palette fitted first when asked (and the
-    output folder made), then the files compressed in ``processes`` worker processes (0: here, where
-    ``watch`` hears their progress).  At most that many files are in the workers at once (so at
-    most that many images are in memory); Ctrl+C, or ``stop()`` turning True, ends it: files already
-    under way are finished (written whole), the rest never started.  ``started(i)`` is called once
-    the i-th file is being worked on.  ``KMeansImageError`` when the folder or the shared palette
+    """Each job's result, in input order, as ``run_as_done`` makes them.  After a stop the results
+    end with the last file begun (a file not begun before it, which two workers racing the stop
+    can leave, says so)."""
+    waiting: dict[int, FileResult] = {}
+    after = 0
+    for index, result in run_as_done(jobs, options, processes=processes, watch=watch, stop=stop, started=started):
+        waiting[index] = result
+        while after in waiting:
+            yield waiting.pop(after)
+            after += 1
+    for index in range(after, max(waiting, default=after - 1) + 1):
+        yield waiting.pop(index, None) or FileResult(
+            os.fspath(jobs[index].source), False, f"{display_name(jobs[index].source)}: not started, the batch "
+            "was stopped", reason="stopped")
+
+
+def run_as_done(jobs: list[Job], options: Options, *, processes: int = 0, watch: Watch | None = None,
+                stop: Callable[[], bool] | None = None,
+                started: Callable[[int], None] | None = None) -> Iterator[tuple[int, FileResult]]:
+    """(index, result) of each job as it is done: the shared palette fitted first when asked (and
+    the output folder made), then the files compressed in ``processes`` worker processes (0: here,
+    in order, where ``watch`` hears their progress).  At most that many files are in the workers at
+    once (so at most that many images are in memory), and a worker that finishes takes the next
+    file at once; Ctrl+C, or ``stop()`` turning True, ends it: files already begun are finished
+    (written whole), the rest never begun.  ``started(i)`` is called once the i-th file is being
+    worked on (not at all when its result comes first).  ``KMeansImageError`` when the folder or the shared palette
     cannot be made."""
     if not processes:
         make_folder(options)
@@ -230,7 +250,7 @@ def run(jobs: list[Job], options: Options, *, processes: int = 0, watch: Watch |
                 return
             if started is not None:
                 started(index)
-            yield compress_one(job, options, watch)
+            yield index, compress_one(job, options, watch)
         return
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
@@ -246,62 +266,47 @@ def run(jobs: list[Job], options: Options, *, processes: int = 0, watch: Watch |
             make_folder(options)
             if options.shared_palette:  # (it decodes every file: in a worker too, off the caller's GIL)
                 options = pool.submit(share_palette, jobs, options).result()
-            yield from _in_order(pool, jobs, options, workers + AHEAD, stop, started, halt, notes)
+            yield from _as_done(pool, jobs, options, workers + AHEAD, stop, started, halt, notes)
         except BaseException:
-            halt.set()  # (the files waiting in the pool's queue are not started)
+            halt.set()  # (the files waiting in the pool's queue are not begun)
             pool.shutdown(wait=True, cancel_futures=True)
             raise
 
 
-def _in_order(pool, jobs: list[Job], options: Options, limit: int, stop: Callable[[], bool] | None,
-              started: Callable[[int], None] | None, halt, notes) -> Iterator[FileResult]:
-    """The jobs' results in input order, with at most ``limit`` files given to the pool and
-    unfinished at any time: a worker that finishes takes the next file at once, not when the oldest
-    file is done.  Once ``stop()`` is True no file is begun; the results end with the last file
-    that was (one not begun before it, which two workers racing the stop can leave, says so)."""
+def _as_done(pool, jobs: list[Job], options: Options, limit: int, stop: Callable[[], bool] | None,
+             started: Callable[[int], None] | None, halt, notes) -> Iterator[tuple[int, FileResult]]:
+    """(index, result) as each file is done, with at most ``limit`` files given to the pool and
+    unfinished at any time; once ``stop()`` is True no file is begun."""
     from concurrent.futures import FIRST_COMPLETED, wait
 
-    futures: list = []
-    unfinished: set = set()
-
-    def heard() -> None:  # the files the workers have begun since last time
-        while not notes.empty():
-            begun = notes.get()
-            if started is not None:
-                started(begun)
+    unfinished: dict = {}  # future -> its job's index
+    given = 0
 
     def give() -> None:  # files to the pool while fewer than ``limit`` are unfinished
-        while len(futures) < len(jobs) and len(unfinished) < limit and not halt.is_set():
-            future = pool.submit(_work, len(futures), jobs[len(futures)], options)
-            futures.append(future)
-            unfinished.add(future)
+        nonlocal given
+        while given < len(jobs) and len(unfinished) < limit and not halt.is_set():
+            unfinished[pool.submit(_work, given, jobs[given], options)] = given
+            given += 1
 
-    for index in range(len(jobs)):
+    ended: set[int] = set()
+    give()
+    while unfinished:
+        done = wait(unfinished, timeout=_POLL, return_when=FIRST_COMPLETED).done
         if stop is not None and stop():
             halt.set()
+        for future in sorted(done, key=unfinished.get):
+            index = unfinished.pop(future)
+            ended.add(index)
+            result = future.result()
+            if result is not None:  # (None: given, and left when the batch stopped)
+                yield index, result
         give()
-        if index >= len(futures):
-            break
-        while not futures[index].done():
-            unfinished -= wait(unfinished, timeout=_POLL, return_when=FIRST_COMPLETED).done
-            heard()
-            if stop is not None and stop():
-                halt.set()
-            give()
-        heard()
-        unfinished.discard(futures[index])
-        if futures[index].result() is None:
-            break
-        yield futures[index].result()
-    else:
-        return
-    rest = [(job, future.result()) for job, future in zip(jobs[index:], futures[index:], strict=False)]  # (given ones)
-    heard()
-    while rest and rest[-1][1] is None:
-        rest.pop()
-    for job, result in rest:
-        yield result or FileResult(os.fspath(job.source), False,
-                                   f"{display_name(job.source)}: not started, the batch was stopped", reason="stopped")
+        # The files the workers have begun, told after the results that came with them, so no more
+        # files are "at work" at once than there are workers (a file already done is not told).
+        while not notes.empty():
+            begun = notes.get()
+            if started is not None and begun not in ended:
+                started(begun)
 
 
 def _init_worker(threads: int, halt, notes) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -97,17 +98,17 @@ def _jobs(tmp_path, first_big: bool, n: int = 7):
 
 
 def test_a_worker_that_finishes_takes_the_next_file_while_the_first_is_still_working(tmp_path):
-    from kmeans.batch import run
+    from kmeans.batch import run, run_as_done
 
     jobs, options = _jobs(tmp_path, first_big=True)
-    events = []
-    for result in run(jobs, options, processes=2, started=lambda i: events.append(("begun", i))):
-        events.append(("done", result.source))
-    first_done = events.index(("done", str(jobs[0].source)))
-    # The small files go through the second worker while the big one holds the first: all are
-    # begun before the big one's result (not one by one behind it).
-    assert {("begun", i) for i in range(len(jobs))} <= set(events[:first_done])
-    assert [e[1] for e in events if e[0] == "done"] == [str(job.source) for job in jobs]  # (input order)
+    begun: list[int] = []
+    order = [index for index, _ in run_as_done(jobs, options, processes=2, started=begun.append)]
+    # The small files go through the second worker while the big one holds the first (not one by
+    # one behind it), and each is told as it is done.
+    assert sorted(order) == list(range(len(jobs))) and order[-1] == 0
+    assert 0 in begun and len(begun) == len(set(begun))
+    results = list(run(jobs, replace(options, force=True), processes=2))
+    assert [r.source for r in results] == [str(job.source) for job in jobs]  # (run: in input order)
 
 
 def test_a_stopped_batch_begins_no_more_files_and_reports_every_file_it_wrote(tmp_path):

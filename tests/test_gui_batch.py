@@ -181,3 +181,30 @@ def test_a_drop_shows_the_plan_and_the_options_until_start(qtbot, window, files,
     assert _finish(qtbot, view) == (3, 0)
     assert sorted(p.name for p in (tmp_path / "planned").iterdir()) == ["p0-k6.png", "p1-k6.png", "p2-k6.png"]
     view.close()
+
+
+def test_each_row_fills_in_as_its_file_is_done_and_only_files_at_work_say_compressing(qtbot, window, tmp_path,
+                                                                                      monkeypatch):
+    import os
+
+    folder = tmp_path / "slow-first"
+    folder.mkdir()
+    rng = np.random.default_rng(2)
+    for i in range(10):
+        side = 900 if i == 0 else 20  # (the first holds a worker while the rest go through the other)
+        Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(folder / f"f{i}.png")
+    at_work, first_done_when = [], []
+    done = BatchView._file_done
+
+    def watched(view, found):
+        done(view, found)
+        column = _column(view, 1)
+        at_work.append(column.count("compressing…"))
+        if not isinstance(found, int) and found[0] == 0:
+            first_done_when.append(sum(text.endswith(".png") for text in column))
+
+    monkeypatch.setattr(BatchView, "_file_done", watched)
+    view = window.compress_many([folder], out_dir=tmp_path / "out")
+    _finish(qtbot, view)
+    assert max(at_work) <= (os.cpu_count() or 1)
+    assert first_done_when == [10]  # (the big file's row was the last to fill in)

@@ -288,25 +288,38 @@ def _as_done(pool, jobs: list[Job], options: Options, limit: int, stop: Callable
             unfinished[pool.submit(_work, given, jobs[given], options)] = given
             given += 1
 
-    ended: set[int] = set()
+    def results(futures) -> Iterator[tuple[int, FileResult]]:
+        for future in sorted(futures, key=unfinished.get):
+            index = unfinished.pop(future)
+            result = future.result()
+            if result is not None:  # (None: given, and left when the batch stopped)
+                yield index, result
+
     give()
     while unfinished:
         done = wait(unfinished, timeout=_POLL, return_when=FIRST_COMPLETED).done
         if stop is not None and stop():
             halt.set()
-        for future in sorted(done, key=unfinished.get):
-            index = unfinished.pop(future)
-            ended.add(index)
-            result = future.result()
-            if result is not None:  # (None: given, and left when the batch stopped)
-                yield index, result
-        give()
-        # The files the workers have begun, told after the results that came with them, so no more
-        # files are "at work" at once than there are workers (a file already done is not told).
+        yield from results(done)
+        # What the workers have begun and finished since (each notes both, in order).  A file
+        # noted finished has its result on the way: it is waited for and told first, so no more
+        # files are "at work" at once than there are workers.
+        begun: dict[int, None] = {}
+        finished: list[int] = []
         while not notes.empty():
-            begun = notes.get()
-            if started is not None and begun not in ended:
-                started(begun)
+            index, at_work = notes.get()
+            if at_work:
+                begun[index] = None
+            elif index in begun:  # (begun and finished since the last look: its result comes with the next)
+                del begun[index]
+            else:
+                finished.append(index)
+        arriving = set(finished)
+        yield from results([future for future, index in unfinished.items() if index in arriving])
+        give()
+        if started is not None:
+            for index in begun:
+                started(index)
 
 
 def _init_worker(threads: int, halt, notes) -> None:
@@ -325,13 +338,17 @@ _HALT = _NOTES = None  # (a worker's: the batch's stop, and where it says which 
 
 
 def _work(index: int, job: Job, options: Options) -> FileResult | None:
-    """``compress_one`` in a worker, said first to the main process; None when the batch stopped
-    before this file was begun."""
+    """``compress_one`` in a worker, its beginning and end noted for the main process; None when
+    the batch stopped before this file was begun."""
     if _HALT is not None and _HALT.is_set():
         return None
     if _NOTES is not None:
-        _NOTES.put(index)
-    return compress_one(job, options)
+        _NOTES.put((index, True))
+    try:
+        return compress_one(job, options)
+    finally:
+        if _NOTES is not None:
+            _NOTES.put((index, False))
 
 
 def compress_one(job: Job, options: Options, watch: Watch | None = None) -> FileResult:

@@ -239,8 +239,8 @@ def run_as_done(jobs: list[Job], options: Options, *, processes: int = 0, watch:
     once (so at most that many images are in memory), and a worker that finishes takes the next
     file at once; Ctrl+C, or ``stop()`` turning True, ends it: files already begun are finished
     (written whole), the rest never begun.  ``started(i)`` is called once the i-th file is being
-    worked on (not at all when its result comes first).  ``KMeansImageError`` when the folder or the shared palette
-    cannot be made."""
+    worked on (not at all when its result comes first).  ``KMeansImageError`` when the folder or
+    the shared palette cannot be made."""
     if not processes:
         make_folder(options)
         if options.shared_palette:
@@ -334,7 +334,7 @@ def _init_worker(threads: int, halt, notes) -> None:
     _HALT, _NOTES = halt, notes
 
 
-_HALT = _NOTES = None  # (a worker's: the batch's stop, and where it says which file it has begun)
+_HALT = _NOTES = None  # (a worker's: the batch's stop, and where it notes each file it begins and ends)
 
 
 def _work(index: int, job: Job, options: Options) -> FileResult | None:

@@ -30,7 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kmeans.dither import dither
 from kmeans.errors import Cancelled, CancelToken
+from kmeans.quantized import Quantized
 
 #: GIF stores a frame's delay in hundredths of a second.
 GIF_TICK_MS = 10
@@ -61,6 +63,15 @@ def clear_entries(palette: np.ndarray) -> np.ndarray:
 def split(stack: np.ndarray, frames: int) -> np.ndarray:
     """The (frames, H, W, ...) view of frames stacked top to bottom."""
     return stack.reshape(frames, stack.shape[0] // frames, *stack.shape[1:])
+
+
+def dither_frames(pixels: np.ndarray, result: Quantized, level: float, frames: int) -> np.ndarray:
+    """``result``'s labels of ``pixels`` (``frames`` stacked top to bottom) dithered frame by frame,
+    no error carried from one frame's last row into the next's first, then still where the
+    picture is (``still_where_unchanged``)."""
+    dithered = np.concatenate([dither(frame, result, level, labels=labels) for frame, labels
+                               in zip(split(pixels, frames), split(result.labels, frames), strict=True)])
+    return still_where_unchanged(pixels, dithered, frames)
 
 
 def still_where_unchanged(pixels: np.ndarray, labels: np.ndarray, frames: int) -> np.ndarray:

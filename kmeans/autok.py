@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kmeans.animation import Animation, split, still_where_unchanged
+from kmeans.animation import Animation, dither_frames, split
 from kmeans.colorspace import with_alpha
 from kmeans.colortable import ColorTable
 from kmeans.defaults import FULL_DITHER, MAX_K, MIN_K
@@ -288,22 +288,13 @@ def estimate(sample: CurveSample, k: int, options: Options, cancel: CancelToken 
     on_rows = replace(fitted, palette=palette, color_labels=color_labels, table=sample.rows, transparent_label=0)
     labels = on_rows.labels
     if options.dither:  # error diffusion needs whole rows
-        labels = _dithered(sample, on_rows, options.dither / FULL_DITHER, dither)
+        level = options.dither / FULL_DITHER  # (an animation's frame by frame, still where it is, as the file's)
+        labels = dither(sample.rows_shown, on_rows, level) if sample.animation is None else \
+            dither_frames(sample.rows_shown, on_rows, level, sample.animation.frames)
         quality = file_quality(sample.rows_original, sample.rows, palette, color_labels, sample.support,
                                options.matte, labels=labels)
     size = _size(sample, palette, labels, options.fmt) if sizes else 0
     return Point(k, len(fitted.palette), quality.psnr, quality.delta_e, size)
-
-
-def _dithered(sample: CurveSample, on_rows, level: float, dither) -> np.ndarray:
-    """The bands dithered as the file would be: an animation's frame by frame, still where it is."""
-    animation = sample.animation
-    if animation is None:
-        return dither(sample.rows_shown, on_rows, level)
-    frames = animation.frames
-    labels = np.concatenate([dither(rows, on_rows, level, labels=start) for rows, start
-                             in zip(split(sample.rows_shown, frames), split(on_rows.labels, frames), strict=True)])
-    return still_where_unchanged(sample.rows_shown, labels, frames)
 
 
 def _size(sample: CurveSample, palette: np.ndarray, labels: np.ndarray, fmt: str) -> int:

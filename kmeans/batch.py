@@ -304,8 +304,8 @@ def _as_done(pool, jobs: list[Job], options: Options, limit: int, stop: Callable
         # What the workers have begun and finished since (each notes both, in order).  A file
         # noted finished has its result on the way: it is waited for and told first, so no more
         # files are "at work" at once than there are workers.
-        begun: dict[int, None] = {}
-        finished: list[int] = []
+        begun: dict[int, None] = {}  # (in the order begun)
+        finished: set[int] = set()
         while not notes.empty():
             index, at_work = notes.get()
             if at_work:
@@ -313,9 +313,8 @@ def _as_done(pool, jobs: list[Job], options: Options, limit: int, stop: Callable
             elif index in begun:  # (begun and finished since the last look: its result comes with the next)
                 del begun[index]
             else:
-                finished.append(index)
-        arriving = set(finished)
-        yield from results([future for future, index in unfinished.items() if index in arriving])
+                finished.add(index)
+        yield from results([future for future, index in unfinished.items() if index in finished])
         give()
         if started is not None:
             for index in begun:

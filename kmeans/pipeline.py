@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from kmeans import encode_apart, imagefile, quantization
-from kmeans.animation import split, still_where_unchanged
+from kmeans.animation import dither_frames, split
 from kmeans.atomic import write_atomic
 from kmeans.autok import Choice, CurveSample, Point, choose, estimate
 from kmeans.colortable import ColorTable
@@ -155,11 +155,7 @@ def dither(prepared: Prepared, result: Quantized, options: Options) -> np.ndarra
     frames = prepared.image.frames
     if frames == 1:
         return diffuse(pixels, result, level)
-    # Frame by frame (no error carried from one frame's last row into the next's first), then
-    # still where the picture is: a pixel that does not change keeps its entry.
-    dithered = np.concatenate([diffuse(frame, result, level, labels=labels) for frame, labels
-                               in zip(split(pixels, frames), split(result.labels, frames), strict=True)])
-    return still_where_unchanged(pixels, dithered, frames)
+    return dither_frames(pixels, result, level, frames)
 
 
 def quality(prepared: Prepared, result: Quantized, dithered: np.ndarray | None = None, *,

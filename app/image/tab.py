@@ -444,7 +444,7 @@ class ImageTab(QWidget):
         stop = threading.Event()
         self._saving = (stop, f"Saving {display_name(path)}…")
         self.exporter.submit(lambda _token: export(path, opened, outcome, fmt, dithered, overwrite, cancel=stop),
-                             on_done=lambda done: self._export_over(stop) or self.exported.emit(done),
+                             on_done=lambda done: self._export_done(done, stop),
                              on_failed=lambda error: self._export_refused(error, path, fmt, dithered, stop),
                              on_cancelled=lambda: self._export_stopped(path, stop))
         QTimer.singleShot(SAVING_NOTE_AFTER_MS, lambda: self._offer_stop(stop))
@@ -464,6 +464,10 @@ class ImageTab(QWidget):
             if self.message_bar.text == self._saving[1]:
                 self.message_bar.hide()
             self._saving = None
+
+    def _export_done(self, done: Exported, stop: threading.Event) -> None:
+        self._export_over(stop)
+        self.exported.emit(done)
 
     def _export_stopped(self, path: str, stop: threading.Event) -> None:
         self._export_over(stop)

@@ -356,7 +356,7 @@ class MainWindow(QMainWindow):
         folder, note = writable_folder(self.start_folder(EXPORT_FOLDER))
         if note:
             self.statusBar().showMessage(note, 10000)
-        suggestion = str(Path(folder) / f"{stem}-k{len(outcome.palette)}.gpl")
+        suggestion = str(Path(folder) / f"{stem}-k{outcome.result.colours}.gpl")
         path, _ = QFileDialog.getSaveFileName(self, "Export palette", suggestion, PALETTE_FILTER)
         if path:
             self.save_palette_to(path)
@@ -389,18 +389,19 @@ class MainWindow(QMainWindow):
 
     def save_palette_to(self, path: str) -> None:
         """Write the palette (tiny, so on the GUI thread); the file dialog confirmed overwriting."""
-        outcome = self.image_tab.outcome
-        if outcome is None:
+        shown = self.image_tab.shown_palette()
+        if shown is None:
             return
+        palette, locked, which = shown
         try:
-            save_palette(path, outcome.palette, force=True, locked=outcome.result.locked)
+            save_palette(path, palette, force=True, locked=locked)
         except Exception as error:  # this action's error boundary: one plain sentence, never a traceback
             plain = describe(error)
             self.image_tab.message_bar.show_message(f"Not saved: {plain}", error=True, details=plain.details)
             self.statusBar().showMessage(f"Not saved: {plain}", 15000)
             return
         self._remembered.remember_folder(EXPORT_FOLDER, Path(path).parent)
-        self.statusBar().showMessage(f"Saved palette {display_name(path)} ({len(outcome.palette)} colours)", 10000)
+        self.statusBar().showMessage(f"Saved palette {display_name(path)} ({len(palette)} colours{which})", 10000)
 
     # -- recent files and settings --------------------------------------------------------------
 

@@ -85,6 +85,11 @@ def palette_preview(palette: np.ndarray, labels: np.ndarray, side: int = PREVIEW
     factor = -(-max(h, w) // side)
     if factor <= 1:
         return palette_qimage(palette, labels)
+    if len(palette) > 256:  # (a palette per frame: more entries than a "P" image holds)
+        image = Image.fromarray(np.ascontiguousarray(palette[labels]), "RGBA" if palette.shape[1] == 4 else "RGB")
+        if palette.shape[1] == 4:
+            return to_qimage(np.asarray(image.convert("RGBa").reduce(factor).convert("RGBA")))
+        return to_qimage(np.asarray(image.reduce(factor)))
     image = Image.fromarray(np.ascontiguousarray(labels, dtype=np.uint8), mode="P")
     if palette.shape[1] == 4:
         image.putpalette(np.ascontiguousarray(palette).tobytes(), rawmode="RGBA")

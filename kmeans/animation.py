@@ -96,9 +96,10 @@ class Step:
     cleared after it (``dispose``)."""
 
     box: tuple[int, int, int, int]
-    target: np.ndarray  # (H, W) int16 labels of the whole frame, CLEAR for transparent pixels
-    before: np.ndarray  # (H, W) int16, the canvas before this frame is drawn
+    target: np.ndarray  # (H, W) int16|32 labels of the whole frame, CLEAR for transparent pixels
+    before: np.ndarray  # (H, W) the canvas before this frame is drawn
     duration: int
+    frame: int = 0  # the frame it draws (frames that change nothing are merged into the one before)
     dispose: bool = False
 
     def region(self, image: np.ndarray) -> np.ndarray:
@@ -124,14 +125,16 @@ def plan(frames: np.ndarray, transparent: np.ndarray, durations: tuple[int, ...]
     (the first one the whole canvas when ``first_whole``), frames that change nothing merged into
     the one before, a rectangle disposed of only where the next frame needs it cleared."""
     n, h, w = frames.shape
-    clear = np.zeros(256, bool)
+    values = max(256, int(frames.max()) + 1 if frames.size else 0)
+    clear = np.zeros(values, bool)
     clear[np.asarray(transparent, np.intp)] = True
+    dtype = np.int16 if values <= np.iinfo(np.int16).max else np.int32
     steps: list[Step] = []
-    canvas = np.full((h, w), CLEAR, np.int16)
+    canvas = np.full((h, w), CLEAR, dtype)
     for i in range(n):
         if cancel is not None and cancel.is_set():
             raise Cancelled("encoding cancelled")
-        target = np.where(clear[frames[i]], CLEAR, frames[i].astype(np.int16))
+        target = np.where(clear[frames[i]], CLEAR, frames[i].astype(dtype))
         before = canvas
         must_clear = (target == CLEAR) & (before != CLEAR)
         if steps and must_clear.any():
@@ -149,7 +152,7 @@ def plan(frames: np.ndarray, transparent: np.ndarray, durations: tuple[int, ...]
             box = (0, 0, 1, 1)  # a frame must draw something; one pixel, left as it is
         if first_whole and not steps:
             box = (0, 0, h, w)
-        steps.append(Step(box, target, before, durations[i]))
+        steps.append(Step(box, target, before, durations[i], i))
         canvas = target
     return steps
 
@@ -182,12 +185,16 @@ def _lzw(labels: np.ndarray, bits: int) -> bytes:
         return data[data.index(b",") + 10:]  # (after the image descriptor it wrote)
 
 
-def _gif_frame(step: Step, clear_index: int | None, bits: int) -> tuple[bytes, int | None]:
+def _gif_frame(step: Step, clear_index: int | None, bits: int,
+               local: np.ndarray | None = None) -> tuple[bytes, int | None]:
     """The smallest of a step's rectangle written as it is, with the pixels already right on the
     canvas as a transparent index, and with them continuing the run before them (``_runs_kept``);
-    returns the image data and the transparent index."""
+    returns the image data and the transparent index.  ``local`` maps the plan's colours to the
+    frame's own colour table, when it has one."""
     target, before = step.region(step.target), step.region(step.before)
     unchanged = target == before
+    if local is not None:
+        target = np.where(target == CLEAR, CLEAR, local[np.maximum(target, 0)])
     as_is_index = clear_index if (target == CLEAR).any() else None
     plain = np.where(target == CLEAR, clear_index if clear_index is not None else 0, target)
     candidates = [(_lzw(plain, bits), as_is_index)]
@@ -218,12 +225,15 @@ def _runs_kept(target: np.ndarray, unchanged: np.ndarray, free: int) -> np.ndarr
 
 
 def encode_gif(palette: np.ndarray, frames: np.ndarray, animation: Animation, *,
-               cancel: CancelToken | None = None) -> bytes:
-    """An animated GIF of ``frames`` (N, H, W) into ``palette`` (one global colour table), each
-    frame only what changed, durations to GIF's 10 ms and the play count kept."""
+               cancel: CancelToken | None = None, frame_entries: tuple[int, ...] | None = None) -> bytes:
+    """An animated GIF of ``frames`` (N, H, W) into ``palette`` (one global colour table, or with
+    ``frame_entries`` a local one per frame: that frame's part of ``palette``), each frame only
+    what changed, durations to GIF's 10 ms and the play count kept."""
     palette = np.asarray(palette, np.uint8)
+    if frame_entries is not None:
+        return _gif_per_frame(palette, frames, animation, frame_entries, cancel)
     entries = max(len(palette), 1)
-    bits = max(2, math.ceil(math.log2(entries)))  # (GIF's smallest code size is 2)
+    bits = _code_bits(entries)
     clear = clear_entries(palette)
     steps = plan(frames, clear, _gif_durations(animation.durations), cancel)
     made = _gif(palette, frames.shape[1:], animation, steps, clear, bits, cancel)
@@ -239,25 +249,87 @@ def _gif(palette: np.ndarray, size: tuple[int, int], animation: Animation, steps
          clear: np.ndarray, bits: int, cancel: CancelToken | None) -> bytes:
     h, w = size
     clear_index = int(clear[0]) if clear.size else None
-    table = np.zeros((1 << bits, 3), np.uint8)
-    table[: len(palette)] = palette[:, :3]
     out = [b"GIF89a", struct.pack("<HHBBB", w, h, 0x80 | ((bits - 1) << 4) | (bits - 1),
-                                  clear_index or 0, 0), table.tobytes()]
-    if animation.plays != 1:
-        repeats = 0 if animation.plays == 0 else min(animation.plays - 1, 0xFFFF)
-        out.append(b"!\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", repeats) + b"\0")
+                                  clear_index or 0, 0), _table(palette, bits)]
+    out += _netscape(animation)
     for step in steps:
         if cancel is not None and cancel.is_set():
             raise Cancelled("encoding cancelled")
         data, transparent = _gif_frame(step, clear_index, bits)
-        packed = (2 if step.dispose else 1) << 2 | (transparent is not None)
-        delay = min(round(step.duration / GIF_TICK_MS), 0xFFFF)
-        out.append(b"!\xf9\x04" + struct.pack("<BHB", packed, delay, transparent or 0) + b"\0")
+        out.append(_control(step, transparent))
         top, left, bottom, right = step.box
         out.append(b"," + struct.pack("<HHHHB", left, top, right - left, bottom - top, 0))
         out.append(data)
     out.append(b";")
     return b"".join(out)
+
+
+def _gif_per_frame(palette: np.ndarray, frames: np.ndarray, animation: Animation, entries: tuple[int, ...],
+                   cancel: CancelToken | None) -> bytes:
+    """``encode_gif`` with a colour table per frame: the first frame's is the global table, each
+    later frame's is local.  The plan follows colours, not entries (the same colour has an entry in
+    each frame's table), so a pixel that keeps its colour is not stored again."""
+    colours, colour_of = np.unique(palette, axis=0, return_inverse=True)
+    colour_of = colour_of.ravel()
+    clear = np.unique(colour_of[clear_entries(palette)])
+    steps = plan(colour_of[frames], clear, _gif_durations(animation.durations), cancel)
+    h, w = frames.shape[1:]
+    first = palette[entries[0]:entries[1]]
+    bits = _code_bits(len(first))
+    out = [b"GIF89a", struct.pack("<HHBBB", w, h, 0x80 | ((bits - 1) << 4) | (bits - 1), 0, 0), _table(first, bits)]
+    out += _netscape(animation)
+    for step in steps:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("encoding cancelled")
+        part = palette[entries[step.frame]:entries[step.frame + 1]]
+        local = np.full(len(colours), -1, np.int32)
+        local[colour_of[entries[step.frame]:entries[step.frame + 1]][::-1]] = np.arange(len(part))[::-1]
+        part_clear = clear_entries(part)
+        clear_index = int(part_clear[0]) if part_clear.size else None
+        own_bits = _code_bits(len(part))
+        widths = [own_bits]
+        if len(part) == 1 << own_bits and own_bits < 8 and clear_index is None and step is not steps[0]:
+            widths.append(own_bits + 1)  # (a full table has no index left to mean "already right")
+        made = []
+        for width in widths:
+            data, transparent = _gif_frame(step, clear_index, width, local)
+            same_as_global = step is steps[0] and width == bits
+            table = b"" if same_as_global else _table(part, width)
+            made.append((len(data) + len(table), data, transparent, table, width))
+        _, data, transparent, table, width = min(made, key=lambda m: m[0])
+        out.append(_control(step, transparent))
+        top, left, bottom, right = step.box
+        flags = 0 if not table else 0x80 | (width - 1)
+        out.append(b"," + struct.pack("<HHHHB", left, top, right - left, bottom - top, flags) + table)
+        out.append(data)
+    out.append(b";")
+    return b"".join(out)
+
+
+def _code_bits(entries: int) -> int:
+    """The colour table size (as bits) and smallest code size for a table of ``entries`` (GIF's least is 2)."""
+    return max(2, math.ceil(math.log2(max(entries, 1))))
+
+
+def _table(palette: np.ndarray, bits: int) -> bytes:
+    table = np.zeros((1 << bits, 3), np.uint8)
+    table[: len(palette)] = palette[:, :3]
+    return table.tobytes()
+
+
+def _netscape(animation: Animation) -> list[bytes]:
+    """The loop extension, when the animation plays other than once."""
+    if animation.plays == 1:
+        return []
+    repeats = 0 if animation.plays == 0 else min(animation.plays - 1, 0xFFFF)
+    return [b"!\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", repeats) + b"\0"]
+
+
+def _control(step: Step, transparent: int | None) -> bytes:
+    """A step's graphic control extension: its disposal, delay and transparent index."""
+    packed = (2 if step.dispose else 1) << 2 | (transparent is not None)
+    delay = min(round(step.duration / GIF_TICK_MS), 0xFFFF)
+    return b"!\xf9\x04" + struct.pack("<BHB", packed, delay, transparent or 0) + b"\0"
 
 
 def _gif_durations(durations: tuple[int, ...]) -> tuple[int, ...]:

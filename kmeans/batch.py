@@ -438,12 +438,13 @@ def _compress(job: Job, options: Options, watch: Watch | None) -> FileResult:
         frames = f"  {image.frames} frames"
         psnr += f" (worst frame {_db(worst)} dB)"
     line = (
-        f"{display_name(target)}  {image.width}x{image.height}{frames}  K={len(result.palette)}  "
+        f"{display_name(target)}  {image.width}x{image.height}{frames}  K={result.colours}"
+        f"{' per frame' if result.frames is not None else ''}  "
         f"{result.n_iter} iterations  {seconds:.2f}s  PSNR {psnr}  \u0394E {scores.delta_e:.2f}  "
         f"{image.file_size:,} B -> {len(data):,} B ({size_note})"
     )
     return FileResult(os.fspath(job.source), True, "\n".join([line, *(f"  note: {n}" for n in notes)]),
-                      output=os.fspath(target), k=len(result.palette), psnr=scores.psnr, delta_e=scores.delta_e,
+                      output=os.fspath(target), k=result.colours, psnr=scores.psnr, delta_e=scores.delta_e,
                       bytes_in=image.file_size, bytes_out=len(data), frames=image.frames, worst_psnr=worst)
 
 

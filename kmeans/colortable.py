@@ -82,6 +82,37 @@ class ColorTable:
         return cls((1, len(unique)), unpack_rgb(unique), counts, has_alpha, n_transparent, unique, None, None)
 
     @classmethod
+    def stacked(cls, tables: list[ColorTable]) -> ColorTable:
+        """One table of images of the same width stacked top to bottom, each keeping its own colours:
+        a colour two of them share is in it twice, once with each one's count (so each part can have
+        labels of its own, ``Quantized.frames``), and every measure over colours and counts is exact."""
+        wide = any(t.colors.shape[1] == 4 for t in tables)
+        colours = [with_alpha(t.colors) if wide else t.colors for t in tables]
+        inverse, offset = [], 0
+        for table in tables:
+            index = table.colour_index()
+            inverse.append(np.where(index >= 0, index + offset, -1).astype(np.int32))
+            offset += len(table.colors)
+        masks = [t._transparent if t._transparent is not None else np.zeros(t.n_pixels, bool) for t in tables]
+        transparent = np.concatenate(masks) if any(t._transparent is not None for t in tables) else None
+        shape = (sum(t.shape[0] for t in tables), tables[0].shape[1])
+        return cls(shape, np.ascontiguousarray(np.concatenate(colours)), np.concatenate([t.counts for t in tables]),
+                   any(t.has_alpha for t in tables), sum(t.n_transparent for t in tables), None,
+                   np.concatenate(inverse), transparent)
+
+    def colour_index(self) -> np.ndarray:
+        """(N,) int32: each pixel's row in ``colors``, -1 for a fully transparent one."""
+        if self._inverse is not None:
+            index = self._inverse.astype(np.int32, copy=True)
+        else:
+            assert self._keys is not None
+            index = np.searchsorted(self._color_keys(), self._keys).astype(np.int32)
+            np.minimum(index, max(len(self.colors) - 1, 0), out=index)
+        if self._transparent is not None:
+            index[self._transparent] = -1
+        return index
+
+    @classmethod
     def _from_rgba(
         cls, flat: np.ndarray, shape: tuple[int, int], n_transparent: int, transparent: np.ndarray | None
     ) -> ColorTable:
@@ -159,12 +190,13 @@ class ColorTable:
         return len(self.colors) + (1 if self.n_transparent else 0)
 
     def labels_for(self, color_labels: np.ndarray, transparent_label: int = 0, step: int = 1) -> np.ndarray:
-        """(H, W) uint8 labels of every pixel, given the label of each distinct colour; with
+        """(H, W) uint8 labels of every pixel (uint16 past 256 entries), given the label of each distinct colour; with
         ``step`` > 1, of every ``step``-th pixel of every ``step``-th row only (a small copy).
 
         Safe from several threads: the lookup table they share is used under ``lock``.
         """
-        color_labels = np.asarray(color_labels, dtype=np.uint8)
+        wide = len(color_labels) and int(np.max(color_labels)) > 255  # (a palette per frame: more entries)
+        color_labels = np.asarray(color_labels, dtype=np.uint16 if wide else np.uint8)
         rows = slice(None, None, step)
         if step > 1:
             index = self._index_every(step)

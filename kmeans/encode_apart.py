@@ -47,29 +47,33 @@ _NICE = 10  # the child of a background job yields the processor as the job's th
 
 def encoded_size(palette: np.ndarray, labels: np.ndarray, fmt: str, *, cancel: CancelToken | None = None,
                  dpi: tuple[float, float] | None = None, animation: Animation | None = None,
-                 background: bool = False) -> int:
-    """``len(encode(palette, labels, fmt, dpi=dpi, animation=animation))``; raises ``Cancelled``
+                 frame_entries: tuple[int, ...] | None = None, background: bool = False) -> int:
+    """``len(encode(palette, labels, fmt, dpi=dpi, animation=animation, frame_entries=...))``; raises ``Cancelled``
     within ``POLL_SECONDS`` of ``cancel`` being set, with nothing left running.  ``background``:
     work nobody is waiting for (more formats go apart, and the child runs at low priority).
 
     Where a child process cannot be started or fails, it is encoded here (the same size, not stoppable).
     """
-    return _encoded(palette, labels, fmt, cancel, dpi, animation, background, whole=False)
+    return _encoded(palette, labels, fmt, cancel, dpi, (animation, frame_entries), background, whole=False)
 
 
 def encoded(palette: np.ndarray, labels: np.ndarray, fmt: str, *, cancel: CancelToken | None = None,
-            dpi: tuple[float, float] | None = None, animation: Animation | None = None) -> bytes:
-    """``encode(palette, labels, fmt, dpi=dpi, animation=animation)``, stopped as ``encoded_size``
-    is: within ``POLL_SECONDS`` of ``cancel``, even in the middle of a WebP encode (an export)."""
-    return _encoded(palette, labels, fmt, cancel, dpi, animation, False, whole=True)
+            dpi: tuple[float, float] | None = None, animation: Animation | None = None,
+            frame_entries: tuple[int, ...] | None = None) -> bytes:
+    """``encode(palette, labels, fmt, dpi=dpi, animation=animation, frame_entries=...)``, stopped as
+    ``encoded_size`` is: within ``POLL_SECONDS`` of ``cancel``, even in the middle of a WebP encode (an export)."""
+    return _encoded(palette, labels, fmt, cancel, dpi, (animation, frame_entries), False, whole=True)
 
 
 def _encoded(palette: np.ndarray, labels: np.ndarray, fmt: str, cancel: CancelToken | None,
-             dpi: tuple[float, float] | None, animation: Animation | None, background: bool, *,
-             whole: bool) -> int | bytes:
-    """The file's bytes (``whole``) or their number, encoded apart when its encoder could not be stopped."""
+             dpi: tuple[float, float] | None, frames: tuple[Animation | None, tuple[int, ...] | None],
+             background: bool, *, whole: bool) -> int | bytes:
+    """The file's bytes (``whole``) or their number, encoded apart when its encoder could not be
+    stopped; ``frames``: the animation and its frames' parts of the palette."""
+    animation, frame_entries = frames
+
     def here() -> int | bytes:
-        data = encode(palette, labels, fmt, cancel=cancel, dpi=dpi, animation=animation)
+        data = encode(palette, labels, fmt, cancel=cancel, dpi=dpi, animation=animation, frame_entries=frame_entries)
         return data if whole else len(data)
 
     if fmt not in (APART_IN_BACKGROUND if background else APART) or cancel is None or \
@@ -78,13 +82,13 @@ def _encoded(palette: np.ndarray, labels: np.ndarray, fmt: str, cancel: CancelTo
     if cancel.is_set():
         raise Cancelled("encoding cancelled")
     palette = np.ascontiguousarray(palette, dtype=np.uint8)
-    labels = np.ascontiguousarray(labels, dtype=np.uint8)
+    labels = np.ascontiguousarray(labels, dtype=np.uint8 if labels.dtype == np.uint8 else np.uint16)
     try:
         child = _take_spare(background) or start_child(background)
     except OSError:
         return here()
     # (fed from a thread: the child reads nothing while it starts, and a cancel must not wait for it)
-    job = (fmt, palette, labels.shape, dpi, animation, whole)
+    job = (fmt, palette, labels.shape, labels.dtype.str, dpi, animation, frame_entries, whole)
     feeder = threading.Thread(target=_feed, args=(child.connection, job, labels), name="encode-apart-feed", daemon=True)
     feeder.start()
     answer = None
@@ -185,13 +189,13 @@ def _serve(connection: Connection, background: bool) -> None:
         lower_priority(_NICE)
     while True:
         try:
-            fmt, palette, shape, dpi, animation, whole = connection.recv()
-            labels = np.frombuffer(connection.recv_bytes(), np.uint8).reshape(shape)
+            fmt, palette, shape, dtype, dpi, animation, frame_entries, whole = connection.recv()
+            labels = np.frombuffer(connection.recv_bytes(), np.dtype(dtype)).reshape(shape)
         except (EOFError, OSError):  # (the parent has ended, or closed this child)
             break
         data = answer = None  # (on failure, and no traceback here: the parent encodes it itself and says why in words)
         with contextlib.suppress(Exception):
-            data = encode(palette, labels, fmt, dpi=dpi, animation=animation)
+            data = encode(palette, labels, fmt, dpi=dpi, animation=animation, frame_entries=frame_entries)
             answer = data if whole else len(data)
         connection.send(answer)
         del palette, labels, answer, data  # (not held while it waits)

@@ -426,14 +426,15 @@ class _Output(io.BytesIO):
 
 def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = DEFAULT_FORMAT, *,
            cancel: CancelToken | None = None, dpi: tuple[float, float] | None = None,
-           animation: Animation | None = None) -> bytes:
+           animation: Animation | None = None, frame_entries: tuple[int, ...] | None = None) -> bytes:
     """The bytes of a palette image in ``fmt`` (png, gif, webp or bmp).
 
     PNG is indexed, rows unfiltered, deflated by libdeflate (``kmeans.png``); GIF keeps only fully
     transparent entries; WebP is lossless; BMP keeps no transparency (``kmeans.transparency`` says
     what to quantize for each).  ``dpi`` is written where the format has a place for it (PNG, BMP).
     With ``animation``, ``labels`` are its frames stacked top to bottom, and every frame is kept
-    (a BMP, which holds one picture, is refused with ``ImageSaveError``).
+    (a BMP, which holds one picture, is refused with ``ImageSaveError``); ``frame_entries``: each
+    frame is drawn with its own part of ``palette`` (``Quantized.frame_entries``; GIF and WebP).
     Raises ``Cancelled`` soon after ``cancel.is_set()`` (between blocks of output).
     """
     if fmt not in FORMATS:
@@ -441,7 +442,7 @@ def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = DEFAULT_FORMAT, *
     palette = np.asarray(palette, dtype=np.uint8)
     labels = np.asarray(labels)
     if animation is not None and animation.frames > 1:
-        return _encode_animation(palette, labels, fmt, animation, cancel, dpi)
+        return _encode_animation(palette, labels, fmt, animation, cancel, dpi, frame_entries)
     check_size(fmt, labels.shape[1], labels.shape[0])
     buffer = _Output(cancel)
     if fmt == "webp":
@@ -466,12 +467,15 @@ def encode(palette: np.ndarray, labels: np.ndarray, fmt: str = DEFAULT_FORMAT, *
 
 
 def _encode_animation(palette: np.ndarray, labels: np.ndarray, fmt: str, animation: Animation,
-                      cancel: CancelToken | None, dpi: tuple[float, float] | None) -> bytes:
-    frames = split(labels.astype(np.uint8, copy=False), animation.frames)
+                      cancel: CancelToken | None, dpi: tuple[float, float] | None,
+                      frame_entries: tuple[int, ...] | None) -> bytes:
+    frames = split(labels if frame_entries is not None else labels.astype(np.uint8, copy=False), animation.frames)
     check_size(fmt, frames.shape[2], frames.shape[1])
     if fmt == "gif":
-        return encode_gif(palette, frames, animation, cancel=cancel)
+        return encode_gif(palette, frames, animation, cancel=cancel, frame_entries=frame_entries)
     if fmt == "png":
+        if frame_entries is not None:  # (the pipeline makes one palette for PNG: a programming error)
+            raise ValueError("an APNG file has one palette for every frame")
         return encode_apng(palette, frames, animation, cancel=cancel, dpi=dpi)
     if fmt == "webp":
         return encode_webp(palette, frames, animation, cancel=cancel)

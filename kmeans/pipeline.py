@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kmeans import encode_apart, imagefile, quantization
+from kmeans import encode_apart, frame_palettes, imagefile, quantization
 from kmeans.animation import dither_frames, split
 from kmeans.atomic import write_atomic
 from kmeans.autok import Choice, CurveSample, Point, choose, estimate
@@ -94,6 +94,18 @@ def prepare(image: LoadedImage, fmt: str, matte: Matte) -> Prepared:
     return Prepared(image, pixels, table, support, matte, exact)
 
 
+def may_have_frame_palettes(image: LoadedImage, fmt: str) -> bool:
+    """Whether ``quantize`` may give this image in ``fmt`` a palette per frame (an animation, in a
+    format that holds them)."""
+    return image.animation is not None and fmt in frame_palettes.FORMATS
+
+
+def same_palettes(image: LoadedImage, fmt: str, other: str) -> bool:
+    """Whether a result quantized for ``other`` is the one ``fmt`` would get as far as palettes per
+    frame go: a still image, or two formats that both can (or both cannot) hold them."""
+    return may_have_frame_palettes(image, fmt) == may_have_frame_palettes(image, other)
+
+
 def minimum_k(options: Options, table: ColorTable) -> int:
     """The fewest entries a palette of this image can have with these options: the kept colours,
     and the transparent entry when the image has transparent pixels."""
@@ -107,8 +119,9 @@ def quantize(image: Prepared | ColorTable, options: Options, k: int | None = Non
     """The palette and labels at ``k`` (default ``options.k``) of a prepared image (or of a colour
     table: many images' colours together): a palette the options keep in its order, with k-means
     finding the free colours around it (each pixel on its nearest entry when none is free), or
-    k-means keeping the fixed colours.  ``Cancelled`` once ``cancel`` is set; ``KMeansImageError``
-    when the kept colours and the transparent entry do not fit in ``k``."""
+    k-means keeping the fixed colours.  An animation to GIF or WebP gets a palette per frame where
+    that is measured better for its bytes (``per_frame_if_better``).  ``Cancelled`` once ``cancel`` is set;
+    ``KMeansImageError`` when the kept colours and the transparent entry do not fit in ``k``."""
     k = options.k if k is None else k
     table = image.table if isinstance(image, Prepared) else image
     merged_fits = False  # the colours fit only once the nearly invisible pixels are transparent
@@ -131,7 +144,21 @@ def quantize(image: Prepared | ColorTable, options: Options, k: int | None = Non
                                    effort=effort)
     if merged_fits:
         result = _said_merged(result, k)
-    return in_order(result, fixed) if palette is not None else result
+    if palette is not None:
+        return in_order(result, fixed)
+    return per_frame_if_better(image, result, options, cancel=cancel) if isinstance(image, Prepared) else result
+
+
+def per_frame_if_better(prepared: Prepared, result: Quantized, options: Options, *,
+                        cancel: CancelToken | None = None) -> Quantized:
+    """``quantize``'s last step: ``result`` (one palette for every frame), or the frames with a
+    palette each where the format holds them and that is measured better (``kmeans.frame_palettes``;
+    never with kept colours or a palette file to write, which are one palette by nature)."""
+    animation = prepared.image.animation
+    if animation is None or not may_have_frame_palettes(prepared.image, options.fmt) or options.kept \
+            or options.palette or options.palette_out or result.table is not prepared.table:
+        return result
+    return frame_palettes.choose(prepared.pixels, animation, result, k=result.k, options=options, cancel=cancel)
 
 
 def _said_merged(result: Quantized, k: int) -> Quantized:
@@ -155,6 +182,12 @@ def dither(prepared: Prepared, result: Quantized, options: Options) -> np.ndarra
     frames = prepared.image.frames
     if frames == 1:
         return diffuse(pixels, result, level)
+    if result.frames is not None:  # (each frame in its own palette: nothing to keep still across frames)
+        entries = result.frame_entries
+        assert entries is not None
+        dtype = result.labels.dtype
+        return np.concatenate([diffuse(frame, own, level).astype(dtype) + dtype.type(start) for frame, own, start
+                               in zip(split(pixels, frames), result.frames, entries[:-1], strict=True)])
     return dither_frames(pixels, result, level, frames)
 
 
@@ -162,7 +195,8 @@ def quality(prepared: Prepared, result: Quantized, dithered: np.ndarray | None =
             cancel: CancelToken | None = None) -> Quality:
     """PSNR and ΔE of the file against the original as the format shows it (on distinct colours
     when undithered; ``Cancelled`` soon after ``cancel``)."""
-    return file_quality(prepared.image.pixels, prepared.source_of(result).table, result.palette, result.color_labels,
+    table = result.table if result.frames is not None else prepared.source_of(result).table  # (frames' own tables)
+    return file_quality(prepared.image.pixels, table, result.palette, result.color_labels,
                         prepared.support, prepared.matte, labels=dithered, cancel=cancel)
 
 
@@ -174,7 +208,17 @@ def encode(prepared: Prepared, result: Quantized, dithered: np.ndarray | None, f
     labels = result.labels if dithered is None else dithered
     write = encode_apart.encoded if apart else imagefile.encode
     return write(result.palette, labels, fmt, cancel=cancel, dpi=prepared.image.dpi,
-                 animation=prepared.image.animation)
+                 animation=prepared.image.animation, frame_entries=result.frame_entries)
+
+
+def size(prepared: Prepared, result: Quantized, dithered: np.ndarray | None, fmt: str, *,
+         cancel: CancelToken | None = None, background: bool = False) -> int:
+    """``len(encode(...))``, stopped by ``cancel`` at once even in the middle of a WebP encode (in a
+    child process, at low priority when ``background``: ``kmeans.encode_apart.encoded_size``)."""
+    labels = result.labels if dithered is None else dithered
+    return encode_apart.encoded_size(result.palette, labels, fmt, cancel=cancel, dpi=prepared.image.dpi,
+                                     animation=prepared.image.animation, frame_entries=result.frame_entries,
+                                     background=background)
 
 
 def frame_psnr(prepared: Prepared, result: Quantized, dithered: np.ndarray | None = None) -> list[float]:

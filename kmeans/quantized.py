@@ -62,6 +62,10 @@ class Quantized:
     ``inertia`` is the k-means objective in the working colour space; ``centroids`` are the
     unrounded centres there.  ``notice`` says in words when the palette has fewer entries than
     asked, else None.
+
+    An animation whose frames each have a palette of their own (``frames``: each frame's result on
+    its own colours) has them all in ``palette``, one after the other (``frame_entries``), and
+    its labels point into the part of the frame they are in: ``palette[labels]`` is still the image.
     """
 
     palette: np.ndarray
@@ -80,11 +84,35 @@ class Quantized:
     transparent_label: int = 0  # the entry of fully transparent pixels, when there are any
     notice: str | None = None
     locked: np.ndarray | None = None  # (n,) bool: the entries given as fixed colours, kept exactly
+    frames: tuple[Quantized, ...] | None = field(default=None, repr=False)  # a palette per frame: each frame's
+
+    @property
+    def frame_entries(self) -> tuple[int, ...] | None:
+        """Where each frame's part of ``palette`` begins, and where the last ends (None: one palette)."""
+        if self.frames is None:
+            return None
+        return tuple(int(n) for n in np.cumsum([0] + [len(f.palette) for f in self.frames]))
+
+    def of_frame(self, frame: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """The palette ``frame`` is drawn with, its pixels per entry, and where its entries begin in
+        ``palette`` (the whole palette, from 0, when all frames share it)."""
+        if self.frames is None:
+            return self.palette, self.counts, 0
+        entries = self.frame_entries
+        assert entries is not None
+        own = self.frames[frame]
+        return own.palette, own.counts, entries[frame]
+
+    @property
+    def colours(self) -> int:
+        """The entries a frame has at most: the palette's size when all frames share it."""
+        return len(self.palette) if self.frames is None else max(len(f.palette) for f in self.frames)
 
     @property
     def labels(self) -> np.ndarray:
-        """(H, W) uint8: every pixel's entry.  Made on first read (tens of milliseconds and a
-        byte per pixel on a large image, which the window's first picture does without), then kept."""
+        """(H, W) uint8 (uint16 past 256 entries, a palette per frame): every pixel's entry.  Made
+        on first read (tens of milliseconds and a byte per pixel on a large image, which the
+        window's first picture does without), then kept."""
         labels = self.__dict__.get("_labels")
         if labels is None:
             with self.table.lock:  # (two threads asking at once: one makes them, both get them)
@@ -109,6 +137,32 @@ class Quantized:
     @property
     def shares(self) -> np.ndarray:
         return self.counts / self.counts.sum()
+
+    @classmethod
+    def per_frame(cls, shared: Quantized, frames: list[Quantized], table: ColorTable, seconds: float) -> Quantized:
+        """One result of ``frames`` (each frame's own, top to bottom) over ``table``, their colour
+        tables stacked (``ColorTable.stacked``); ``shared`` is the one palette it was made from."""
+        wide = any(f.palette.shape[1] == 4 for f in frames)
+        palettes = [with_alpha(f.palette) if wide else f.palette for f in frames]
+        offsets = np.cumsum([0] + [len(p) for p in palettes])
+        colour_offsets = np.cumsum([0] + [len(f.table.colors) for f in frames])
+        color_labels = np.zeros(int(colour_offsets[-1]), np.int32)
+        for i, f in enumerate(frames):
+            color_labels[colour_offsets[i]:colour_offsets[i + 1]] = f.color_labels.astype(np.int32) + offsets[i]
+        made = cls(palette=np.ascontiguousarray(np.concatenate(palettes)),
+                   counts=np.concatenate([f.counts for f in frames]),
+                   k=shared.k, color_space=shared.color_space, inertia=float(sum(f.inertia for f in frames)),
+                   n_iter=shared.n_iter, coarse_iter=shared.coarse_iter, converged=shared.converged,
+                   distinct_colors=shared.distinct_colors, seconds=seconds, centroids=shared.centroids,
+                   color_labels=color_labels, table=table, notice=shared.notice, frames=tuple(frames))
+        dtype = np.uint8 if offsets[-1] <= 256 else np.uint16
+        index = table.colour_index()
+        labels = color_labels.astype(dtype)[np.maximum(index, 0)]
+        # (a frame's fully transparent pixels are on its own first entry, the transparent one)
+        first_entry = np.repeat(offsets[:-1], [f.table.n_pixels for f in frames]).astype(dtype)
+        labels[index < 0] = first_entry[index < 0]
+        made.__dict__["_labels"] = labels.reshape(table.shape)
+        return made
 
     def to_array(self) -> np.ndarray:
         """The quantized image, (H, W, 3|4) uint8."""

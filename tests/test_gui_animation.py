@@ -145,4 +145,57 @@ def test_the_sizes_shown_are_the_exported_animation_s(qtbot, window, animation_p
         target = tmp_path / f"out.{fmt}"
         with qtbot.waitSignal(tab.exported, timeout=WAIT):
             window.export_to(str(target), fmt, False, False)
+        # (from PNG to GIF the frames may get a palette each: the sizes are worked out again)
+        qtbot.waitUntil(lambda fmt=fmt: fmt in tab.stats.sizes, timeout=WAIT)
         assert tab.stats.sizes[fmt] == target.stat().st_size, fmt
+
+
+@pytest.fixture
+def fade_path(tmp_path):
+    """Four frames whose colours move from one hue to the next: each frame gets its own palette."""
+    from test_frame_palettes import fade_frames, save
+
+    return save(fade_frames(), tmp_path / "fade.png")
+
+
+def shown_swatches(tab) -> np.ndarray:
+    return tab.palette_view._palette
+
+
+def test_a_palette_per_frame_is_shown_for_the_shown_frame(qtbot, window, fade_path, tmp_path):
+    from kmeans.cli import main
+
+    tab = window.image_tab
+    tab.controls.set_k(8)
+    open_and_wait(qtbot, window, fade_path)
+    with qtbot.waitSignal(tab.quantized, timeout=WAIT):
+        tab.stats.set_format("gif")
+    result = tab.outcome.result
+    assert result.frames is not None
+    assert "8 colours per frame" in tab.stats.value("palette")
+    assert np.array_equal(shown_swatches(tab), result.frames[0].palette)
+    tab.frame_bar.set_frame(2)
+    assert np.array_equal(shown_swatches(tab), result.frames[2].palette)
+    # the highlight is of the shown frame's entry, counted in that frame
+    with qtbot.waitSignal(tab.status, timeout=WAIT) as said:
+        tab._highlight(0)
+    count = int(result.frames[2].counts[0])
+    assert f"{count:,} pixels" in said.args[0] and "of this frame" in said.args[0]
+    # Export is what the command line writes; a PNG (one palette) is quantized for it
+    target = tmp_path / "out.gif"
+    with qtbot.waitSignal(tab.exported, timeout=WAIT):
+        window.export_to(str(target), "gif", False, False)
+    cli = tmp_path / "cli.gif"
+    assert main([str(fade_path), "-k", "8", "-o", str(cli)]) == 0
+    assert target.read_bytes() == cli.read_bytes()
+    # the palette saved is the shown frame's
+    from kmeans.palettefile import load_palette
+
+    gpl = tmp_path / "frame.gpl"
+    window.save_palette_to(str(gpl))
+    assert np.array_equal(load_palette(str(gpl)), result.frames[2].palette[:, :3])
+    png = tmp_path / "out.png"
+    with qtbot.waitSignal(tab.exported, timeout=WAIT):
+        window.export_to(str(png), "png", False, False)
+    written = load(png)
+    assert written.frames == 4 and len(np.unique(written.pixels.reshape(-1, 3), axis=0)) <= 8  # (one palette)

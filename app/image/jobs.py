@@ -27,7 +27,6 @@ from kmeans.autok import Choice, CurveSample, Point, Unreachable, curve
 from kmeans.colorspace import to_working, with_alpha
 from kmeans.colortable import ColorTable
 from kmeans.defaults import DEFAULT_MATTE, DEFAULT_MAX_PIXELS, Matte
-from kmeans.encode_apart import encoded_size
 from kmeans.errors import Cancelled, CancelToken
 from kmeans.imagefile import LoadedImage
 from kmeans.lloyd import find_closest_centroids
@@ -137,9 +136,9 @@ def _view(prepared: Prepared) -> View:
 
 def kmeans_key(options: Options, view: View) -> tuple:
     """What decides a k-means run: results with the same key are the same run (dithering, the
-    format of an opaque image and the target that chose K aside)."""
+    format of an opaque still image and the target that chose K aside)."""
     return (options.k, options.color_space, options.init, options.seed, options.max_iter, options.fixed,
-            options.palette, view.prepared.key)
+            options.palette, view.prepared.key, pipeline.may_have_frame_palettes(view.prepared.image, options.fmt))
 
 
 @dataclass(frozen=True)
@@ -259,13 +258,18 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
 def run_quantize(opened: OpenedImage, options: Options, token: Token[IterationUpdate] | CancelToken | None,
                  previous: Outcome | None = None, *, live: bool = True, preview_side: int = PREVIEW_SIDE) -> Outcome:
     """k-means on the view of the image the options' format shows, with a progress report every
-    iteration (``live``); reuses ``previous`` if only dithering changed.  Stops once ``token`` is
+    iteration (``live``); reuses ``previous`` if only dithering changed (and its one palette, when
+    only the format's room for a palette per frame did).  Stops once ``token`` is
     cancelled.  The outcome's preview is at most ``preview_side`` across (``measure`` makes the
     full-size image)."""
     started = time.perf_counter()
     view = opened.view(options.fmt, options.matte)
-    if previous is not None and kmeans_key(previous.options, previous.view) == kmeans_key(options, view):
+    before = None if previous is None else kmeans_key(previous.options, previous.view)
+    if before is not None and before == kmeans_key(options, view):
         result = previous.result
+    elif before is not None and before[:-1] == kmeans_key(options, view)[:-1] and previous.result.frames is None:
+        # (the same run for a format that may hold a palette per frame: only that choice is left to make)
+        result = pipeline.per_frame_if_better(view.prepared, previous.result, options, cancel=token)
     else:
         callback = None
         if live and token is not None:
@@ -321,9 +325,11 @@ def outcome_for(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: int,
                 token: CancelToken | None = None) -> Outcome:
     """``outcome`` as an export in ``fmt`` at dithering level ``dithered`` (percent, 0 none):
     itself when that is what it is, else the same options run for that format (k-means again only
-    when ``fmt`` shows this image's transparency differently)."""
+    when ``fmt`` shows this image's transparency differently, or an animation's frames may have a
+    palette each in one format and not in the other)."""
     options = replace(outcome.options, format=fmt, dither=dithered)
-    if opened.view(fmt, options.matte) is outcome.view and options.dither == outcome.options.dither:
+    if opened.view(fmt, options.matte) is outcome.view and options.dither == outcome.options.dither \
+            and pipeline.same_palettes(opened.loaded, fmt, outcome.options.fmt):
         return outcome
     return run_quantize(opened, options, token, outcome, live=False)
 
@@ -342,8 +348,7 @@ def export_size(opened: OpenedImage, outcome: Outcome, fmt: str, dithered: int, 
     """``len(export_bytes(...))``, stopped at once by ``cancel`` even in the middle of a WebP encode
     (``encoded_size`` runs that in a child process; at low priority when ``background``)."""
     made = outcome_for(opened, outcome, fmt, dithered, cancel)
-    return encoded_size(made.palette, made.labels, fmt, cancel=cancel, dpi=opened.loaded.dpi,
-                        animation=opened.loaded.animation, background=background)
+    return pipeline.size(made.view.prepared, made.result, made.dithered, fmt, cancel=cancel, background=background)
 
 
 def measure(opened: OpenedImage, outcome: Outcome, fmt: str, token: Token[Measuring] | None = None, *,
@@ -408,9 +413,7 @@ def choose_k(opened: OpenedImage, options: Options, token: Token[Trying] | None)
     view = opened.view(options.fmt, options.matte)
 
     def sizer(result: Quantized, dithered: np.ndarray | None) -> int:
-        labels = result.labels if dithered is None else dithered
-        return encoded_size(result.palette, labels, options.fmt, cancel=token, dpi=opened.loaded.dpi,
-                            animation=opened.loaded.animation)
+        return pipeline.size(view.prepared, result, dithered, options.fmt, cancel=token)
 
     runs = pipeline.Runs(view.prepared, options, cancel=token, sizer=sizer)
     report = None if token is None else (lambda point: token.report(Trying(target, point)))

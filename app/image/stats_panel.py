@@ -174,9 +174,10 @@ class StatsPanel(QGroupBox):
 
     def show_outcome(self, outcome: Outcome) -> None:
         result = outcome.result
-        entries = len(result.palette)
+        entries = result.colours
         asked = outcome.options.k
-        self._set("palette", f"{entries} colours" + (f" (asked {asked})" if entries != asked else "")
+        self._set("palette", f"{entries} colours" + (" per frame" if result.frames is not None else "")
+                  + (f" (asked {asked})" if entries != asked else "")
                   + (" · Auto K" if outcome.choice is not None else ""))
         self._values["palette"].setToolTip(f"Auto K chose {asked}: {outcome.choice.reason}"
                                            if outcome.choice is not None else "")

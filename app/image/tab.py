@@ -53,6 +53,7 @@ from kmeans.encode_apart import end_spare
 from kmeans.errors import ImageTooLargeError, KMeansImageError, OutputExistsError
 from kmeans.options import Options
 from kmeans.palettefile import hex_color
+from kmeans.pipeline import same_palettes
 from kmeans.wording import display_name
 
 DEBOUNCE_MS = 150
@@ -208,9 +209,29 @@ class ImageTab(QWidget):
 
     @Slot(int)
     def _frame_changed(self, index: int) -> None:
-        """Another frame of the animation: the canvas and the statistics follow it."""
+        """Another frame of the animation: the canvas and the statistics follow it, and the palette
+        view when each frame has its own palette."""
         self.canvas.set_frame(index)
         self.stats.show_frame(index)
+        outcome = self.state.outcome
+        if outcome is not None and outcome.result.frames is not None and not self.state.busy:
+            self.palette_view.clear_selection()  # (another frame's entries)
+            self._show_palette(outcome)
+
+    def _show_palette(self, outcome: Outcome) -> None:
+        """The palette of the shown frame (the whole palette when the frames share it)."""
+        palette, counts, _ = outcome.result.of_frame(self.frame_bar.frame)
+        self.palette_view.show_palette(palette, counts / max(int(counts.sum()), 1))
+
+    def shown_palette(self) -> tuple[np.ndarray, np.ndarray | None, str] | None:
+        """The palette of what is shown, which of its entries are locked, and whose it is in words
+        ("" or ", frame 3's": each frame has its own); None without a result."""
+        outcome = self.state.outcome
+        if outcome is None:
+            return None
+        palette, _, _ = outcome.result.of_frame(self.frame_bar.frame)
+        which = "" if outcome.result.frames is None else f", frame {self.frame_bar.frame + 1}'s"
+        return palette, outcome.result.locked, which
 
     def _open_refused(self, path: str, error: KMeansImageError) -> None:
         self._open_stopped()
@@ -339,11 +360,11 @@ class ImageTab(QWidget):
         self.canvas.set_result(outcome.preview)
         self.canvas.repaint()  # the picture first: the palette, bar and statistics follow in this turn
         self.palette_view.clear_selection()  # entries are numbered afresh: a selection would point elsewhere
-        self.palette_view.show_palette(result.palette, result.shares)
+        self._show_palette(outcome)
         self.controls.show_fraction(1, 1, _done_words(outcome))
         if result.notice:
             self.message_bar.show_message(result.notice)
-        self.status.emit(f"{len(result.palette)} colours in {outcome.seconds:.2f} s")
+        self.status.emit(f"{result.colours} colours in {outcome.seconds:.2f} s")
         self.stats.show_outcome(outcome)
         self.quantized.emit(outcome)
         self.measures.after_result()
@@ -379,7 +400,7 @@ class ImageTab(QWidget):
         outcome, measured = state.outcome, state.measured
         if outcome is not None:
             self.canvas.set_result(*(measured.pictures or (outcome.preview,)))
-            self.palette_view.show_palette(outcome.palette, outcome.result.shares)
+            self._show_palette(outcome)
             if measured.measurement is not None and state.opened is not None:
                 self.stats.show_outcome(outcome)
                 self.stats.show_measurement(measured.measurement, state.opened.loaded.file_size)
@@ -392,7 +413,8 @@ class ImageTab(QWidget):
 
     def _format_changed(self) -> None:
         """Another format (or matte): measure again, or -- when it shows this image's transparency
-        differently -- quantize what it can show."""
+        differently, or an animation's frames may get a palette each in one and not the other --
+        quantize for it."""
         state = self.state
         opened, outcome, wanted = state.opened, state.outcome, self.options()
         if opened is None or state.opening:
@@ -402,9 +424,11 @@ class ImageTab(QWidget):
         self.stats.show_matte_choice(new_view[0] != "partial")
         by_size = wanted.target is not None and wanted.target.by_size
         if state.running is not None:
-            if opened.view_key(state.running) != new_view or by_size:
+            if opened.view_key(state.running) != new_view or by_size or \
+                    not same_palettes(opened.loaded, wanted.fmt, state.running.fmt):
                 self.requantize()  # the running job works on pixels this format cannot show
-        elif outcome is not None and outcome.view.prepared.key == new_view and not by_size:
+        elif outcome is not None and outcome.view.prepared.key == new_view and not by_size and \
+                same_palettes(opened.loaded, wanted.fmt, outcome.options.fmt):
             self.measures.start()
         else:
             self.requantize()
@@ -490,18 +514,25 @@ class ImageTab(QWidget):
     @Slot(int)
     def _highlight(self, entry: int) -> None:
         outcome = self.state.outcome
-        if entry < 0 or outcome is None or entry >= len(outcome.palette) or self.state.busy:
+        if outcome is None or self.state.busy:
             self.canvas.set_highlight(None)  # (while k-means runs the swatches are not the result's)
             return
-        h, w = outcome.result.shape
+        result = outcome.result
+        palette, _, first = result.of_frame(self.frame_bar.frame)
+        if not 0 <= entry < len(palette):
+            self.canvas.set_highlight(None)
+            return
+        entry += first  # (a palette per frame: the shown frame's part of the whole)
+        h, w = result.shape
         frames = self.state.opened.loaded.frames if self.state.opened is not None else 1
         step = max(1, math.ceil(max(h, w) / (PREVIEW_SIDE * frames)))  # (an animation: per frame)
         dithered = outcome.dithered
-        small = outcome.result.labels_every(step) if dithered is None else dithered[::step, ::step]
+        small = result.labels_every(step) if dithered is None else dithered[::step, ::step]
         self.canvas.set_highlight(shade_qimage(small == entry))
-        count = int(outcome.result.counts[entry]) if dithered is None else int(np.count_nonzero(dithered == entry))
+        count = int(result.counts[entry]) if dithered is None else int(np.count_nonzero(dithered == entry))
+        whole, of = (h * w, "the image") if result.frames is None else (h * w // frames, "this frame")
         self.status.emit(f"Highlighting {hex_color(outcome.palette[entry])}: {count:,} pixels "
-                         f"({count / (h * w) * 100:.1f}% of the image)")
+                         f"({count / whole * 100:.1f}% of {of})")
 
     # -- shutdown -------------------------------------------------------------------------------
 
@@ -519,4 +550,5 @@ class ImageTab(QWidget):
 
 def _done_words(outcome: Outcome) -> str:
     result = outcome.result
-    return f"{len(result.palette)} colours · {result.n_iter} passes · {outcome.seconds:.2f} s"
+    per_frame = " per frame" if result.frames is not None else ""
+    return f"{result.colours} colours{per_frame} · {result.n_iter} passes · {outcome.seconds:.2f} s"

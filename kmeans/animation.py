@@ -197,18 +197,24 @@ def _gif_frame(step: Step, clear_index: int | None, bits: int,
         target = np.where(target == CLEAR, CLEAR, local[np.maximum(target, 0)])
     as_is_index = clear_index if (target == CLEAR).any() else None
     plain = np.where(target == CLEAR, clear_index if clear_index is not None else 0, target)
+    if as_is_index is None and step.dispose:
+        # A disposed rectangle is restored to the background colour by the letter of the GIF spec
+        # (and by Pillow) unless its frame names a transparent index; browsers clear it either way.
+        as_is_index = clear_index if clear_index is not None else _unused(plain, bits)
     candidates = [(_lzw(plain, bits), as_is_index)]
-    if clear_index is not None:
-        free = clear_index
-    else:
-        drawn = np.unique(target[~unchanged])  # (no pixel is CLEAR without a clear entry)
-        unused = np.setdiff1d(np.arange(1 << bits), drawn)
-        free = int(unused[-1]) if unused.size else None  # (past the palette's entries when there are any)
+    # (no pixel is CLEAR without a clear entry)
+    free = clear_index if clear_index is not None else _unused(target[~unchanged], bits)
     if free is not None and unchanged.any():
         keyed = np.where(unchanged | (target == CLEAR), free, target)
         candidates.append((_lzw(keyed, bits), free))
         candidates.append((_lzw(_runs_kept(target, unchanged, free), bits), free))
     return min(candidates, key=lambda pair: len(pair[0]))
+
+
+def _unused(labels: np.ndarray, bits: int) -> int | None:
+    """An index codes of ``bits`` can hold that ``labels`` do not use, the highest (None: all used)."""
+    unused = np.setdiff1d(np.arange(1 << bits), labels)
+    return int(unused[-1]) if unused.size else None
 
 
 def _runs_kept(target: np.ndarray, unchanged: np.ndarray, free: int) -> np.ndarray:
@@ -272,7 +278,7 @@ def _gif_per_frame(palette: np.ndarray, frames: np.ndarray, animation: Animation
     colours, colour_of = np.unique(palette, axis=0, return_inverse=True)
     colour_of = colour_of.ravel()
     clear = np.unique(colour_of[clear_entries(palette)])
-    steps = plan(colour_of[frames], clear, _gif_durations(animation.durations), cancel)
+    steps = plan(colour_of.astype(np.int32)[frames], clear, _gif_durations(animation.durations), cancel)
     h, w = frames.shape[1:]
     first = palette[entries[0]:entries[1]]
     bits = _code_bits(len(first))
@@ -288,15 +294,17 @@ def _gif_per_frame(palette: np.ndarray, frames: np.ndarray, animation: Animation
         clear_index = int(part_clear[0]) if part_clear.size else None
         own_bits = _code_bits(len(part))
         widths = [own_bits]
-        if len(part) == 1 << own_bits and own_bits < 8 and clear_index is None and step is not steps[0]:
-            widths.append(own_bits + 1)  # (a full table has no index left to mean "already right")
+        if len(part) == 1 << own_bits and own_bits < 8 and clear_index is None and \
+                (step is not steps[0] or step.dispose):
+            widths.append(own_bits + 1)  # (a full table has no index left to mean "already right" or "clear")
         made = []
         for width in widths:
             data, transparent = _gif_frame(step, clear_index, width, local)
             same_as_global = step is steps[0] and width == bits
             table = b"" if same_as_global else _table(part, width)
             made.append((len(data) + len(table), data, transparent, table, width))
-        _, data, transparent, table, width = min(made, key=lambda m: m[0])
+        keyed = [m for m in made if m[2] is not None]
+        _, data, transparent, table, width = min(keyed if step.dispose and keyed else made, key=lambda m: m[0])
         out.append(_control(step, transparent))
         top, left, bottom, right = step.box
         flags = 0 if not table else 0x80 | (width - 1)

@@ -23,12 +23,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from kmeans import frame_palettes
 from kmeans.animation import Animation, dither_frames, split
 from kmeans.colorspace import with_alpha
 from kmeans.colortable import ColorTable
 from kmeans.defaults import FULL_DITHER, MAX_K, MIN_K
 from kmeans.errors import CancelToken, KMeansImageError
+from kmeans.metrics import Quality
 from kmeans.options import Options, Target
+from kmeans.quantized import Quantized
 
 #: The K values a curve is drawn through, 2 to 256: steps of about √2 where the curve bends (its knee
 #: is almost always below 32), doublings above, where it is smooth.
@@ -286,18 +289,45 @@ def estimate(sample: CurveSample, k: int, options: Options, cancel: CancelToken 
         palette = np.concatenate([np.zeros((1, 4), np.uint8), with_alpha(palette)])  # the rows need the entry
     color_labels = nearest_entries(sample.rows, palette, options.color_space)
     on_rows = replace(fitted, palette=palette, color_labels=color_labels, table=sample.rows, transparent_label=0)
+    colours = len(fitted.palette)
+    if sample.animation is not None and options.fmt in frame_palettes.FORMATS and not options.palette_out:
+        # (the file's own choice, made on the bands: a palette per frame where measured better)
+        on_rows = frame_palettes.choose(sample.rows_shown, sample.animation, on_rows, k=k, options=options,
+                                        cancel=cancel, fit_pixels=FIT_PIXELS // sample.animation.frames)
+        if on_rows.frames is not None:
+            palette, colours = on_rows.palette, on_rows.colours
+            if not options.dither:  # (the random sample knows nothing of the frames' palettes: every n-th pixel)
+                quality = _quality_every(sample, on_rows, options)
     labels = on_rows.labels
     if options.dither:  # error diffusion needs whole rows
         level = options.dither / FULL_DITHER  # (an animation's frame by frame, still where it is, as the file's)
-        labels = dither(sample.rows_shown, on_rows, level) if sample.animation is None else \
-            dither_frames(sample.rows_shown, on_rows, level, sample.animation.frames)
-        quality = file_quality(sample.rows_original, sample.rows, palette, color_labels, sample.support,
+        if on_rows.frames is not None:
+            labels = frame_palettes.dither_each(sample.rows_shown, on_rows, level)
+        elif sample.animation is None:
+            labels = dither(sample.rows_shown, on_rows, level)
+        else:
+            labels = dither_frames(sample.rows_shown, on_rows, level, sample.animation.frames)
+        quality = file_quality(sample.rows_original, on_rows.table, palette, on_rows.color_labels, sample.support,
                                options.matte, labels=labels)
-    size = _size(sample, palette, labels, options.fmt) if sizes else 0
-    return Point(k, len(fitted.palette), quality.psnr, quality.delta_e, size)
+    size = _size(sample, palette, labels, options.fmt, on_rows.frame_entries) if sizes else 0
+    return Point(k, colours, quality.psnr, quality.delta_e, size)
 
 
-def _size(sample: CurveSample, palette: np.ndarray, labels: np.ndarray, fmt: str) -> int:
+def _quality_every(sample: CurveSample, result: Quantized, options: Options) -> Quality:
+    """The quality of ``result`` on the sample's rows, from every n-th pixel of them, up to
+    ``FIT_PIXELS`` (as many as the undithered estimate of one palette measures)."""
+    from kmeans.transparency import file_quality
+
+    channels = sample.rows_original.shape[-1]
+    labels = result.labels
+    step = max(1, labels.size // FIT_PIXELS)
+    original = sample.rows_original.reshape(-1, channels)[::step][None]
+    return file_quality(original, result.table, result.palette, result.color_labels, sample.support, options.matte,
+                        labels=labels.reshape(-1)[::step][None])
+
+
+def _size(sample: CurveSample, palette: np.ndarray, labels: np.ndarray, fmt: str,
+          frame_entries: tuple[int, ...] | None = None) -> int:
     """The export's bytes, scaled from the bands' to the whole image's height (an animation's: the
     bands of every frame, as an animation, to the frames' height)."""
     from kmeans.imagefile import encode
@@ -310,8 +340,8 @@ def _size(sample: CurveSample, palette: np.ndarray, labels: np.ndarray, fmt: str
     rows = split(labels, frames)  # (frames, rows of each, W)
     # The first row of each frame carries the headers.
     first = len(encode(palette, np.ascontiguousarray(rows[:, :1]).reshape(frames, -1), fmt, dpi=sample.dpi,
-                       animation=animation))
-    rest = len(encode(palette, labels, fmt, dpi=sample.dpi, animation=animation)) - first
+                       animation=animation, frame_entries=frame_entries))
+    rest = len(encode(palette, labels, fmt, dpi=sample.dpi, animation=animation, frame_entries=frame_entries)) - first
     return first + round(rest * (sample.height // frames - 1) / max(rows.shape[1] - 1, 1))
 
 

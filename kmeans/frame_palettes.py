@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
@@ -28,8 +29,10 @@ from kmeans import quantization
 from kmeans.animation import Animation, encode_gif, split
 from kmeans.colorspace import to_working
 from kmeans.colortable import ColorTable
+from kmeans.dither import dither
 from kmeans.errors import Cancelled, CancelToken
 from kmeans.lloyd import LloydRuns, find_closest_centroids
+from kmeans.mapping import nearest_entries
 from kmeans.quantized import Quantized
 
 #: The formats that hold a palette per frame (APNG has one PLTE for all frames; BMP no animation).
@@ -58,21 +61,35 @@ class QuantizeOptions(Protocol):
 
 
 def choose(pixels: np.ndarray, animation: Animation, shared: Quantized, *, k: int, options: QuantizeOptions,
-           cancel: CancelToken | None = None) -> Quantized:
-    """``shared`` (one palette for the frames of ``pixels``, stacked), or the same frames with a
-    palette each when that is measured better for its bytes (see the module's note)."""
+           cancel: CancelToken | None = None, fit_pixels: int | None = None) -> Quantized:
+    """``shared`` (one palette for the frames of ``pixels``, stacked, over their colour table), or
+    the same frames with a palette each when that is measured better for its bytes (see the
+    module's note); ``fit_pixels``: for estimates, each frame's k-means on that many of its pixels."""
     frames = animation.frames
     if frames < 2 or shared.frames is not None or len(shared.table.colors) <= len(shared.centroids):
         return shared  # (every colour has an entry of its own already: nothing to gain)
     if estimated_gain(pixels, frames, shared, cancel) < MIN_GAIN_DB:
         return shared
-    own = per_frame(pixels, frames, shared, k=k, options=options, cancel=cancel)
+    own = per_frame(pixels, frames, shared, k=k, options=options, cancel=cancel, fit_pixels=fit_pixels)
     return own if worth_it(shared, own, animation, cancel) else shared
 
 
 def gain_db(shared: Quantized, own: Quantized) -> float:
-    """How much lower the k-means objective of ``own`` is than that of ``shared``, in dB."""
-    return 10.0 * math.log10(max(shared.inertia, 1e-12) / max(own.inertia, 1e-12))
+    """How much lower the error of ``own`` is than that of ``shared`` (``objective``), in dB."""
+    return 10.0 * math.log10(max(objective(shared), 1e-12) / max(objective(own), 1e-12))
+
+
+def objective(result: Quantized) -> float:
+    """The k-means objective of ``result``'s palette as the file holds it (its rounded entries) over
+    every colour of its table, in its working space: each frame's own, summed."""
+    if result.frames is not None:
+        return sum(objective(frame) for frame in result.frames)
+    table = result.table
+    if not len(table.colors):
+        return 0.0
+    entries = to_working(result.palette[:, :table.colors.shape[1]], result.color_space)
+    error = table.coords(result.color_space) - entries[result.color_labels]
+    return float(table.counts @ np.einsum("ij,ij->i", error, error))
 
 
 def worth_it(shared: Quantized, own: Quantized, animation: Animation, cancel: CancelToken | None = None) -> bool:
@@ -117,6 +134,19 @@ def estimated_gain(pixels: np.ndarray, frames: int, shared: Quantized, cancel: C
     return 10.0 * math.log10(max(before, 1e-12) / max(after, 1e-12))
 
 
+def dither_each(pixels: np.ndarray, result: Quantized, level: float) -> np.ndarray:
+    """The labels of ``result`` (a palette per frame) dithered frame by frame, each frame in its own
+    palette (so nothing can be kept still across frames: their entries differ)."""
+    assert result.frames is not None and result.frame_entries is not None
+    frames = len(result.frames)
+    dithered = []
+    for frame, own, labels, start in zip(split(pixels, frames), result.frames, split(result.labels, frames),
+                                         result.frame_entries[:-1], strict=True):
+        in_own = dither(frame, own, level, labels=(labels - start).astype(np.uint8))  # (its own entries)
+        dithered.append(in_own.astype(labels.dtype) + labels.dtype.type(start))
+    return np.concatenate(dithered)
+
+
 def _distortion(X: np.ndarray, centroids: np.ndarray) -> float:
     """The sum of squared distances of ``X`` to their nearest centroid."""
     return float(((X - centroids[find_closest_centroids(X, centroids)]) ** 2).sum())
@@ -127,16 +157,26 @@ def _rgba(sample: np.ndarray) -> np.ndarray:
 
 
 def per_frame(pixels: np.ndarray, frames: int, shared: Quantized, *, k: int, options: QuantizeOptions,
-              cancel: CancelToken | None = None) -> Quantized:
+              cancel: CancelToken | None = None, fit_pixels: int | None = None) -> Quantized:
     """Each frame's own palette of up to ``k`` entries: k-means on the frame's colours as on a
     still image (seeded on its histograms, which is faster than a start from the shared centroids:
-    those still need many iterations on every colour of the frame)."""
+    those still need many iterations on every colour of the frame).  With ``fit_pixels`` (for
+    estimates), on every n-th pixel of the frame, up to that many, and each colour then on its
+    nearest entry."""
     started = time.perf_counter()
     results, tables = [], []
     for frame in split(pixels, frames):
         table = ColorTable.from_pixels(frame)
-        results.append(quantization.quantize(table, k, color_space=shared.color_space, init=options.init,
-                                             seed=options.seed, max_iter=options.max_iter, cancel=cancel))
+        fit = table
+        if fit_pixels is not None and frame.shape[0] * frame.shape[1] > 2 * fit_pixels:
+            flat = frame.reshape(-1, frame.shape[-1])
+            fit = ColorTable.from_pixels(np.ascontiguousarray(flat[::len(flat) // fit_pixels])[None])
+        result = quantization.quantize(fit, k, color_space=shared.color_space, init=options.init,
+                                       seed=options.seed, max_iter=options.max_iter, cancel=cancel)
+        if fit is not table:
+            result = replace(result, color_labels=nearest_entries(table, result.palette, shared.color_space),
+                             table=table)
+        results.append(result)
         tables.append(table)
     seconds = shared.seconds + time.perf_counter() - started
     return Quantized.per_frame(shared, results, ColorTable.stacked(tables), seconds)

@@ -182,12 +182,8 @@ def dither(prepared: Prepared, result: Quantized, options: Options) -> np.ndarra
     frames = prepared.image.frames
     if frames == 1:
         return diffuse(pixels, result, level)
-    if result.frames is not None:  # (each frame in its own palette: nothing to keep still across frames)
-        entries = result.frame_entries
-        assert entries is not None
-        dtype = result.labels.dtype
-        return np.concatenate([diffuse(frame, own, level).astype(dtype) + dtype.type(start) for frame, own, start
-                               in zip(split(pixels, frames), result.frames, entries[:-1], strict=True)])
+    if result.frames is not None:
+        return frame_palettes.dither_each(pixels, result, level)
     return dither_frames(pixels, result, level, frames)
 
 
@@ -287,7 +283,7 @@ class Runs:
 
     def point(self, k: int, *, size: bool) -> Point:
         q = self.quality(k)
-        return Point(k, len(self.result(k).palette), q.psnr, q.delta_e, self.size(k) if size else 0)
+        return Point(k, self.result(k).colours, q.psnr, q.delta_e, self.size(k) if size else 0)
 
     def choose(self, target: Target, *, sample: Callable[[], CurveSample] | None = None,
                tried: Callable[[Point], None] | None = None) -> Choice:

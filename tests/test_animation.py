@@ -334,3 +334,12 @@ def test_a_full_apng_palette_takes_a_wider_depth_for_a_transparent_key_when_that
 
     assert len(data) < len(_apng(palette, frames, animation, None, None))
     assert data[24] == 8  # IHDR's bit depth: the wider one, with index 0 transparent
+
+
+def test_a_disposed_rectangle_is_cleared_even_when_its_frame_draws_nothing_transparent():
+    # frames 0, 1 and 3 have a transparent hole; frame 2 none: frame 3 needs frame 2's rectangle cleared,
+    # which readers that follow the GIF spec (Pillow) do only when frame 2 names a transparent index
+    palette, frames = moving(n=4, clear=True)
+    frames[2][frames[2] == 0] = 1
+    got, _, _ = read_back(encode_gif(palette, frames, Animation((50,) * 4)))
+    assert same_pictures(got, shown(palette, frames))

@@ -199,3 +199,40 @@ def test_stacked_colour_tables_keep_each_part_s_colours_and_counts():
     assert table.colors.tolist() == [[0, 0, 0], [0, 0, 0], [9, 9, 9]]
     assert table.counts.tolist() == [6, 1, 5]
     assert table.colour_index().tolist() == [0] * 6 + [1, 2, 2, 2, 2, 2]
+
+
+@pytest.mark.parametrize("fmt", ["gif", "webp"])
+def test_transparency_comes_back_in_a_palette_per_frame_frames_with_and_without_it(tmp_path, fmt):
+    from test_animation import same_pictures
+
+    frames = []
+    for i, frame in enumerate(fade_frames(n=4)):
+        rgba = np.concatenate([frame, np.full((*frame.shape[:2], 1), 255, np.uint8)], axis=-1)
+        if i != 2:  # (the third frame has no transparent pixel: one more colour for it)
+            rgba[8 + 3 * i:14 + 3 * i, :, 3] = 0
+        frames.append(rgba)
+    source = save(frames, tmp_path / "holes.png")
+    _, result, _, data = run(source, fmt, k=8)
+    assert result.frames is not None
+    assert result.frames[2].table.n_transparent == 0 and result.frames[0].table.n_transparent > 0
+    image = Image.open(io.BytesIO(data))
+    got = []
+    for i in range(image.n_frames):
+        image.seek(i)
+        got.append(np.asarray(image.convert("RGBA")))
+    palette = result.palette if result.palette.shape[1] == 4 else \
+        np.hstack([result.palette, np.full((len(result.palette), 1), 255, np.uint8)])
+    assert same_pictures(got, list(palette[result.labels].reshape(4, 32, 48, 4)))
+
+
+@pytest.mark.parametrize("dither", [0, 100])
+def test_the_k_chart_estimates_a_palette_per_frame_as_the_file_has_it(tmp_path, dither):
+    from kmeans.autok import estimate
+
+    source = save(fade_frames(), tmp_path / "fade.png")
+    prepared, result, dithered, data = run(source, "gif", k=8, dither=dither)
+    assert result.frames is not None
+    point = estimate(pipeline.curve_sample(prepared), 8, Options(k=8, format="gif", dither=dither))
+    assert point.entries == result.colours
+    assert point.size == pytest.approx(len(data), rel=0.05)
+    assert point.psnr == pytest.approx(pipeline.quality(prepared, result, dithered).psnr, abs=0.5)

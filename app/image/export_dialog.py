@@ -138,7 +138,7 @@ class ExportDialog(QDialog):
 
     def suggested_path(self) -> str:
         stem = Path(self._opened.loaded.path).stem
-        return str(Path(self._folder) / f"{stem}-k{len(self._outcome.palette)}{FORMATS[self.fmt][0]}")
+        return str(Path(self._folder) / f"{stem}-k{self._outcome.result.colours}{FORMATS[self.fmt][0]}")
 
     def _choose_file(self) -> None:
         ext = FORMATS[self.fmt][0]

@@ -21,8 +21,9 @@ over frames.  "ours for it" is the bytes the better of ours (dithered or not) ne
 anchor's mean score, from ours' bytes-against-score curve over the Ks run (interpolated in log
 bytes), divided by the anchor's bytes: the target is at most 1.00x.  "O3 of ours" is our GIF's
 bytes over what ``gifsicle -O3`` makes of it (no pixel changed): the target is at most 1.25x.
-The last table checks frames, durations and loop count kept in GIF, APNG and WebP and times a
-whole run (load to bytes) at K=64 (target: well under a second for pan).  Then the K chart's
+The next table checks frames, durations and loop count kept in GIF, APNG and WebP and times a
+whole run (load to bytes) at K=64 (target: well under a second for pan); then what the pipeline
+chose for each animation (a palette per frame or one) against one palette, as GIF.  Then the K chart's
 size estimates (``kmeans.autok.estimate``, what the window draws and Auto K's first guesses use)
 against the real files in GIF, APNG and WebP, and the seconds per point.  Anchors that are
 missing are skipped.  Needs ``pip install -e ".[bench]"`` and ``pip install ssimulacra2``.
@@ -42,7 +43,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -273,36 +273,33 @@ def kept_and_timed(animations: dict) -> int:
 
 
 def shared_or_per_frame(animations: dict, ks: list[int], folder: Path) -> None:
-    """One palette for all frames (what we write) against a palette per frame (k-means on each frame
-    alone, as a local colour table), both written by Pillow's GIF writer so that only the palettes
-    differ: the bytes and mean SSIMULACRA2 of each."""
-    print(f"\n{'animation':<10}{'K':>4}{'shared palette':>22}{'palette per frame':>22}   (both by Pillow's writer)")
+    """What the pipeline chose (a palette per frame, or one) against one palette for every frame
+    (what it makes first), both as our GIF: the bytes, mean SSIMULACRA2 and seconds of each, and
+    the k-means objective's gain of a palette per frame (``kmeans.frame_palettes``)."""
+    from kmeans import frame_palettes
+
+    print(f"\n{'animation':<10}{'K':>4}{'one palette':>24}{'chosen':>34}{'gain':>9}")
     for name, (source, _gif, reference, durations) in animations.items():
         for k in ks:
-            row = f"{name:<10}{k:>4}"
             options = Options(k=k, format="gif")
             loaded = pipeline.load(source, options)
             prepared = pipeline.prepare(loaded, "gif", options.matte)
-            shared = pipeline.quantize(prepared, options)
-            h = loaded.height
-            stacks = {"shared": [(shared.palette, shared.labels[i * h:(i + 1) * h]) for i in range(loaded.frames)]}
-            per_frame = []
-            for i in range(loaded.frames):
-                alone = pipeline.prepare(replace(loaded, pixels=loaded.frame(i), animation=None), "gif", options.matte)
-                result = pipeline.quantize(alone, options)
-                per_frame.append((result.palette, result.labels))
-            stacks["per frame"] = per_frame
-            for kind, frames in stacks.items():
-                images = []
-                for palette, labels in frames:
-                    image = Image.fromarray(np.ascontiguousarray(labels, np.uint8), "P")
-                    image.putpalette(np.ascontiguousarray(palette[:, :3]).tobytes())
-                    images.append(image)
-                out = folder / f"{name}-{k}-{kind.replace(' ', '')}.gif"
-                images[0].save(out, save_all=True, append_images=images[1:], duration=durations, loop=0,
-                               optimize=False)
-                row += f"{out.stat().st_size:>14,} {mean_score(reference, durations, out, folder):>7.1f}"
-            print(row)
+            started = time.perf_counter()
+            one = pipeline.quantize(prepared, Options(k=k, format="png"))  # (APNG: never a palette per frame)
+            one_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            chosen = pipeline.quantize(prepared, options)
+            chosen_seconds = time.perf_counter() - started
+            row = f"{name:<10}{k:>4}"
+            for result, seconds in ((one, one_seconds), (chosen, chosen_seconds)):
+                out = folder / f"{name}-{k}-{'frames' if result.frames else 'one'}.gif"
+                out.write_bytes(pipeline.encode(prepared, result, None, "gif"))
+                kind = "" if result is one else ("per frame " if result.frames else "one       ")
+                row += f"  {kind}{out.stat().st_size:>9,} B {mean_score(reference, durations, out, folder):>6.1f} " \
+                       f"{seconds:>5.2f} s"
+            gain = frame_palettes.gain_db(one, chosen) if chosen.frames else \
+                frame_palettes.estimated_gain(prepared.pixels, loaded.frames, one)
+            print(row + f"  {gain:+.2f} dB" + ("" if chosen.frames else " (estimated)"))
 
 
 def chart_estimates(animations: dict, ks: list[int]) -> None:

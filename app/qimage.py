@@ -117,6 +117,19 @@ def shade_qimage(keep: np.ndarray) -> QImage:
     return _wrap(words, QImage.Format.Format_ARGB32_Premultiplied)
 
 
+def downscale_frames(pixels: np.ndarray, frames: int, side: int) -> np.ndarray:
+    """``frames`` stacked top to bottom, each brought down (nearest pixel) to at most ``side`` on
+    its longest side, and still stacked: every frame as many whole rows as the next."""
+    h, w = pixels.shape[0] // frames, pixels.shape[1]
+    if max(h, w) <= side:
+        return pixels
+    scale = side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)) * frames)
+    mode = "RGBA" if pixels.shape[2] == 4 else "RGB"
+    # (nearest pixel with the height a whole multiple: no row of a frame is taken from another)
+    return np.asarray(Image.fromarray(np.ascontiguousarray(pixels), mode).resize(size, Image.Resampling.NEAREST))
+
+
 def downscale(pixels: np.ndarray, side: int, *, smooth: bool = True) -> np.ndarray:
     """A copy whose longest side is at most ``side`` (box filter, or nearest pixel when not
     ``smooth``), or the pixels themselves when they are small enough."""

@@ -171,7 +171,11 @@ def per_frame(pixels: np.ndarray, frames: int, shared: Quantized, *, k: int, opt
         if fit_pixels is not None and frame.shape[0] * frame.shape[1] > 2 * fit_pixels:
             flat = frame.reshape(-1, frame.shape[-1])
             fit = ColorTable.from_pixels(np.ascontiguousarray(flat[::len(flat) // fit_pixels])[None])
-        result = quantization.quantize(fit, k, color_space=shared.color_space, init=options.init,
+        # The transparent entry counts in K for every frame of an animation that has one, as in one
+        # palette: a frame without transparent pixels keeps that index free, which a GIF frame
+        # needs to have its rectangle cleared after it (a full 256-entry table has none).
+        frame_k = k - 1 if shared.table.n_transparent and not table.n_transparent and k > 1 else k
+        result = quantization.quantize(fit, frame_k, color_space=shared.color_space, init=options.init,
                                        seed=options.seed, max_iter=options.max_iter, cancel=cancel)
         if fit is not table:
             result = replace(result, color_labels=nearest_entries(table, result.palette, shared.color_space),

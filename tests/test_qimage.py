@@ -65,3 +65,14 @@ def test_preview_averages_transparent_pixels_premultiplied():
     preview = palette_preview(palette, labels, side=150)
     red, green, blue, alpha = pixel(preview, 10, 10)
     assert abs(alpha - 128) <= 1 and abs(red - 200) <= 2 and abs(green - 100) <= 2 and abs(blue - 40) <= 2
+
+
+def test_an_animation_s_live_copy_brings_each_frame_down_without_mixing_frames():
+    import numpy as np
+
+    from app.qimage import downscale_frames
+
+    stack = np.concatenate([np.full((30, 40, 3), i * 20, np.uint8) for i in range(7)])
+    small = downscale_frames(stack, 7, 13)
+    assert small.shape == (7 * 10, 13, 3)  # (the frame's width, its longest side, brought to 13)
+    assert [np.unique(f).tolist() for f in small.reshape(7, 10, 13, 3)] == [[i * 20] for i in range(7)]

@@ -20,7 +20,16 @@ import numpy as np
 from PIL import ImageFile
 from PySide6.QtGui import QImage
 
-from app.qimage import LIVE_SIDE, PREVIEW_SIDE, downscale, palette_preview, palette_qimage, quick_preview, to_qimage
+from app.qimage import (
+    LIVE_SIDE,
+    PREVIEW_SIDE,
+    downscale,
+    downscale_frames,
+    palette_preview,
+    palette_qimage,
+    quick_preview,
+    to_qimage,
+)
 from app.worker import Token
 from kmeans import pipeline
 from kmeans.autok import Choice, CurveSample, Point, Unreachable, curve
@@ -129,8 +138,11 @@ def _view(prepared: Prepared) -> View:
     # Only colours the image really has.  An animation's frames share the live copy's pixels: each
     # frame is brought down further, so a drag preview costs what a still image's does.
     frames = prepared.image.frames
-    side = LIVE_SIDE if frames == 1 else max(MIN_LIVE_FRAME_SIDE, round(LIVE_SIDE / math.sqrt(frames))) * frames
-    live = downscale(prepared.pixels, side, smooth=False)
+    if frames == 1:
+        live = downscale(prepared.pixels, LIVE_SIDE, smooth=False)
+    else:  # (each frame's longest side, its width as often as its height)
+        side = max(MIN_LIVE_FRAME_SIDE, round(LIVE_SIDE / math.sqrt(frames)))
+        live = downscale_frames(prepared.pixels, frames, side)
     return View(prepared, ColorTable.from_pixels(live))
 
 

@@ -22,7 +22,8 @@ it prints, best of N (default 3), all in this one process:
   against the core, as its ticks take the GIL from k-means;
 
 and, in fresh processes, launch -> window on screen and -> compressed sample (targets 1.5 s, 2.5 s).
-With ``--animation``, a 16-frame pan (320 x 240) is measured too, played through the stall pass.
+With ``--animation``, a 16-frame pan (320 x 240) and a 10-frame cross-fade exported as GIF (its
+frames get a palette each) are measured too, played through the stall pass.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import tempfile
 import textwrap
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +52,7 @@ def _import() -> None:
     """Qt, the window and the core, imported when first needed, not with this script: a process the
     window spawns (a size, the Learn tab's figures) runs this script again as its main module, and
     would spend 0.2 s on them (the app's own main.py costs it nothing)."""
-    global QEvent, QEventLoop, QSettings, QTimer, QApplication, DEBOUNCE_MS, MainWindow, quantize, PaintWatch
+    global QEvent, QEventLoop, QSettings, QTimer, QApplication, DEBOUNCE_MS, MainWindow, quantize, pipeline, PaintWatch
     if "PaintWatch" in globals():
         return
     from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer
@@ -58,7 +60,7 @@ def _import() -> None:
 
     from app.image.tab import DEBOUNCE_MS
     from app.main_window import MainWindow
-    from kmeans import quantize
+    from kmeans import pipeline, quantize
 
     class PaintWatch(QObject):
         """Knows whether the canvas has painted what it was last given: a result counts as shown once
@@ -215,11 +217,15 @@ class Bench:
         """The same ``quantize`` on a thread of its own, as the window runs it (one run: the
         window has one per round too, and the best of more runs would favour the core)."""
         options = self.tab.options()
+        opened = self.tab.opened
         times = []
 
         def run() -> None:
             started = time.perf_counter()
-            quantize(self.tab.opened.table, k, color_space=options.color_space, init=options.init, seed=options.seed)
+            if opened.loaded.frames > 1:  # (an animation: its palettes per frame, when it gets them, too)
+                pipeline.quantize(opened.view(options.fmt, options.matte).prepared, replace(options, k=k))
+            else:
+                quantize(opened.table, k, color_space=options.color_space, init=options.init, seed=options.seed)
             times.append(time.perf_counter() - started)
 
         thread = threading.Thread(target=run)
@@ -364,8 +370,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("images", nargs="*", type=Path, default=DEFAULT_IMAGES)
     parser.add_argument("--animation", action="store_true",
-                        help="also a 16-frame 320 x 240 pan over the large photo (bench_animation.py's), played "
-                             "while K changes")
+                        help="also a 16-frame 320 x 240 pan over the large photo and a 10-frame cross-fade to GIF "
+                             "(a palette per frame; bench_animation.py's), played while K changes")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-launch", action="store_true", help="skip the start-up measurement")
     args = parser.parse_args()
@@ -377,10 +383,12 @@ def main() -> int:
         images = list(args.images)
         if args.animation:
             sys.path.insert(0, str(Path(__file__).parent))
-            from bench_animation import pan, save_apng
+            from bench_animation import fade, pan, save_apng
 
             images.append(Path(folder) / "pan.png")
             save_apng(*pan(BENCH / "demo-large-photo.jpg"), images[-1])
+            images.append(Path(folder) / "fade.png")
+            save_apng(*fade(BENCH / "demo-large-photo.jpg", BENCH / "kodim23.png"), images[-1])
         for path in images:
             # The stall meter ticks in Python every 10 ms, taking the GIL from k-means 100 times a second
             # (the window's 10 MP K=16 run, best of 10: 0.126 s without it, 0.157 s with it), so it is
@@ -388,6 +396,10 @@ def main() -> int:
             # its own: a K change to each K, one while statistics are measured, and the drag.
             with StallMeter() as meter:
                 bench.open(path)
+                if path.name == "fade.png":  # (to GIF, where its frames get a palette each)
+                    bench.events.clear()
+                    bench.tab.stats.set_format("gif")
+                    bench.wait_for("measured")
                 meter.pause()
                 loaded = bench.tab.opened.loaded
                 name = f"{loaded.name} ({loaded.width * loaded.height / 1e6:.1f} MP)" if loaded.frames == 1 else \

@@ -27,7 +27,7 @@ import numpy as np
 
 from kmeans import quantization
 from kmeans.animation import Animation, encode_gif, split
-from kmeans.colorspace import to_working
+from kmeans.colorspace import to_working, with_alpha
 from kmeans.colortable import ColorTable
 from kmeans.dither import dither
 from kmeans.errors import Cancelled, CancelToken
@@ -122,7 +122,7 @@ def estimated_gain(pixels: np.ndarray, frames: int, shared: Quantized, cancel: C
         if not len(flat):
             continue
         sample = np.ascontiguousarray(flat[:: max(1, len(flat) // (2 * SAMPLE_PIXELS))])
-        X = to_working(sample[:, :channels] if channels == 3 else _rgba(sample), shared.color_space)
+        X = to_working(sample[:, :channels] if channels == 3 else with_alpha(sample), shared.color_space)
         # Fitted on half the sample and judged on the other half: judged on the pixels it was fitted
         # to, a palette of 256 on a few thousand pixels would seem far better than it is.
         fit, judge = X[0::2], X[1::2]
@@ -150,10 +150,6 @@ def dither_each(pixels: np.ndarray, result: Quantized, level: float) -> np.ndarr
 def _distortion(X: np.ndarray, centroids: np.ndarray) -> float:
     """The sum of squared distances of ``X`` to their nearest centroid."""
     return float(((X - centroids[find_closest_centroids(X, centroids)]) ** 2).sum())
-
-
-def _rgba(sample: np.ndarray) -> np.ndarray:
-    return sample if sample.shape[1] == 4 else np.concatenate([sample, np.full((len(sample), 1), 255, np.uint8)], 1)
 
 
 def per_frame(pixels: np.ndarray, frames: int, shared: Quantized, *, k: int, options: QuantizeOptions,

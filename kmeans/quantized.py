@@ -145,10 +145,8 @@ class Quantized:
         wide = any(f.palette.shape[1] == 4 for f in frames)
         palettes = [with_alpha(f.palette) if wide else f.palette for f in frames]
         offsets = np.cumsum([0] + [len(p) for p in palettes])
-        colour_offsets = np.cumsum([0] + [len(f.table.colors) for f in frames])
-        color_labels = np.zeros(int(colour_offsets[-1]), np.int32)
-        for i, f in enumerate(frames):
-            color_labels[colour_offsets[i]:colour_offsets[i + 1]] = f.color_labels.astype(np.int32) + offsets[i]
+        color_labels = np.concatenate([f.color_labels.astype(np.int32) + start
+                                       for f, start in zip(frames, offsets[:-1], strict=True)])
         made = cls(palette=np.ascontiguousarray(np.concatenate(palettes)),
                    counts=np.concatenate([f.counts for f in frames]),
                    k=shared.k, color_space=shared.color_space, inertia=float(sum(f.inertia for f in frames)),
